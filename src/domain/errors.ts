@@ -22,12 +22,7 @@ export class AgentboardError extends Error {
 }
 
 export class IllegalTransitionError extends AgentboardError {
-  constructor(
-    entity: string,
-    from: string,
-    action: string,
-    allowed: readonly string[],
-  ) {
+  constructor(entity: string, from: string, action: string, allowed: readonly string[]) {
     const moves = allowed.length > 0 ? allowed.join(', ') : 'none';
     super(
       'illegal_transition',

@@ -32,9 +32,15 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
     case 'spawn_error':
       return { reason: `could not start the agent: ${f.message}`, retryable: false };
     case 'timed_out':
-      return { reason: `timed out after ${formatDuration(f.afterMs)} (wall-clock timeout)`, retryable: true };
+      return {
+        reason: `timed out after ${formatDuration(f.afterMs)} (wall-clock timeout)`,
+        retryable: true,
+      };
     case 'idle':
-      return { reason: `no output for ${formatDuration(f.afterMs)} (idle_timeout): killed`, retryable: true };
+      return {
+        reason: `no output for ${formatDuration(f.afterMs)} (idle_timeout): killed`,
+        retryable: true,
+      };
     case 'lost':
       return { reason: `lost: ${f.reason}`, retryable: true };
     case 'cancelled':
@@ -61,7 +67,10 @@ function classifyCode(code: number | null, signal: string | null): ExitVerdict {
         retryable: false,
       };
     case 137:
-      return { reason: 'exit 137: killed (SIGKILL): out of memory, or force-stopped', retryable: true };
+      return {
+        reason: 'exit 137: killed (SIGKILL): out of memory, or force-stopped',
+        retryable: true,
+      };
     case 143:
       return { reason: 'exit 143: terminated (SIGTERM)', retryable: true };
     case null:

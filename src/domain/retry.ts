@@ -11,7 +11,11 @@ export interface BackoffPolicy {
  * Delay before attempt `nextAttempt` (2 = the first retry): exponential,
  * capped, with jitter so that many failing runs do not retry in lock-step.
  */
-export function backoffMs(nextAttempt: number, policy: BackoffPolicy, random: () => number): number {
+export function backoffMs(
+  nextAttempt: number,
+  policy: BackoffPolicy,
+  random: () => number,
+): number {
   const exp = Math.max(0, nextAttempt - 2);
   const raw = Math.min(policy.maxMs, policy.baseMs * policy.factor ** exp);
   const jitter = Math.min(1, Math.max(0, policy.jitter));

@@ -14,7 +14,13 @@ export type RunState = (typeof RUN_STATES)[number];
 
 export const ACTIVE_RUN_STATES = ['queued', 'claimed', 'running'] as const;
 export type ActiveRunState = (typeof ACTIVE_RUN_STATES)[number];
-export const TERMINAL_RUN_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
+export const TERMINAL_RUN_STATES = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'lost',
+] as const;
 export type TerminalRunState = (typeof TERMINAL_RUN_STATES)[number];
 
 export function isActiveRun(s: RunState): s is ActiveRunState {

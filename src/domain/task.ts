@@ -53,32 +53,32 @@ export function canStartRun(from: TaskStatus): boolean {
 }
 
 /** The task state machine: pure, total over (status, event), refusing illegal moves. */
-export function transitionTask(from: TaskStatus, event: TaskEvent): TaskStatus {
+export function transitionTask(from: TaskStatus, event: TaskEvent, label = 'task'): TaskStatus {
   switch (event.type) {
     case 'move': {
       if (event.to === from) return from; // a reorder within the column
       if (!USER_MOVES[from].includes(event.to)) {
-        throw new IllegalTransitionError('task', from, `move to ${event.to}`, movesHint(from));
+        throw new IllegalTransitionError(label, from, `move to ${event.to}`, movesHint(from));
       }
       return event.to;
     }
     case 'cancel': {
       if (from === 'cancelled') {
-        throw new IllegalTransitionError('task', from, 'cancel', movesHint(from));
+        throw new IllegalTransitionError(label, from, 'cancel', movesHint(from));
       }
       return 'cancelled';
     }
     case 'run_started': {
       if (!canStartRun(from)) {
         const why = from === 'in_progress' ? 'start another run' : 'start a run';
-        throw new IllegalTransitionError('task', from, why, movesHint(from));
+        throw new IllegalTransitionError(label, from, why, movesHint(from));
       }
       return 'in_progress';
     }
     case 'run_succeeded':
     case 'run_gave_up': {
       if (from !== 'in_progress') {
-        throw new IllegalTransitionError('task', from, `apply ${event.type}`, movesHint(from));
+        throw new IllegalTransitionError(label, from, `apply ${event.type}`, movesHint(from));
       }
       return event.type === 'run_succeeded' ? event.to : 'blocked';
     }
@@ -92,12 +92,18 @@ function movesHint(from: TaskStatus): string[] {
 }
 
 export function parseTaskStatus(input: string): TaskStatus {
-  const norm = input.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const norm = input
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   const found = TASK_STATUSES.find((s) => s === norm);
   if (!found) {
-    throw new UsageError(`unknown status "${input}": valid statuses are ${TASK_STATUSES.join(', ')}`, {
-      field: 'status',
-    });
+    throw new UsageError(
+      `unknown status "${input}": valid statuses are ${TASK_STATUSES.join(', ')}`,
+      {
+        field: 'status',
+      },
+    );
   }
   return found;
 }
@@ -106,9 +112,12 @@ export function parsePriority(input: string): Priority {
   const norm = input.trim().toLowerCase();
   const found = PRIORITIES.find((p) => p === norm);
   if (!found) {
-    throw new UsageError(`unknown priority "${input}": valid priorities are ${PRIORITIES.join(', ')}`, {
-      field: 'priority',
-    });
+    throw new UsageError(
+      `unknown priority "${input}": valid priorities are ${PRIORITIES.join(', ')}`,
+      {
+        field: 'priority',
+      },
+    );
   }
   return found;
 }

@@ -1,0 +1,358 @@
+import { ConflictError, NotFoundError, UsageError } from '../domain/errors.js';
+import { findCycle } from '../domain/graph.js';
+import { formatTaskId } from '../domain/ids.js';
+import { type Priority, priorityRank, type TaskStatus, transitionTask } from '../domain/task.js';
+import { commentsOf, insertComment } from '../store/comments.js';
+import { nextValue } from '../store/counters.js';
+import { appendEvent } from '../store/events.js';
+import { activeRunOfTask, listRuns } from '../store/runs.js';
+import type { Tx } from '../store/store.js';
+import {
+  addDependencies,
+  allDependencyEdges,
+  columnPositions,
+  dependenciesOf,
+  getTask,
+  getTasks,
+  insertTask,
+  lastPosition,
+  listTasks,
+  type TaskFilter,
+  type TaskRow,
+  updateTask,
+} from '../store/tasks.js';
+import type { App } from './context.js';
+import { cancelActiveRun, maybeAutostart, onTaskFinished } from './runs.js';
+import { commentView, runView, type TaskView, taskView } from './views.js';
+
+export interface TaskInput {
+  title: string;
+  body?: string;
+  status?: TaskStatus;
+  priority?: Priority;
+  agent?: string | null;
+  labels?: string[];
+  parent?: number | null;
+  dependsOn?: number[];
+  verifyCommand?: string | null;
+  loop?: { enabled?: boolean; maxIterations?: number; delayMs?: number; doneFile?: string };
+  maxAttempts?: number | null;
+  maxCostUsd?: number | null;
+}
+
+const POSITION_GAP = 1024;
+const MAX_TITLE = 500;
+const MAX_BODY = 1_000_000;
+
+export async function addTask(app: App, input: TaskInput): Promise<TaskView> {
+  const title = validateTitle(input.title);
+  validateBody(input.body);
+  checkAgent(app, input.agent);
+  const status = input.status ?? 'todo';
+  if (status === 'in_progress' || status === 'cancelled') {
+    throw new UsageError(
+      `a new task cannot start as ${status}: use backlog, todo, review, done or blocked`,
+      {
+        field: 'status',
+      },
+    );
+  }
+  const deps = unique(input.dependsOn ?? []);
+  return app.store.tx(async (tx) => {
+    await requireTasks(tx, [...deps, ...(input.parent ? [input.parent] : [])]);
+    const id = await nextValue(tx, 'task');
+    const row: TaskRow = {
+      id,
+      title,
+      body: input.body ?? '',
+      status,
+      priority: priorityRank(input.priority ?? 'medium'),
+      position: (await lastPosition(tx.db, status)) + POSITION_GAP,
+      agent: input.agent ?? app.config.defaults.agent ?? null,
+      labels: JSON.stringify(unique(input.labels ?? [])),
+      parent_id: input.parent ?? null,
+      verify_command: input.verifyCommand ?? null,
+      loop_enabled: input.loop?.enabled ? 1 : 0,
+      loop_max_iterations: input.loop?.maxIterations ?? 10,
+      loop_delay_ms: input.loop?.delayMs ?? 0,
+      loop_done_file: input.loop?.doneFile ?? 'DONE',
+      max_attempts: input.maxAttempts ?? null,
+      max_cost_usd: input.maxCostUsd ?? null,
+      status_reason: null,
+      escalated_from_run_id: null,
+      created_at: tx.now,
+      updated_at: tx.now,
+    };
+    await insertTask(tx, row);
+    await addDependencies(tx, id, deps);
+    await appendEvent(tx, 'task.created', { taskId: id, data: { title, status } });
+    const started = await maybeAutostart(app, tx, row);
+    return taskView(started ?? row, deps);
+  });
+}
+
+export type TaskPatch = Partial<Omit<TaskInput, 'status' | 'dependsOn'>> & {
+  addDependsOn?: number[];
+  removeDependsOn?: number[];
+};
+
+export async function editTask(app: App, id: number, patch: TaskPatch): Promise<TaskView> {
+  if (patch.title !== undefined) validateTitle(patch.title);
+  validateBody(patch.body);
+  if (patch.agent !== undefined) checkAgent(app, patch.agent);
+  return app.store.tx(async (tx) => {
+    await requireTask(tx, id);
+    const changes: Parameters<typeof updateTask>[2] = {};
+    if (patch.title !== undefined) changes.title = patch.title.trim();
+    if (patch.body !== undefined) changes.body = patch.body;
+    if (patch.priority !== undefined) changes.priority = priorityRank(patch.priority);
+    if (patch.agent !== undefined) changes.agent = patch.agent;
+    if (patch.labels !== undefined) changes.labels = JSON.stringify(unique(patch.labels));
+    if (patch.verifyCommand !== undefined) changes.verify_command = patch.verifyCommand;
+    if (patch.maxAttempts !== undefined) changes.max_attempts = patch.maxAttempts;
+    if (patch.maxCostUsd !== undefined) changes.max_cost_usd = patch.maxCostUsd;
+    if (patch.loop?.enabled !== undefined) changes.loop_enabled = patch.loop.enabled ? 1 : 0;
+    if (patch.loop?.maxIterations !== undefined)
+      changes.loop_max_iterations = patch.loop.maxIterations;
+    if (patch.loop?.delayMs !== undefined) changes.loop_delay_ms = patch.loop.delayMs;
+    if (patch.loop?.doneFile !== undefined) changes.loop_done_file = patch.loop.doneFile;
+    if (patch.parent !== undefined) {
+      if (patch.parent !== null) {
+        await requireTasks(tx, [patch.parent]);
+        await refuseParentCycle(tx, id, patch.parent);
+      }
+      changes.parent_id = patch.parent;
+    }
+    const add = unique(patch.addDependsOn ?? []);
+    if (add.length > 0) {
+      await requireTasks(tx, add);
+      const existing = await dependenciesOf(tx.db, id);
+      const fresh = add.filter((d) => !existing.includes(d));
+      const edges = await allDependencyEdges(tx.db);
+      const cycle = findCycle([...edges, ...fresh.map((d): [number, number] => [id, d])]);
+      if (cycle) {
+        throw new ConflictError(
+          'dependency_cycle',
+          `that dependency would make a cycle: ${cycle.map(formatTaskId).join(' -> ')}`,
+          { cycle: cycle.map(formatTaskId) },
+        );
+      }
+      await addDependencies(tx, id, fresh);
+    }
+    const remove = unique(patch.removeDependsOn ?? []);
+    if (remove.length > 0) {
+      await tx.db
+        .deleteFrom('task_dependencies')
+        .where('task_id', '=', id)
+        .where('depends_on_id', 'in', remove)
+        .execute();
+    }
+    await updateTask(tx, id, changes);
+    await appendEvent(tx, 'task.updated', { taskId: id, data: { fields: Object.keys(patch) } });
+    const updated = await requireTask(tx, id);
+    const started = await maybeAutostart(app, tx, updated);
+    return taskView(started ?? updated, await dependenciesOf(tx.db, id));
+  });
+}
+
+/**
+ * Moves a card to another column (or reorders it within its column when
+ * `to` is its current status). `position` is the 0-based index in the target
+ * column; omitted means the bottom.
+ */
+export async function moveTask(
+  app: App,
+  id: number,
+  to: TaskStatus,
+  position?: number,
+): Promise<TaskView> {
+  if (position !== undefined && (!Number.isInteger(position) || position < 0)) {
+    throw new UsageError(`position must be a whole number >= 0, got ${position}`, {
+      field: 'position',
+    });
+  }
+  if (to === 'cancelled') return cancelTask(app, id);
+  return app.store.tx(async (tx) => {
+    const task = await requireTask(tx, id);
+    const from = task.status as TaskStatus;
+    const next = transitionTask(from, { type: 'move', to }, formatTaskId(task.id));
+    if (to === 'done') await refuseOpenChildren(tx, id);
+    const pos = await positionAt(tx, to, id, position);
+    await updateTask(tx, id, { status: next, position: pos, status_reason: null });
+    await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: next, position: pos } });
+    const moved = { ...task, status: next, position: pos, status_reason: null };
+    if (next === 'done' && from !== 'done') await onTaskFinished(app, tx, id);
+    const started = await maybeAutostart(app, tx, moved);
+    return taskView(started ?? moved, await dependenciesOf(tx.db, id));
+  });
+}
+
+export async function cancelTask(app: App, id: number, by = 'user'): Promise<TaskView> {
+  return app.store.tx(async (tx) => {
+    const task = await requireTask(tx, id);
+    const from = task.status as TaskStatus;
+    transitionTask(from, { type: 'cancel' }, formatTaskId(task.id));
+    const active = await activeRunOfTask(tx.db, id);
+    if (active && active.state !== 'queued') {
+      // The agent is still alive: the card is cancelled once its run has ended.
+      await cancelActiveRun(app, tx, active, {
+        action: 'cancel',
+        reason: `task cancelled by ${by}`,
+      });
+      return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
+    }
+    if (active)
+      await cancelActiveRun(app, tx, active, {
+        action: 'cancel',
+        reason: `task cancelled by ${by}`,
+      });
+    await updateTask(tx, id, { status: 'cancelled', status_reason: `cancelled by ${by}` });
+    await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: 'cancelled' } });
+    return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
+  });
+}
+
+export async function commentOnTask(
+  app: App,
+  id: number,
+  author: string,
+  body: string,
+): Promise<ReturnType<typeof commentView>> {
+  if (!body.trim()) throw new UsageError('a comment needs text', { field: 'body' });
+  validateBody(body);
+  return app.store.tx(async (tx) => {
+    await requireTask(tx, id);
+    const c = await insertComment(tx, { taskId: id, author, body });
+    await appendEvent(tx, 'task.commented', { taskId: id, data: { commentId: c.id, author } });
+    return commentView(c);
+  });
+}
+
+export async function listTaskViews(app: App, filter: TaskFilter): Promise<TaskView[]> {
+  const rows = await listTasks(app.store.db, filter);
+  return rows.map((r) => taskView(r));
+}
+
+export async function showTask(app: App, id: number) {
+  const db = app.store.db;
+  const task = await getTask(db, id);
+  if (!task) throw taskNotFound(id);
+  const [deps, comments, runs, children] = await Promise.all([
+    dependenciesOf(db, id),
+    commentsOf(db, id),
+    listRuns(db, { taskId: id, order: 'asc' }),
+    listTasks(db, { parentId: id, sort: 'created' }),
+  ]);
+  const depRows = await getTasks(db, deps);
+  const usage = runs.reduce(
+    (a, r) => ({
+      tokensIn: a.tokensIn + r.tokens_in,
+      tokensOut: a.tokensOut + r.tokens_out,
+      costUsd: a.costUsd + r.cost_usd,
+    }),
+    { tokensIn: 0, tokensOut: 0, costUsd: 0 },
+  );
+  return {
+    ...taskView(task, deps),
+    waitingOn: depRows.filter((d) => d.status !== 'done').map((d) => formatTaskId(d.id)),
+    children: children.map((c) => ({ id: formatTaskId(c.id), title: c.title, status: c.status })),
+    comments: comments.map(commentView),
+    runs: runs.map(runView),
+    usage,
+  };
+}
+
+export function taskNotFound(id: number): NotFoundError {
+  return new NotFoundError('task', formatTaskId(id), 'list tasks with `agentboard task list`');
+}
+
+export async function requireTask(tx: Tx, id: number): Promise<TaskRow> {
+  const t = await getTask(tx.db, id);
+  if (!t) throw taskNotFound(id);
+  return t;
+}
+
+async function requireTasks(tx: Tx, ids: number[]): Promise<void> {
+  for (const id of ids) await requireTask(tx, id);
+}
+
+async function refuseParentCycle(tx: Tx, id: number, parent: number): Promise<void> {
+  for (let cur: number | null = parent; cur !== null; ) {
+    if (cur === id) {
+      throw new ConflictError(
+        'parent_cycle',
+        `${formatTaskId(parent)} cannot be the parent of ${formatTaskId(id)}: it is ${formatTaskId(id)} itself or one of its subtasks`,
+      );
+    }
+    cur = (await getTask(tx.db, cur))?.parent_id ?? null;
+  }
+}
+
+async function refuseOpenChildren(tx: Tx, id: number): Promise<void> {
+  const open = (await listTasks(tx.db, { parentId: id })).filter(
+    (c) => c.status !== 'done' && c.status !== 'cancelled',
+  );
+  if (open.length > 0) {
+    throw new ConflictError(
+      'open_subtasks',
+      `${formatTaskId(id)} cannot be done while its subtasks are open: ${open.map((c) => `${formatTaskId(c.id)} (${c.status})`).join(', ')}`,
+    );
+  }
+}
+
+async function positionAt(tx: Tx, status: string, id: number, index?: number): Promise<number> {
+  const column = (await columnPositions(tx.db, status)).filter((c) => c.id !== id);
+  if (index === undefined || index >= column.length) {
+    return (column.at(-1)?.position ?? 0) + POSITION_GAP;
+  }
+  const after = column[index]?.position ?? POSITION_GAP;
+  const before = index > 0 ? (column[index - 1]?.position ?? 0) : after - 2 * POSITION_GAP;
+  const mid = (before + after) / 2;
+  if (after - before > 1e-6) return mid;
+  // Repeated inserts at one spot have used up the gap: renumber the column.
+  for (const [i, c] of column.entries()) {
+    await tx.db
+      .updateTable('tasks')
+      .set({ position: (i + 1) * POSITION_GAP + (i >= index ? POSITION_GAP : 0) })
+      .where('id', '=', c.id)
+      .execute();
+  }
+  return (index + 1) * POSITION_GAP;
+}
+
+function validateTitle(title: string): string {
+  const t = title.trim();
+  if (!t) throw new UsageError('a task needs a title', { field: 'title' });
+  if (t.length > MAX_TITLE) {
+    throw new UsageError(
+      `the title is ${t.length} characters; the limit is ${MAX_TITLE}: put details in the body`,
+      {
+        field: 'title',
+      },
+    );
+  }
+  return t;
+}
+
+function validateBody(body: string | undefined): void {
+  if (body !== undefined && body.length > MAX_BODY) {
+    throw new UsageError(`the body is ${body.length} characters; the limit is ${MAX_BODY}`, {
+      field: 'body',
+    });
+  }
+}
+
+export function checkAgent(app: App, agent: string | null | undefined): void {
+  if (agent === null || agent === undefined) return;
+  const names = Object.keys(app.config.agents);
+  if (!names.includes(agent)) {
+    throw new UsageError(
+      `agent "${agent}" is not configured: add it under agents in ${app.paths.config} (configured: ${names.join(', ') || 'none'})`,
+      { field: 'agent' },
+    );
+  }
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { AgentboardError } from '../domain/errors.js';
+import { registerInit } from './commands/init.js';
+import { registerStart } from './commands/start.js';
+import { registerTask } from './commands/task.js';
+
+export function buildProgram(): Command {
+  const program = new Command('agentboard')
+    .description('A durable Kanban board whose cards are carried out by AI coding agents.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerInit(program);
+  registerTask(program);
+  registerStart(program);
+  for (const cmd of program.commands) applyExitOverride(cmd);
+  return program;
+}
+
+function applyExitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) applyExitOverride(sub);
+}
+
+/** Runs the CLI: 0 ok, 1 failure, 2 usage error, with one clear line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof AgentboardError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] && /agentboard(\.js)?$|cli\/main\.js$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

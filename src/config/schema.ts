@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+
+export const AGENT_KINDS = [
+  'claude',
+  'codex',
+  'gemini',
+  'opencode',
+  'cursor',
+  'amp',
+  'command',
+] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const agentName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'agent names are lower-case letters, digits, - and _');
+
+export const agentSchema = z
+  .strictObject({
+    kind: z.enum(AGENT_KINDS),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    model: z.string().min(1).optional(),
+    permission_mode: z.string().min(1).optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    token: z.string().min(1).optional(),
+    token_file: z.string().min(1).optional(),
+    max_concurrency: z.number().int().positive().default(2),
+    max_cost_usd: z.number().positive().optional(),
+    timeout: duration.optional(),
+    idle_timeout: duration.optional(),
+    labels: z.array(z.string()).default([]),
+  })
+  .refine((a) => !(a.token && a.token_file), {
+    message: 'token and token_file are mutually exclusive: keep one',
+    path: ['token_file'],
+  })
+  .refine((a) => a.kind !== 'command' || a.command, {
+    message: 'an agent of kind "command" needs a command',
+    path: ['command'],
+  });
+
+export const QUEUE_ACTIONS = ['log_only', 'mark_stalled', 'reassign', 'escalate'] as const;
+
+const defaultsSchema = z
+  .strictObject({
+    agent: agentName.optional(),
+    max_attempts: z.number().int().min(1).max(100).default(3),
+    backoff: z
+      .strictObject({
+        base: duration.default(10_000),
+        factor: z.number().min(1).max(10).default(2),
+        max: duration.default(600_000),
+        jitter: z.number().min(0).max(1).default(0.5),
+      })
+      .prefault({}),
+    timeout: duration.default(7_200_000),
+    idle_timeout: duration.default(900_000),
+    stop_grace: duration.default(10_000),
+    queue_timeout: duration.default(1_800_000),
+    on_queue_timeout: z.enum(QUEUE_ACTIONS).default('log_only'),
+    reassign_to: agentName.optional(),
+    lease: duration.default(30_000),
+  })
+  .prefault({});
+
+const boardSchema = z
+  .strictObject({
+    autostart: z.boolean().default(true),
+    on_success: z.enum(['review', 'done']).default('review'),
+    done_when_verified: z.boolean().default(true),
+    max_concurrency: z.number().int().positive().default(8),
+    workdir: z.string().min(1).optional(),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    agents: z.record(agentName, agentSchema).default({}),
+    defaults: defaultsSchema,
+    board: boardSchema,
+  })
+  .superRefine((c, ctx) => {
+    const names = Object.keys(c.agents);
+    const check = (name: string | undefined, path: (string | number)[]) => {
+      if (name && !names.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `agent "${name}" is not defined under agents (defined: ${names.join(', ') || 'none'})`,
+        });
+      }
+    };
+    check(c.defaults.agent, ['defaults', 'agent']);
+    check(c.defaults.reassign_to, ['defaults', 'reassign_to']);
+    if (c.defaults.on_queue_timeout === 'reassign' && !c.defaults.reassign_to) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaults', 'reassign_to'],
+        message: 'on_queue_timeout: reassign needs defaults.reassign_to',
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type AgentConfig = z.output<typeof agentSchema>;
+
+/** The binary each kind runs when `command` is not set. */
+export const DEFAULT_COMMANDS: Record<Exclude<AgentKind, 'command'>, string> = {
+  claude: 'claude',
+  codex: 'codex',
+  gemini: 'gemini',
+  opencode: 'opencode',
+  cursor: 'cursor-agent',
+  amp: 'amp',
+};
+
+export function agentCommand(agent: AgentConfig): string {
+  return agent.command ?? (agent.kind === 'command' ? '' : DEFAULT_COMMANDS[agent.kind]);
+}

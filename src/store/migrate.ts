@@ -1,0 +1,43 @@
+import { sql } from 'kysely';
+import { StoreError } from '../domain/errors.js';
+import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js';
+import type { Store } from './store.js';
+
+/**
+ * Applies pending migrations at open, in one transaction, and refuses to touch
+ * a database written by a newer agentboard.
+ */
+export async function migrate(store: Store): Promise<void> {
+  await store.tx(async ({ db, dialect, now }) => {
+    if (dialect === 'postgres') {
+      // Two processes opening a fresh database at once must not both migrate it.
+      await sql`select pg_advisory_xact_lock(4317001)`.execute(db);
+    }
+    await db.schema
+      .createTable('schema_version')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('applied_at', 'bigint', (c) => c.notNull())
+      .execute();
+    const row = await db
+      .selectFrom('schema_version')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .executeTakeFirst();
+    const current = Number(row?.v ?? 0);
+    if (current > LATEST_VERSION) {
+      throw new StoreError(
+        'schema_too_new',
+        `the database is at schema version ${current}, newer than this agentboard understands (${LATEST_VERSION}): upgrade agentboard, or point AGENTBOARD_HOME / AGENTBOARD_DATABASE_URL at another database`,
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped schema
+      await m.up(db as any, dialect);
+      await db
+        .insertInto('schema_version')
+        .values({ version: m.version, applied_at: now })
+        .execute();
+    }
+  });
+}

@@ -1,0 +1,218 @@
+import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { ACTIVE_RUN_STATES } from '../domain/run.js';
+import { nextValue } from './counters.js';
+import type { DB, RunsTable } from './schema.js';
+import type { Tx } from './store.js';
+
+export type RunRow = Selectable<RunsTable>;
+
+const BIGINT_COLUMNS = [
+  'run_at',
+  'lease_token',
+  'lease_expires_at',
+  'proc_start_time',
+  'tokens_in',
+  'tokens_out',
+  'tokens_cache_read',
+  'tokens_cache_write',
+  'cpu_ms',
+  'peak_rss_bytes',
+  'stalled_at',
+  'stop_requested_at',
+  'last_output_at',
+  'output_bytes',
+  'created_at',
+  'claimed_at',
+  'started_at',
+  'ended_at',
+  'task_id',
+] as const;
+
+function normalizeRun(r: RunRow): RunRow {
+  const out = { ...r } as Record<string, unknown>;
+  for (const c of BIGINT_COLUMNS) if (out[c] !== null) out[c] = Number(out[c]);
+  out.cost_usd = Number(r.cost_usd);
+  return out as unknown as RunRow;
+}
+
+export async function insertRun(tx: Tx, row: RunRow): Promise<void> {
+  await tx.db.insertInto('runs').values(row).execute();
+}
+
+export async function getRun(db: Kysely<DB>, id: string): Promise<RunRow | undefined> {
+  const r = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && normalizeRun(r);
+}
+
+/** Run ids are long; users may type a unique prefix. */
+export async function findRunsByPrefix(db: Kysely<DB>, prefix: string): Promise<RunRow[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('id', '>=', prefix)
+    .where('id', '<', `${prefix}~`)
+    .limit(2)
+    .execute();
+  return rows.map(normalizeRun);
+}
+
+export async function activeRunOfTask(db: Kysely<DB>, taskId: number): Promise<RunRow | undefined> {
+  const r = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('task_id', '=', taskId)
+    .where('state', 'in', ACTIVE_RUN_STATES)
+    .executeTakeFirst();
+  return r && normalizeRun(r);
+}
+
+export async function latestRunOfTask(db: Kysely<DB>, taskId: number): Promise<RunRow | undefined> {
+  const r = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('task_id', '=', taskId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r && normalizeRun(r);
+}
+
+export interface RunFilter {
+  taskId?: number;
+  states?: string[];
+  agent?: string;
+  workerId?: string;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+export async function listRuns(db: Kysely<DB>, f: RunFilter): Promise<RunRow[]> {
+  let q = db.selectFrom('runs').selectAll();
+  if (f.taskId !== undefined) q = q.where('task_id', '=', f.taskId);
+  if (f.states && f.states.length > 0) q = q.where('state', 'in', f.states);
+  if (f.agent) q = q.where('agent', '=', f.agent);
+  if (f.workerId) q = q.where('worker_id', '=', f.workerId);
+  q = q.orderBy('id', f.order ?? 'desc');
+  if (f.limit !== undefined) q = q.limit(f.limit);
+  return (await q.execute()).map(normalizeRun);
+}
+
+export async function updateRun(tx: Tx, id: string, patch: Updateable<RunsTable>): Promise<void> {
+  await tx.db.updateTable('runs').set(patch).where('id', '=', id).execute();
+}
+
+/**
+ * A write by the worker holding the lease. Returns false when the fencing
+ * token no longer matches: the lease was taken over and the caller must stop.
+ */
+export async function updateRunFenced(
+  tx: Tx,
+  id: string,
+  leaseToken: number,
+  patch: Updateable<RunsTable>,
+): Promise<boolean> {
+  const r = await tx.db
+    .updateTable('runs')
+    .set(patch)
+    .where('id', '=', id)
+    .where('lease_token', '=', leaseToken)
+    .where('state', 'in', ACTIVE_RUN_STATES)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  host: string;
+  bootId: string;
+  leaseMs: number;
+  /** Agents this worker can run, with their concurrency limits. */
+  agentLimits: Record<string, number>;
+  globalLimit: number;
+}
+
+/**
+ * Claims the next runnable run: queued, due, its agent under its limit, the
+ * global limit not reached, and every dependency of its task done. Highest
+ * priority first, then oldest. Returns the claimed row with its new fencing
+ * token, or undefined when nothing can run now.
+ */
+export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | undefined> {
+  const busy = await tx.db
+    .selectFrom('runs')
+    .select(['agent', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', ['claimed', 'running'])
+    .groupBy('agent')
+    .execute();
+  let total = 0;
+  const full = new Set<string>();
+  for (const b of busy) {
+    total += Number(b.n);
+    if (Number(b.n) >= (req.agentLimits[b.agent] ?? 0)) full.add(b.agent);
+  }
+  if (total >= req.globalLimit) return undefined;
+  const agents = Object.keys(req.agentLimits).filter((a) => !full.has(a));
+  if (agents.length === 0) return undefined;
+
+  let q = tx.db
+    .selectFrom('runs as r')
+    .selectAll('r')
+    .where('r.state', '=', 'queued')
+    .where('r.run_at', '<=', tx.now)
+    .where('r.agent', 'in', agents)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('task_dependencies as d')
+            .innerJoin('tasks as t', 't.id', 'd.depends_on_id')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('d.task_id', '=', 'r.task_id')
+            .where('t.status', '!=', 'done'),
+        ),
+      ),
+    )
+    .orderBy('r.priority', 'desc')
+    .orderBy('r.run_at')
+    .orderBy('r.id')
+    .limit(1);
+  if (tx.dialect === 'postgres') q = q.forUpdate().skipLocked();
+  const row = await q.executeTakeFirst();
+  if (!row) return undefined;
+
+  const token = await nextValue(tx, 'lease');
+  const patch = {
+    state: 'claimed',
+    worker_id: req.workerId,
+    host: req.host,
+    boot_id: req.bootId,
+    lease_token: token,
+    lease_expires_at: tx.now + req.leaseMs,
+    claimed_at: tx.now,
+  };
+  await updateRun(tx, row.id, patch);
+  return normalizeRun({ ...row, ...patch });
+}
+
+/** Earliest run_at among queued runs in the future: when the dispatcher should wake. */
+export async function nextDueAt(db: Kysely<DB>, now: number): Promise<number | undefined> {
+  const r = await db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.min('run_at').as('t'))
+    .where('state', '=', 'queued')
+    .where('run_at', '>', now)
+    .executeTakeFirst();
+  return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
+}
+
+export async function renewLeases(
+  tx: Tx,
+  held: { id: string; token: number }[],
+  leaseMs: number,
+): Promise<Set<string>> {
+  const kept = new Set<string>();
+  for (const h of held) {
+    const ok = await updateRunFenced(tx, h.id, h.token, { lease_expires_at: tx.now + leaseMs });
+    if (ok) kept.add(h.id);
+  }
+  return kept;
+}

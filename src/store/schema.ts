@@ -1,0 +1,169 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes as Kysely sees them. Times are epoch milliseconds; booleans
+ * are 0/1 integers and JSON is text, so both dialects store the same values.
+ */
+export interface TasksTable {
+  id: number;
+  title: string;
+  body: string;
+  status: string;
+  priority: number;
+  position: number;
+  agent: string | null;
+  labels: string;
+  parent_id: number | null;
+  verify_command: string | null;
+  loop_enabled: number;
+  loop_max_iterations: number;
+  loop_delay_ms: number;
+  loop_done_file: string;
+  max_attempts: number | null;
+  max_cost_usd: number | null;
+  status_reason: string | null;
+  escalated_from_run_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RunsTable {
+  id: string;
+  task_id: number;
+  agent: string;
+  state: string;
+  trigger: string;
+  attempt: number;
+  max_attempts: number;
+  iteration: number;
+  run_at: number;
+  priority: number;
+  prompt: string;
+  resume_session_id: string | null;
+  worker_id: string | null;
+  lease_token: number | null;
+  lease_expires_at: number | null;
+  host: string | null;
+  boot_id: string | null;
+  pid: number | null;
+  pgid: number | null;
+  proc_start_time: number | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  error_summary: string | null;
+  session_id: string | null;
+  tokens_in: number;
+  tokens_out: number;
+  tokens_cache_read: number;
+  tokens_cache_write: number;
+  cost_usd: number;
+  cost_source: string | null;
+  cpu_ms: number | null;
+  peak_rss_bytes: number | null;
+  verify_exit_code: number | null;
+  verify_output: string | null;
+  stalled_at: number | null;
+  stop_requested_at: number | null;
+  stop_reason: string | null;
+  /** What a requested stop leads to: `block` the card, `cancel` the task, or a monitor's verdict. */
+  stop_action: string | null;
+  last_output_at: number | null;
+  output_bytes: number;
+  previous_run_id: string | null;
+  parent_run_id: string | null;
+  created_at: number;
+  claimed_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+export interface TaskDependenciesTable {
+  task_id: number;
+  depends_on_id: number;
+}
+
+export interface CommentsTable {
+  id: Generated<number>;
+  task_id: number;
+  author: string;
+  body: string;
+  created_at: number;
+}
+
+export interface EventsTable {
+  id: number;
+  type: string;
+  task_id: number | null;
+  run_id: string | null;
+  data: string;
+  created_at: number;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  task_id: number | null;
+  run_id: string | null;
+  type: string;
+  author: string;
+  body: string;
+  created_at: number;
+}
+
+export interface SchedulesTable {
+  id: Generated<number>;
+  cron: string;
+  timezone: string | null;
+  agent: string | null;
+  prompt: string;
+  task_id: number | null;
+  catch_up: string;
+  catch_up_window_ms: number;
+  overlap: string;
+  enabled: number;
+  last_tick_at: number | null;
+  created_at: number;
+}
+
+export interface ScheduleTicksTable {
+  schedule_id: number;
+  tick_at: number;
+  task_id: number | null;
+  run_id: string | null;
+  created_at: number;
+}
+
+export interface WorkersTable {
+  id: string;
+  host: string;
+  boot_id: string;
+  pid: number;
+  proc_start_time: number | null;
+  labels: string;
+  started_at: number;
+  heartbeat_at: number;
+  stopped_at: number | null;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface SchemaVersionTable {
+  version: number;
+  applied_at: number;
+}
+
+export interface DB {
+  tasks: TasksTable;
+  runs: RunsTable;
+  task_dependencies: TaskDependenciesTable;
+  comments: CommentsTable;
+  events: EventsTable;
+  messages: MessagesTable;
+  schedules: SchedulesTable;
+  schedule_ticks: ScheduleTicksTable;
+  workers: WorkersTable;
+  counters: CountersTable;
+  schema_version: SchemaVersionTable;
+}

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { StoreError } from '../domain/errors.js';
+import type { EventRecord } from './events.js';
+import { migrate } from './migrate.js';
+import type { Dialect } from './migrations/index.js';
+import type { DB } from './schema.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** One unit of work: a connection inside a transaction, plus the events it appends. */
+export interface Tx {
+  db: Kysely<DB>;
+  now: number;
+  events: EventRecord[];
+  dialect: Dialect;
+}
+
+export interface OpenStoreOptions {
+  /** SQLite file; ignored when `databaseUrl` is set. */
+  sqliteFile?: string;
+  databaseUrl?: string;
+  clock?: Clock;
+}
+
+const BUSY_RETRIES = 8;
+
+/**
+ * The durable store. `tx()` is the only way to write: it commits the changes
+ * and their event rows together, then tells in-process listeners about the
+ * events (dispatcher, SSE). Listeners are a wake-up only; the rows are the truth.
+ */
+export class Store {
+  readonly changes = new EventEmitter<{ events: [EventRecord[]] }>();
+  private closed = false;
+
+  private constructor(
+    readonly db: Kysely<DB>,
+    readonly dialect: Dialect,
+    readonly clock: Clock,
+    readonly sqlite: SqliteDatabase.Database | null,
+    readonly pool: pg.Pool | null,
+  ) {
+    this.changes.setMaxListeners(0);
+  }
+
+  static async open(opts: OpenStoreOptions): Promise<Store> {
+    const clock = opts.clock ?? systemClock;
+    let store: Store;
+    if (opts.databaseUrl) {
+      pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+      pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+      const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+      // A dropped connection must not crash the process; the next query reconnects.
+      pool.on('error', () => {});
+      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      store = new Store(db, 'postgres', clock, null, pool);
+    } else {
+      const file = opts.sqliteFile;
+      if (!file) throw new StoreError('store_config', 'no SQLite file and no database URL given');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const sqlite = new SqliteDatabase(file, { timeout: 5000 });
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+      const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+      store = new Store(db, 'sqlite', clock, sqlite, null);
+    }
+    try {
+      await migrate(store);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * Runs `fn` in one transaction. On SQLite it is BEGIN IMMEDIATE (the write
+   * lock is taken up front, so two writers never deadlock on an upgrade) and a
+   * busy database is retried rather than reported to the user.
+   */
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreError('store_closed', 'the store is closed');
+    for (let attempt = 1; ; attempt++) {
+      const events: EventRecord[] = [];
+      try {
+        const result = await this.runInTransaction(events, fn);
+        if (events.length > 0) this.changes.emit('events', events);
+        return result;
+      } catch (e) {
+        if (!isBusy(e) || attempt >= BUSY_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+      }
+    }
+  }
+
+  private async runInTransaction<T>(events: EventRecord[], fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const now = this.clock.now();
+    if (this.dialect === 'postgres') {
+      return this.db
+        .transaction()
+        .execute((trx) => fn({ db: trx, now, events, dialect: this.dialect }));
+    }
+    return this.db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn({ db: conn, now, events, dialect: this.dialect });
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (e) {
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * A cheap token that changes whenever another connection commits (SQLite's
+   * data_version). Lets a process notice writes made by other processes.
+   */
+  dataVersion(): number | null {
+    if (!this.sqlite) return null;
+    return this.sqlite.pragma('data_version', { simple: true }) as number;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+  }
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+}
