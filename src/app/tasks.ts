@@ -68,7 +68,7 @@ export async function addTask(app: App, input: TaskInput): Promise<TaskView> {
       status,
       priority: priorityRank(input.priority ?? 'medium'),
       position: (await lastPosition(tx.db, status)) + POSITION_GAP,
-      agent: input.agent ?? app.config.defaults.agent ?? null,
+      agent: input.agent === undefined ? (app.config.defaults.agent ?? null) : input.agent,
       labels: JSON.stringify(unique(input.labels ?? [])),
       parent_id: input.parent ?? null,
       verify_command: input.verifyCommand ?? null,

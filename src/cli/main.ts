@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { AgentboardError } from '../domain/errors.js';
 import { registerInit } from './commands/init.js';
+import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
 
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
   registerInit(program);
   registerTask(program);
   registerStart(program);
+  registerServe(program);
+  registerRuns(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

@@ -216,3 +216,17 @@ export async function renewLeases(
   }
   return kept;
 }
+
+/** Queued runs due before `before` that no queue monitor has flagged yet. */
+export async function staleQueuedRuns(db: Kysely<DB>, before: number): Promise<RunRow[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('state', '=', 'queued')
+    .where('stalled_at', 'is', null)
+    .where('run_at', '<', before)
+    .orderBy('run_at')
+    .limit(100)
+    .execute();
+  return rows.map(normalizeRun);
+}

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { openApp } from '../../app/context.js';
+import { startEngine } from '../../engine/engine.js';
+import { println } from '../output.js';
+
+/**
+ * `agentboard serve`: the engine in the foreground. SIGTERM or SIGINT stop it
+ * gracefully: it stops claiming and leaves running agents alone; the next
+ * start re-adopts them (their output keeps streaming, their exit is recorded).
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the engine: dispatch, supervise and recover runs (Ctrl-C leaves agents running)',
+    )
+    .action(async () => {
+      const app = await openApp();
+      const engine = await startEngine(app);
+      const r = engine.recovered;
+      println(
+        `agentboard engine ${engine.worker.id} on ${app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL'}`,
+      );
+      if (r.adopted + r.recorded + r.lost > 0) {
+        println(`recovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`);
+      }
+      await new Promise<void>((resolve) => {
+        const shutdown = (sig: string) => {
+          println(
+            `${sig}: stopping; ${engine.liveRuns()} agent(s) keep running and are re-adopted at the next start`,
+          );
+          resolve();
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+      });
+      await engine.stop();
+      await app.store.close();
+    });
+}

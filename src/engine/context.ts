@@ -1,0 +1,26 @@
+import type { App } from '../app/context.js';
+import type { LiveRun } from './live-run.js';
+import type { WorkerIdentity } from './worker-identity.js';
+
+export interface EngineLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+/** State shared by the engine's parts. `live` holds process handles only; the DB holds the truth. */
+export interface EngineContext {
+  app: App;
+  worker: WorkerIdentity;
+  live: Map<string, LiveRun>;
+  /** Runs between claim and spawn: the reconciler must leave them alone. */
+  launching: Set<string>;
+  log: EngineLogger;
+  stopping: boolean;
+  /** Wakes the dispatcher (capacity may have freed up). */
+  wake(): void;
+}
+
+export const stderrLogger: EngineLogger = {
+  info: (m) => process.stderr.write(`[agentboard] ${m}\n`),
+  warn: (m) => process.stderr.write(`[agentboard] warning: ${m}\n`),
+};

@@ -1,0 +1,98 @@
+import { claimNext, nextDueAt, type RunRow } from '../store/runs.js';
+import type { EngineContext } from './context.js';
+import { launchRun } from './launcher.js';
+
+/**
+ * Claims and launches runnable runs the moment something may have made one
+ * runnable: a commit in this process, a commit seen from another process, or
+ * the timer armed for the earliest future run_at. The timer is a wake-up
+ * only; the runs table is the queue.
+ */
+export class Dispatcher {
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  wake(): void {
+    if (this.ctx.stopping) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          if (this.ctx.stopping) return;
+          const run = await this.claimOne();
+          if (!run) break;
+          this.ctx.launching.add(run.id);
+          void launchRun(this.ctx, run)
+            .catch((e) =>
+              this.ctx.log.warn(`launching run ${run.id} failed: ${(e as Error).message}`),
+            )
+            .finally(() => this.ctx.launching.delete(run.id));
+        }
+      } while (this.again);
+      await this.armTimer();
+    } catch (e) {
+      this.ctx.log.warn(`dispatch failed: ${(e as Error).message}; retrying in 1s`);
+      this.armAt(this.ctx.app.clock.now() + 1000);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private claimOne(): Promise<RunRow | undefined> {
+    const { app, worker } = this.ctx;
+    const agentLimits: Record<string, number> = {};
+    for (const [name, a] of Object.entries(app.config.agents))
+      agentLimits[name] = a.max_concurrency;
+    return app.store.tx((tx) =>
+      claimNext(tx, {
+        workerId: worker.id,
+        host: worker.host,
+        bootId: worker.bootId,
+        leaseMs: app.config.defaults.lease,
+        agentLimits,
+        globalLimit: app.config.board.max_concurrency,
+      }),
+    );
+  }
+
+  private async armTimer(): Promise<void> {
+    const now = this.ctx.app.clock.now();
+    const due = await nextDueAt(this.ctx.app.store.db, now);
+    if (due !== undefined) this.armAt(due);
+  }
+
+  private armAt(at: number): void {
+    if (this.ctx.stopping) return;
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    const delay = Math.max(0, at - this.ctx.app.clock.now());
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.min(delay, 2 ** 31 - 1),
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

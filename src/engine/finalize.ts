@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { finishRun } from '../app/runs.js';
+import { decideRunEnd } from '../domain/run-end.js';
+import { readExitFile } from '../runner/shim.js';
+import { killGroupMembers } from '../runner/signals.js';
+import { getRun } from '../store/runs.js';
+import { getTask } from '../store/tasks.js';
+import { type Completion, checkCompletion, readTail } from './completion.js';
+import type { EngineContext } from './context.js';
+import type { ExitObservation, LiveRun } from './live-run.js';
+
+export const RUN_MARKER_ENV = 'AGENTBOARD_RUN_ID';
+const STDERR_TAIL_BYTES = 2000;
+
+/**
+ * The supervisor of a live run has exited: record how the run ended, clean up
+ * what it left behind, and let the board's follow-up (retry, loop, column)
+ * happen in the same transaction (finishRun).
+ */
+export async function finalizeLiveRun(
+  ctx: EngineContext,
+  live: LiveRun,
+  observed: ExitObservation | null,
+): Promise<void> {
+  const { app } = ctx;
+  try {
+    live.sample(app.clock.now());
+    // Grandchildren still in the group after the agent exited are orphans.
+    if (live.init.pgid > 1)
+      killGroupMembers(live.init.pgid, { key: RUN_MARKER_ENV, value: live.id });
+    const run = await getRun(app.store.db, live.id);
+    if (!run || run.lease_token !== live.token) return;
+    const exit = readExitFile(live.init.runDir);
+    const decision = decideRunEnd({
+      stopAction: run.stop_action,
+      stopReason: run.stop_reason,
+      exitCode: exit?.code ?? observed?.code ?? null,
+      exitSignal: exit ? null : (observed?.signal ?? null),
+      lostReason:
+        live.init.lostReason ?? 'the agent supervisor disappeared without recording an exit status',
+      timeoutMs: live.init.timeoutMs,
+      idleTimeoutMs: live.init.idleTimeoutMs,
+    });
+    let completion: Completion = { complete: false, verified: false };
+    if (decision.state === 'succeeded') {
+      const task = await getTask(app.store.db, run.task_id);
+      if (task) {
+        completion = await checkCompletion({
+          cwd: live.init.cwd,
+          runDir: live.init.runDir,
+          doneFile: task.loop_done_file,
+          verifyCommand: task.verify_command,
+          timeoutMs: live.init.timeoutMs,
+          env: process.env,
+        });
+      }
+    }
+    const stderrTail =
+      decision.state === 'succeeded'
+        ? ''
+        : readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES);
+    const applied = await finishRun(app, live.id, live.token, {
+      state: decision.state,
+      exitCode: exit?.code ?? observed?.code ?? null,
+      exitSignal: exit ? null : (observed?.signal ?? null),
+      reason: decision.reason,
+      retryable: decision.retryable,
+      stderrTail,
+      ...completion,
+      endedAt: exit?.endedAt ?? app.clock.now(),
+      cpuMs: live.cpuMs,
+      peakRssBytes: live.peakRssBytes,
+      outputBytes: live.outputBytes,
+    });
+    if (applied)
+      ctx.log.info(`run ${live.id} (T-${live.init.taskId}) ${decision.state}: ${decision.reason}`);
+  } catch (e) {
+    // Its lease is no longer renewed once it leaves `live`: the reconciler
+    // takes the run over when the lease expires and records the exit then.
+    ctx.log.warn(`could not record the end of run ${live.id}: ${(e as Error).message}`);
+  } finally {
+    live.close();
+    ctx.live.delete(live.id);
+    ctx.wake();
+  }
+}

@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { adapterFor, readToken } from '../agents/registry.js';
+import { finishRun } from '../app/runs.js';
+import { runDir as runDirOf } from '../config/home.js';
+import { agentCommand } from '../config/schema.js';
+import { classifyExit } from '../domain/exit.js';
+import { formatTaskId } from '../domain/ids.js';
+import { resolveCommand } from '../runner/resolve-command.js';
+import { RUN_DIR_ENV } from '../runner/shim.js';
+import { spawnSupervised } from '../runner/supervisor.js';
+import { appendEvent } from '../store/events.js';
+import { type RunRow, updateRunFenced } from '../store/runs.js';
+import type { EngineContext } from './context.js';
+import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
+import { LiveRun } from './live-run.js';
+
+/**
+ * Starts a run this worker has just claimed: build the agent's argv and
+ * environment, spawn it under the supervisor shim, then record the process
+ * identity (fenced by the lease token).
+ */
+export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> {
+  const { app } = ctx;
+  const token = run.lease_token as number;
+  const fail = (facts: Parameters<typeof classifyExit>[0]) => {
+    const v = classifyExit(facts);
+    return finishRun(app, run.id, token, {
+      state: 'failed',
+      exitCode: null,
+      exitSignal: null,
+      reason: v.reason,
+      retryable: v.retryable,
+      stderrTail: '',
+      complete: false,
+      verified: false,
+    });
+  };
+  const agent = app.config.agents[run.agent];
+  if (!agent) {
+    await fail({ kind: 'spawn_error', message: `agent "${run.agent}" is no longer configured` });
+    return;
+  }
+  const dir = runDirOf(app.paths, run.id);
+  let spawned: ReturnType<typeof spawnSupervised>;
+  try {
+    const adapter = adapterFor(run.agent, agent);
+    const inv = adapter.buildInvocation({
+      name: run.agent,
+      agent,
+      prompt: run.prompt,
+      resumeSessionId: run.resume_session_id,
+      token: readToken(run.agent, agent, app.paths.home),
+      isRoot: process.getuid?.() === 0,
+      env: process.env,
+    });
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...agent.env,
+      ...inv.env,
+      AGENTBOARD_HOME: app.paths.home,
+      AGENTBOARD_TASK_ID: formatTaskId(run.task_id),
+      [RUN_MARKER_ENV]: run.id,
+      AGENTBOARD_PARENT_RUN_ID: run.parent_run_id ?? '',
+      AGENTBOARD_AGENT: run.agent,
+    };
+    const command = inv.argv[0] ?? agentCommand(agent);
+    const resolved = resolveCommand(command, env.PATH ?? '', app.workdir);
+    if (!resolved) {
+      await fail({ kind: 'not_installed', command, agent: run.agent });
+      return;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const promptFile = path.join(dir, 'prompt.md');
+    fs.writeFileSync(promptFile, run.prompt);
+    env[RUN_DIR_ENV] = dir;
+    spawned = spawnSupervised({
+      runDir: dir,
+      argv: [resolved, ...inv.argv.slice(1)],
+      env,
+      cwd: app.workdir,
+      ...(inv.stdin === 'prompt' ? { stdinFile: promptFile } : {}),
+    });
+  } catch (e) {
+    await fail({ kind: 'spawn_error', message: (e as Error).message });
+    return;
+  }
+
+  const now = app.clock.now();
+  const live = new LiveRun({
+    id: run.id,
+    taskId: run.task_id,
+    agent: run.agent,
+    runDir: dir,
+    pid: spawned.pid,
+    pgid: spawned.pgid,
+    startTime: spawned.startTime,
+    token,
+    startedAt: now,
+    timeoutMs: agent.timeout ?? app.config.defaults.timeout,
+    idleTimeoutMs: agent.idle_timeout ?? app.config.defaults.idle_timeout,
+    cwd: app.workdir,
+  });
+  ctx.live.set(run.id, live);
+  let recorded: Promise<unknown> = Promise.resolve();
+  live.watchExit(spawned.child, (o) => {
+    // The exit can arrive before "running" is recorded; finalize after it.
+    recorded.then(() => finalizeLiveRun(ctx, live, o));
+  });
+  recorded = app.store
+    .tx(async (tx) => {
+      const ok = await updateRunFenced(tx, run.id, token, {
+        state: 'running',
+        pid: spawned.pid,
+        pgid: spawned.pgid,
+        proc_start_time: spawned.startTime,
+        started_at: now,
+        last_output_at: now,
+      });
+      if (ok) {
+        await appendEvent(tx, 'run.started', {
+          taskId: run.task_id,
+          runId: run.id,
+          data: { agent: run.agent, pid: spawned.pid, attempt: run.attempt },
+        });
+      }
+      return ok;
+    })
+    .then(async (ok) => {
+      if (!ok) {
+        // Cancelled or taken over between claim and spawn: this worker may not run it.
+        ctx.log.warn(`run ${run.id} was taken away before it started; stopping its agent`);
+        await live.terminate(0);
+      }
+    })
+    .catch((e) =>
+      ctx.log.warn(`could not record the start of run ${run.id}: ${(e as Error).message}`),
+    );
+}

@@ -1,0 +1,27 @@
+import type { App } from '../app/context.js';
+import { type EngineLogger, stderrLogger } from './context.js';
+import { type ReconcileSummary, reconcile } from './reconciler.js';
+import { createWorkerIdentity } from './worker-identity.js';
+
+/**
+ * One reconciliation pass from a short-lived process (the CLI), for when no
+ * engine is running to record what happened to stopped runs. Adopted runs
+ * are not watched afterwards: the next engine start adopts them again.
+ */
+export async function reconcileOnce(
+  app: App,
+  log: EngineLogger = stderrLogger,
+): Promise<ReconcileSummary> {
+  const ctx = {
+    app,
+    worker: createWorkerIdentity(),
+    live: new Map(),
+    launching: new Set<string>(),
+    log,
+    stopping: false,
+    wake: () => {},
+  };
+  const summary = await reconcile(ctx);
+  for (const l of ctx.live.values()) l.close();
+  return summary;
+}

@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { runDir as runDirOf } from '../config/home.js';
+import { hasEnvMarker, isSameProcess, processStartTime } from '../runner/proc.js';
+import { readExitFile } from '../runner/shim.js';
+import { nextValue } from '../store/counters.js';
+import { appendEvent } from '../store/events.js';
+import { getRun, listRuns, type RunRow, updateRunFenced } from '../store/runs.js';
+import { getWorker } from '../store/workers.js';
+import type { EngineContext } from './context.js';
+import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
+import { LiveRun } from './live-run.js';
+import { isLocalWorkerDead } from './worker-identity.js';
+
+/** A claimed run with no recorded pid is given this long to write shim.pid before it is judged. */
+const SPAWN_GRACE_MS = 3000;
+
+export interface ReconcileSummary {
+  adopted: number;
+  recorded: number;
+  lost: number;
+  pending: number;
+}
+
+/**
+ * Checks every claimed or running run that no live worker owns against
+ * reality: re-adopt an agent that is still alive on this host, record an exit
+ * that happened while nobody watched, and mark the rest lost (after which
+ * the retry policy applies). Runs at startup and periodically.
+ */
+export async function reconcile(ctx: EngineContext): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { adopted: 0, recorded: 0, lost: 0, pending: 0 };
+  const { app } = ctx;
+  const now = app.clock.now();
+  const runs = await listRuns(app.store.db, { states: ['claimed', 'running'], order: 'asc' });
+  const deadWorkers = new Map<string, boolean>();
+  for (const run of runs) {
+    if (ctx.stopping) break;
+    if (ctx.live.has(run.id) || ctx.launching.has(run.id) || run.worker_id === ctx.worker.id)
+      continue;
+    const workerId = run.worker_id ?? '';
+    if (!deadWorkers.has(workerId)) {
+      deadWorkers.set(
+        workerId,
+        isLocalWorkerDead(await getWorker(app.store.db, workerId), ctx.worker),
+      );
+    }
+    const expired = (run.lease_expires_at ?? 0) <= now;
+    if (!expired && !deadWorkers.get(workerId)) continue;
+    const outcome = await reconcileRun(ctx, run);
+    summary[outcome]++;
+  }
+  return summary;
+}
+
+async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof ReconcileSummary> {
+  const { app, worker } = ctx;
+  const local = run.host === worker.host && run.boot_id === worker.bootId;
+  const dir = runDirOf(app.paths, run.id);
+  let pid = run.pid;
+  let startTime = run.proc_start_time;
+  if (local && pid === null) {
+    // The previous worker died between spawn and recording the pid.
+    const shimPid = readShimPid(dir);
+    if (shimPid !== null && hasEnvMarker(shimPid, RUN_MARKER_ENV, run.id)) {
+      pid = shimPid;
+      startTime = processStartTime(shimPid);
+    } else if (app.clock.now() - (run.claimed_at ?? 0) < SPAWN_GRACE_MS && shimPid === null) {
+      return 'pending'; // the shim may not have written its pid yet: look again next pass
+    }
+  }
+  const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
+
+  // Take the lease over first: every write below is fenced by the new token.
+  const token = await app.store.tx(async (tx) => {
+    const fresh = await getRun(tx.db, run.id);
+    if (!fresh || fresh.lease_token !== run.lease_token) return null;
+    const t = await nextValue(tx, 'lease');
+    const ok = await updateRunFenced(tx, run.id, run.lease_token as number, {
+      worker_id: worker.id,
+      lease_token: t,
+      lease_expires_at: tx.now + app.config.defaults.lease,
+      ...(alive && run.state === 'claimed'
+        ? { state: 'running', pid, pgid: pid, proc_start_time: startTime, started_at: tx.now }
+        : {}),
+    });
+    if (!ok) return null;
+    await appendEvent(tx, alive ? 'run.adopted' : 'run.reconciled', {
+      taskId: run.task_id,
+      runId: run.id,
+      data: { from: run.worker_id, to: worker.id },
+    });
+    return t;
+  });
+  if (token === null) return 'pending';
+
+  const agent = app.config.agents[run.agent];
+  const live = new LiveRun({
+    id: run.id,
+    taskId: run.task_id,
+    agent: run.agent,
+    runDir: dir,
+    pid: pid ?? 0,
+    pgid: local ? (run.pgid ?? pid ?? 0) : 0,
+    startTime: startTime ?? 0,
+    token,
+    startedAt: run.started_at ?? app.clock.now(),
+    timeoutMs: agent?.timeout ?? app.config.defaults.timeout,
+    idleTimeoutMs: agent?.idle_timeout ?? app.config.defaults.idle_timeout,
+    cwd: app.workdir,
+    lostReason: local
+      ? 'its process is gone and left no exit status (killed together with the server, or the machine restarted)'
+      : `worker ${run.worker_id} on ${run.host} stopped renewing its lease`,
+  });
+  if (alive) {
+    live.lastOutputAt = Math.max(run.last_output_at ?? 0, fileMtime(dir));
+    live.sample(app.clock.now());
+    ctx.live.set(run.id, live);
+    live.watchExit(null, (o) => void finalizeLiveRun(ctx, live, o));
+    ctx.log.info(`re-adopted run ${run.id} (T-${run.task_id}, pid ${pid})`);
+    return 'adopted';
+  }
+  const recorded = local && readExitFile(dir) !== null;
+  ctx.live.set(run.id, live);
+  await finalizeLiveRun(ctx, live, null);
+  return recorded ? 'recorded' : 'lost';
+}
+
+function readShimPid(dir: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(path.join(dir, 'shim.pid'), 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function fileMtime(dir: string): number {
+  let t = 0;
+  for (const f of ['stdout.log', 'stderr.log']) {
+    try {
+      t = Math.max(t, fs.statSync(path.join(dir, f)).mtimeMs);
+    } catch {
+      // absent
+    }
+  }
+  return Math.round(t);
+}
