@@ -10,7 +10,8 @@ export function formatTaskId(n: number): string {
 export function parseTaskId(input: string): number {
   const trimmed = input.trim();
   const m = TASK_ID.exec(trimmed) ?? /^([1-9][0-9]{0,15})$/.exec(trimmed);
-  if (!m?.[1]) {
+  // 16 digits can exceed 2^53: such a number would silently name another task.
+  if (!m?.[1] || !Number.isSafeInteger(Number(m[1]))) {
     throw new UsageError(`"${input}" is not a task id: use the form T-42`, { field: 'id' });
   }
   return Number(m[1]);
@@ -33,8 +34,10 @@ export function createRunIdFactory(now: () => number, random: () => number = Mat
   return (): string => {
     let t = now();
     if (t <= lastTime) {
+      // Same millisecond (or the clock stepped back): count up. If the random
+      // part wraps around, borrow the next millisecond so order still holds.
+      if (!increment(lastRand)) lastTime++;
       t = lastTime;
-      increment(lastRand);
     } else {
       lastTime = t;
       lastRand = Array.from({ length: 12 }, () => Math.floor(random() * 32));
@@ -48,15 +51,17 @@ export function createRunIdFactory(now: () => number, random: () => number = Mat
   };
 }
 
-function increment(digits: number[]): void {
+/** Adds one to a base-32 number; false when it wrapped around to all zeros. */
+function increment(digits: number[]): boolean {
   for (let i = digits.length - 1; i >= 0; i--) {
     const d = digits[i] ?? 0;
     if (d < 31) {
       digits[i] = d + 1;
-      return;
+      return true;
     }
     digits[i] = 0;
   }
+  return false;
 }
 
 const RUN_ID = /^r[0-9a-hjkmnp-tv-z]{22}$/;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, startRun, stopRun } from '../../app/runs.js';
+import { resolveRun, startRun } from '../../app/runs.js';
 import { runView } from '../../app/views.js';
 import { engineIsRunning } from '../../app/workers.js';
 import { UsageError } from '../../domain/errors.js';
