@@ -1,4 +1,5 @@
 import type { AgentConfig } from '../config/schema.js';
+import type { TranscriptParser } from './events.js';
 
 /** What the launcher needs to start an agent: never a shell string. */
 export interface Invocation {
@@ -17,11 +18,18 @@ export interface InvocationContext {
   token: string | null;
   isRoot: boolean;
   env: NodeJS.ProcessEnv;
+  /** Budget for this run, for CLIs with their own budget flag. */
+  maxCostUsd: number | null;
 }
 
+/** One agent CLI: how to start it headless, and how to read what it prints. */
 export interface AgentAdapter {
   kind: AgentConfig['kind'];
   /** The environment variable that carries the API key for this CLI. */
   tokenEnv: string;
+  /** The oldest version we have tested; `validate` warns below it. */
+  minVersion: string | null;
+  versionArgs: string[];
   buildInvocation(ctx: InvocationContext): Invocation;
+  parser(): TranscriptParser;
 }

@@ -3,15 +3,23 @@ import path from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import type { AgentAdapter } from './adapter.js';
+import { ampAdapter } from './amp.js';
+import { claudeAdapter } from './claude.js';
+import { codexAdapter } from './codex.js';
 import { commandAdapter } from './command.js';
+import { cursorAdapter } from './cursor.js';
+import { geminiAdapter } from './gemini.js';
+import { opencodeAdapter } from './opencode.js';
 
-const ADAPTERS: Partial<Record<AgentConfig['kind'], AgentAdapter>> = {
+const ADAPTERS: Record<AgentConfig['kind'], AgentAdapter> = {
+  claude: claudeAdapter,
+  codex: codexAdapter,
+  gemini: geminiAdapter,
+  opencode: opencodeAdapter,
+  cursor: cursorAdapter,
+  amp: ampAdapter,
   command: commandAdapter,
 };
-
-export function registerAdapter(adapter: AgentAdapter): void {
-  ADAPTERS[adapter.kind] = adapter;
-}
 
 export function adapterFor(name: string, agent: AgentConfig): AgentAdapter {
   const a = ADAPTERS[agent.kind];

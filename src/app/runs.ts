@@ -80,6 +80,11 @@ export async function enqueueRun(
     tokens_cache_write: 0,
     cost_usd: 0,
     cost_source: null,
+    max_cost_usd: task.max_cost_usd ?? app.config.agents[o.agent]?.max_cost_usd ?? null,
+    model: app.config.agents[o.agent]?.model ?? null,
+    notice: null,
+    parsed_offset: 0,
+    event_count: 0,
     cpu_ms: null,
     peak_rss_bytes: null,
     verify_exit_code: null,
@@ -213,7 +218,7 @@ export function activeRunConflict(taskId: number, active: RunRow): ConflictError
   );
 }
 
-export type StopAction = 'block' | 'cancel' | 'timeout' | 'idle' | 'budget';
+export type StopAction = 'block' | 'cancel' | 'timeout' | 'idle' | 'budget' | 'api_error';
 
 /**
  * Ends a run on the user's (or a monitor's) behalf. A queued run ends at once.

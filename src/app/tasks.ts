@@ -201,11 +201,14 @@ export async function cancelTask(app: App, id: number, by = 'user'): Promise<Tas
       });
       return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
     }
-    if (active)
+    if (active) {
+      // A queued run ends at once, and its follow-up moves the card to Cancelled.
       await cancelActiveRun(app, tx, active, {
         action: 'cancel',
         reason: `task cancelled by ${by}`,
       });
+      return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
+    }
     await updateTask(tx, id, { status: 'cancelled', status_reason: `cancelled by ${by}` });
     await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: 'cancelled' } });
     return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));

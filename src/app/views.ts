@@ -68,6 +68,8 @@ export interface RunView {
   exitSignal: string | null;
   errorSummary: string | null;
   stopReason: string | null;
+  /** The agent's latest notice, e.g. a model API retry. */
+  notice: string | null;
   stalled: boolean;
   usage: { tokensIn: number; tokensOut: number; cacheRead: number; cacheWrite: number };
   costUsd: number;
@@ -103,6 +105,7 @@ export function runView(r: RunRow): RunView {
     exitSignal: r.exit_signal,
     errorSummary: r.error_summary,
     stopReason: r.stop_reason,
+    notice: r.notice,
     stalled: r.stalled_at !== null,
     usage: {
       tokensIn: r.tokens_in,

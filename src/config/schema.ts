@@ -40,6 +40,8 @@ export const agentSchema = z
     timeout: duration.optional(),
     idle_timeout: duration.optional(),
     labels: z.array(z.string()).default([]),
+    /** Stop at the first 401/403 retry notice instead of letting the CLI retry for minutes. */
+    stop_on_auth_error: z.boolean().default(true),
   })
   .refine((a) => !(a.token && a.token_file), {
     message: 'token and token_file are mutually exclusive: keep one',

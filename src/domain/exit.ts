@@ -11,7 +11,8 @@ export type ExitFacts =
   | { kind: 'lost'; reason: string }
   | { kind: 'cancelled'; by: string }
   | { kind: 'lease_lost' }
-  | { kind: 'budget'; reason: string };
+  | { kind: 'budget'; reason: string }
+  | { kind: 'api_error'; reason: string };
 
 export interface ExitVerdict {
   /** One line for the card and the run list. */
@@ -49,6 +50,8 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
       return { reason: 'lease lost: another worker took the run over', retryable: true };
     case 'budget':
       return { reason: `budget exceeded: ${f.reason}`, retryable: false };
+    case 'api_error':
+      return { reason: f.reason, retryable: false };
     case 'exit':
       return classifyCode(f.code, f.signal);
   }

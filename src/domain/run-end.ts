@@ -38,6 +38,11 @@ export function decideRunEnd(f: RunEndFacts): RunEndDecision {
         state: 'failed',
         ...classifyExit({ kind: 'budget', reason: f.stopReason ?? 'limit reached' }),
       };
+    case 'api_error':
+      return {
+        state: 'failed',
+        ...classifyExit({ kind: 'api_error', reason: f.stopReason ?? 'model API error' }),
+      };
   }
   if (!exited) return { state: 'lost', ...classifyExit({ kind: 'lost', reason: f.lostReason }) };
   const facts: ExitFacts = { kind: 'exit', code: f.exitCode, signal: f.exitSignal };

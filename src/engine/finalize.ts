@@ -25,6 +25,8 @@ export async function finalizeLiveRun(
   const { app } = ctx;
   try {
     live.sample(app.clock.now());
+    // Store the whole transcript (and final usage) before the run is ended.
+    await live.transcript?.finish();
     // Grandchildren still in the group after the agent exited are orphans.
     if (live.init.pgid > 1)
       killGroupMembers(live.init.pgid, { key: RUN_MARKER_ENV, value: live.id });
@@ -41,6 +43,16 @@ export async function finalizeLiveRun(
       timeoutMs: live.init.timeoutMs,
       idleTimeoutMs: live.init.idleTimeoutMs,
     });
+    const agentError = live.transcript?.failure ?? null;
+    if (agentError && decision.state === 'failed')
+      decision.reason = `${decision.reason}: ${agentError}`;
+    if (agentError && decision.state === 'succeeded') {
+      Object.assign(decision, {
+        state: 'failed',
+        retryable: true,
+        reason: `the agent reported an error: ${agentError}`,
+      });
+    }
     let completion: Completion = { complete: false, verified: false };
     if (decision.state === 'succeeded') {
       const task = await getTask(app.store.db, run.task_id);

@@ -11,6 +11,7 @@ import { RUN_DIR_ENV } from '../runner/shim.js';
 import { spawnSupervised } from '../runner/supervisor.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
+import { attachTranscript } from './attach-transcript.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
@@ -53,6 +54,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       token: readToken(run.agent, agent, app.paths.home),
       isRoot: process.getuid?.() === 0,
       env: process.env,
+      maxCostUsd: run.max_cost_usd,
     });
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -102,6 +104,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     cwd: app.workdir,
   });
   ctx.live.set(run.id, live);
+  attachTranscript(ctx, live, run);
   let recorded: Promise<unknown> = Promise.resolve();
   live.watchExit(spawned.child, (o) => {
     // The exit can arrive before "running" is recorded; finalize after it.

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isSameProcess, sampleGroupUsage } from '../runner/proc.js';
 import { stopGroup } from '../runner/signals.js';
+import type { TranscriptTail } from './transcript.js';
 
 export interface LiveRunInit {
   id: string;
@@ -39,6 +40,8 @@ export class LiveRun {
   peakRssBytes = 0;
   lastPersistAt = 0;
   stopRequested = false;
+  /** Parses stdout into stored events while the run lives. */
+  transcript: TranscriptTail | null = null;
   private exited = false;
   private watcher: fs.FSWatcher | null = null;
   private onExitCb: ((o: ExitObservation | null) => void) | null = null;

@@ -43,12 +43,13 @@ export async function monitorTick(ctx: EngineContext): Promise<void> {
   await checkQueue(ctx, now);
 }
 
-async function requestStop(
+export async function requestStop(
   ctx: EngineContext,
   live: LiveRun,
   action: StopAction,
   reason: string,
 ): Promise<void> {
+  if (live.stopRequested) return;
   const run = await getRun(ctx.app.store.db, live.id);
   if (!run) return;
   await ctx.app.store.tx((tx) => cancelActiveRun(ctx.app, tx, run, { action, reason }));

@@ -7,6 +7,7 @@ import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
 import { getRun, listRuns, type RunRow, updateRunFenced } from '../store/runs.js';
 import { getWorker } from '../store/workers.js';
+import { attachTranscript } from './attach-transcript.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
@@ -112,6 +113,7 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
       ? 'its process is gone and left no exit status (killed together with the server, or the machine restarted)'
       : `worker ${run.worker_id} on ${run.host} stopped renewing its lease`,
   });
+  attachTranscript(ctx, live, run);
   if (alive) {
     live.lastOutputAt = Math.max(run.last_output_at ?? 0, fileMtime(dir));
     live.sample(app.clock.now());

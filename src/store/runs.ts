@@ -21,6 +21,7 @@ const BIGINT_COLUMNS = [
   'stop_requested_at',
   'last_output_at',
   'output_bytes',
+  'parsed_offset',
   'created_at',
   'claimed_at',
   'started_at',
@@ -32,6 +33,7 @@ function normalizeRun(r: RunRow): RunRow {
   const out = { ...r } as Record<string, unknown>;
   for (const c of BIGINT_COLUMNS) if (out[c] !== null) out[c] = Number(out[c]);
   out.cost_usd = Number(r.cost_usd);
+  if (out.max_cost_usd !== null) out.max_cost_usd = Number(out.max_cost_usd);
   return out as unknown as RunRow;
 }
 
@@ -138,6 +140,12 @@ export interface ClaimRequest {
  * token, or undefined when nothing can run now.
  */
 export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | undefined> {
+  if (tx.dialect === 'postgres') {
+    // Claims must see each other's counts: without this, concurrent workers each
+    // count the same busy runs and together exceed the limits. (SQLite's BEGIN
+    // IMMEDIATE already serialises writers.) Released at commit.
+    await sql`select pg_advisory_xact_lock(4317002)`.execute(tx.db);
+  }
   const busy = await tx.db
     .selectFrom('runs')
     .select(['agent', (eb) => eb.fn.countAll<number>().as('n')])

@@ -58,6 +58,14 @@ export interface RunsTable {
   tokens_cache_write: number;
   cost_usd: number;
   cost_source: string | null;
+  max_cost_usd: number | null;
+  /** The model the agent reported (or was configured with), for price estimates. */
+  model: string | null;
+  /** The agent's latest notice, e.g. "model API auth failing (401), retry 6 of 10". */
+  notice: string | null;
+  /** Bytes of stdout already turned into run_events: parsing resumes here. */
+  parsed_offset: number;
+  event_count: number;
   cpu_ms: number | null;
   peak_rss_bytes: number | null;
   verify_exit_code: number | null;
@@ -75,6 +83,14 @@ export interface RunsTable {
   claimed_at: number | null;
   started_at: number | null;
   ended_at: number | null;
+}
+
+export interface RunEventsTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  data: string;
+  created_at: number;
 }
 
 export interface TaskDependenciesTable {
@@ -157,6 +173,7 @@ export interface SchemaVersionTable {
 export interface DB {
   tasks: TasksTable;
   runs: RunsTable;
+  run_events: RunEventsTable;
   task_dependencies: TaskDependenciesTable;
   comments: CommentsTable;
   events: EventsTable;

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { DB, TasksTable } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -44,11 +44,19 @@ export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[
   if (f.statuses && f.statuses.length > 0) q = q.where('status', 'in', f.statuses);
   if (f.agent) q = q.where('agent', '=', f.agent);
   if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
-  if (f.label) q = q.where('labels', 'like', `%${JSON.stringify(f.label)}%`);
+  if (f.label) {
+    // An exact element of the JSON array: `"label"`, case-sensitive, no wildcards.
+    const needle = JSON.stringify(f.label);
+    q = q.where(sql<boolean>`replace(labels, ${needle}, '') <> labels`);
+  }
   if (f.search) {
-    const pattern = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // Case-insensitive on both dialects; % and _ are literal (SQLite has no default escape).
+    const pattern = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
-      eb.or([eb('title', 'like', eb.val(pattern)), eb('body', 'like', eb.val(pattern))]),
+      eb.or([
+        sql<boolean>`lower(${eb.ref('title')}) like ${pattern} escape '\\'`,
+        sql<boolean>`lower(${eb.ref('body')}) like ${pattern} escape '\\'`,
+      ]),
     );
   }
   const dir = f.order ?? 'asc';
@@ -66,7 +74,8 @@ export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[
       q = q.orderBy('priority', dir === 'asc' ? 'desc' : 'asc').orderBy('id');
       break;
   }
-  if (f.limit !== undefined) q = q.limit(f.limit);
+  // SQLite accepts OFFSET only after a LIMIT.
+  if (f.limit !== undefined || f.offset) q = q.limit(f.limit ?? Number.MAX_SAFE_INTEGER);
   if (f.offset) q = q.offset(f.offset);
   const rows = await q.execute();
   return rows.map(normalizeTask);

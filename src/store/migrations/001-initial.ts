@@ -77,6 +77,11 @@ export const initial: Migration = {
       .addColumn('tokens_cache_write', 'bigint', (c) => c.notNull().defaultTo(0))
       .addColumn('cost_usd', 'double precision', (c) => c.notNull().defaultTo(0))
       .addColumn('cost_source', 'text')
+      .addColumn('max_cost_usd', 'double precision')
+      .addColumn('model', 'text')
+      .addColumn('notice', 'text')
+      .addColumn('parsed_offset', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('event_count', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('cpu_ms', 'bigint')
       .addColumn('peak_rss_bytes', 'bigint')
       .addColumn('verify_exit_code', 'integer')
@@ -109,6 +114,17 @@ export const initial: Migration = {
     await sql`create unique index runs_one_active on runs (task_id) where state in ('queued', 'claimed', 'running')`.execute(
       db,
     );
+
+    // The normalized transcript, in order; (run_id, seq) is the cursor.
+    await db.schema
+      .createTable('run_events')
+      .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
+      .execute();
 
     await db.schema
       .createTable('task_dependencies')
