@@ -11,6 +11,7 @@ import {
   getRun,
   insertRun,
   latestRunOfTask,
+  latestSessionOf,
   type RunRow,
   updateRun,
 } from '../store/runs.js';
@@ -164,7 +165,9 @@ export async function onTaskFinished(app: App, tx: Tx, taskId: number): Promise<
 
 export interface StartRunOptions {
   agent?: string;
+  /** A follow-up prompt (feedback, a comment). It resumes the agent's last session unless `fresh`. */
   prompt?: string;
+  fresh?: boolean;
   trigger?: EnqueueOptions['trigger'];
 }
 
@@ -200,11 +203,16 @@ export async function startRun(
       );
     }
     const previous = await latestRunOfTask(tx.db, taskId);
+    const resumable =
+      o.prompt !== undefined && !o.fresh && app.config.agents[agent]?.kind !== 'command'
+        ? await latestSessionOf(tx.db, taskId, agent)
+        : null;
     const run = await enqueueRun(app, tx, task, {
       agent,
       trigger: o.trigger ?? 'manual',
       prompt: o.prompt ?? taskPrompt(task),
       previousRunId: previous?.id ?? null,
+      resumeSessionId: resumable,
     });
     return runView(run);
   });
@@ -437,10 +445,14 @@ async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd): Promis
     }
     case 'block': {
       const to = transitionTask(from, { type: 'run_gave_up' }, formatTaskId(task.id));
-      await updateTask(tx, task.id, { status: to, status_reason: follow.reason });
+      // DESIGN §3: a Blocked card carries the error summary, i.e. the classified
+      // exit *and* the stderr tail; follow.reason alone dropped the tail, so the
+      // card never said what the agent printed before giving up.
+      const reason = errorSummary({ ...end, reason: follow.reason }, end.stderrTail);
+      await updateTask(tx, task.id, { status: to, status_reason: reason });
       await appendEvent(tx, 'task.moved', {
         taskId: task.id,
-        data: { from, to, reason: follow.reason },
+        data: { from, to, reason },
       });
       return;
     }

@@ -5,6 +5,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
+import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerServe(program);
   registerRuns(program);
+  registerValidate(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

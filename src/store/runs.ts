@@ -46,6 +46,24 @@ export async function getRun(db: Kysely<DB>, id: string): Promise<RunRow | undef
   return r && normalizeRun(r);
 }
 
+/** The agent's session id from the task's latest run by that agent, for resuming it. */
+export async function latestSessionOf(
+  db: Kysely<DB>,
+  taskId: number,
+  agent: string,
+): Promise<string | null> {
+  const r = await db
+    .selectFrom('runs')
+    .select('session_id')
+    .where('task_id', '=', taskId)
+    .where('agent', '=', agent)
+    .where('session_id', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.session_id ?? null;
+}
+
 /** Run ids are long; users may type a unique prefix. */
 export async function findRunsByPrefix(db: Kysely<DB>, prefix: string): Promise<RunRow[]> {
   const rows = await db
@@ -123,6 +141,17 @@ export async function updateRunFenced(
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Claimed or running runs per agent: what counts against concurrency limits. */
+export async function busyByAgent(db: Kysely<DB>): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('runs')
+    .select(['agent', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', ['claimed', 'running'])
+    .groupBy('agent')
+    .execute();
+  return new Map(rows.map((r) => [r.agent, Number(r.n)]));
+}
+
 export interface ClaimRequest {
   workerId: string;
   host: string;
@@ -146,17 +175,12 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
     // IMMEDIATE already serialises writers.) Released at commit.
     await sql`select pg_advisory_xact_lock(4317002)`.execute(tx.db);
   }
-  const busy = await tx.db
-    .selectFrom('runs')
-    .select(['agent', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('state', 'in', ['claimed', 'running'])
-    .groupBy('agent')
-    .execute();
+  const busy = await busyByAgent(tx.db);
   let total = 0;
   const full = new Set<string>();
-  for (const b of busy) {
-    total += Number(b.n);
-    if (Number(b.n) >= (req.agentLimits[b.agent] ?? 0)) full.add(b.agent);
+  for (const [agent, n] of busy) {
+    total += n;
+    if (n >= (req.agentLimits[agent] ?? 0)) full.add(agent);
   }
   if (total >= req.globalLimit) return undefined;
   const agents = Object.keys(req.agentLimits).filter((a) => !full.has(a));

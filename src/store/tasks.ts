@@ -149,3 +149,15 @@ function normalizeTask(r: TaskRow): TaskRow {
     loop_delay_ms: Number(r.loop_delay_ms),
   };
 }
+
+/** Agents named by tasks that are not finished. */
+export async function agentsOfOpenTasks(db: Kysely<DB>): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select('agent')
+    .distinct()
+    .where('status', 'not in', ['done', 'cancelled'])
+    .where('agent', 'is not', null)
+    .execute();
+  return rows.map((r) => r.agent as string);
+}

@@ -7,7 +7,7 @@ import { formatDuration } from '../../domain/exit.js';
 import { parseTaskId } from '../../domain/ids.js';
 import { RUN_STATES } from '../../domain/run.js';
 import { listRuns } from '../../store/runs.js';
-import { collect, positiveInt } from '../args.js';
+import { collect, positiveInt, readTextFile } from '../args.js';
 import { followRunLog } from '../follow-run.js';
 import { paint, printJson, println, truncate, useColor } from '../output.js';
 import { stopRuns } from '../stop-runs.js';
@@ -18,11 +18,22 @@ export function registerRuns(program: Command): void {
     .command('run <task>')
     .description('queue a run of a task now (the engine, `agentboard serve`, executes it)')
     .option('--agent <name>', "agent to use instead of the task's own")
+    .option('--prompt <text>', "a follow-up prompt; resumes the agent's last session on this task")
+    .option('--prompt-file <file>', 'read the follow-up prompt from a file (- for stdin)')
+    .option('--fresh', 'with --prompt: start a new agent session instead of resuming')
     .option('--follow', "stream the agent's output until the run ends")
     .option('--json', 'print JSON')
     .action(async (task: string, f) => {
       await withApp(async (app) => {
-        const run = await startRun(app, parseTaskId(task), f.agent ? { agent: f.agent } : {});
+        if (f.prompt !== undefined && f.promptFile !== undefined) {
+          throw new UsageError('use --prompt or --prompt-file, not both');
+        }
+        const prompt = f.promptFile !== undefined ? readTextFile(f.promptFile) : f.prompt;
+        const run = await startRun(app, parseTaskId(task), {
+          ...(f.agent ? { agent: f.agent } : {}),
+          ...(prompt !== undefined ? { prompt } : {}),
+          fresh: Boolean(f.fresh),
+        });
         if (f.json) printJson(run);
         else println(`${run.id} queued for ${run.task} (agent ${run.agent})`);
         if (!(await engineIsRunning(app))) {

@@ -1,0 +1,47 @@
+import { type AgentStatus, checkAgent } from '../agents/validate.js';
+import { UsageError } from '../domain/errors.js';
+import { busyByAgent } from '../store/runs.js';
+import { agentsOfOpenTasks } from '../store/tasks.js';
+import type { App } from './context.js';
+
+export interface AgentReport extends AgentStatus {
+  /** Referenced by the defaults or by a task that is not finished. */
+  inUse: boolean;
+  running: number;
+  maxConcurrency: number;
+}
+
+/** The configured agents, checked: binary, version, credentials, and current load. */
+export async function agentReports(app: App, only?: string): Promise<AgentReport[]> {
+  const names = Object.keys(app.config.agents);
+  if (only && !names.includes(only)) {
+    throw new UsageError(
+      `agent "${only}" is not configured (configured: ${names.join(', ') || 'none'})`,
+      {
+        field: 'agent',
+      },
+    );
+  }
+  const used = new Set(await agentsOfOpenTasks(app.store.db));
+  if (app.config.defaults.agent) used.add(app.config.defaults.agent);
+  const load = await busyByAgent(app.store.db);
+  return Promise.all(
+    names
+      .filter((n) => !only || n === only)
+      .map(async (name) => {
+        const agent = app.config.agents[name];
+        if (!agent) throw new Error(`agent ${name} vanished`);
+        const status = await checkAgent(name, agent, {
+          env: process.env,
+          home: app.paths.home,
+          cwd: app.workdir,
+        });
+        return {
+          ...status,
+          inUse: only === name || used.has(name),
+          running: load.get(name) ?? 0,
+          maxConcurrency: agent.max_concurrency,
+        };
+      }),
+  );
+}
