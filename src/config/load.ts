@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { type Config, configSchema } from './schema.js';
@@ -17,10 +17,12 @@ export function loadConfig(file: string): Config {
 }
 
 export function parseConfigText(text: string, file: string): Config {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // linePos is only filled in with a LineCounter (or prettyErrors, which adds a code frame).
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   const yamlError = doc.errors[0];
   if (yamlError) {
-    const line = yamlError.linePos?.[0]?.line;
+    const line = lineCounter.linePos(yamlError.pos[0]).line;
     throw new ConfigError(
       `${file}${line ? `:${line}` : ''}: invalid YAML: ${yamlError.message.split('\n')[0]}`,
       { file },
@@ -38,8 +40,39 @@ export function parseConfigText(text: string, file: string): Config {
 function describeIssues(file: string, error: z.ZodError): string {
   const lines = error.issues.slice(0, 5).map((i) => {
     const at = i.path.length > 0 ? i.path.join('.') : '(top level)';
-    return `${file}: ${at}: ${i.message}`;
+    return `${file}: ${at}: ${issueMessage(i)}`;
   });
   if (error.issues.length > 5) lines.push(`... and ${error.issues.length - 5} more`);
   return lines.join('\n');
+}
+
+/** Zod's message, plus what would have been valid where zod leaves that out. */
+function issueMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') {
+    const known = keysAt(configSchema, i.path);
+    const keys = i.keys.map((k) => `"${k}"`).join(', ');
+    return `unknown key ${keys}${known ? ` (valid keys: ${known.join(', ')})` : ''}`;
+  }
+  if (i.code === 'invalid_key' && i.issues[0]) return `${i.message}: ${i.issues[0].message}`;
+  return i.message;
+}
+
+/** The keys of the object schema found at `path` (records match any key), if it is one. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod's public `_zod.def` introspection data
+  let s: any = schema;
+  for (let depth = 0; ; depth++) {
+    for (let def = s?._zod?.def; def; def = s?._zod?.def) {
+      if (['optional', 'default', 'prefault', 'nullable'].includes(def.type)) s = def.innerType;
+      else if (def.type === 'pipe') s = def.in;
+      else break;
+    }
+    const def = s?._zod?.def;
+    if (!def) return undefined;
+    if (depth === path.length) return def.type === 'object' ? Object.keys(def.shape) : undefined;
+    const seg = path[depth];
+    if (def.type === 'object' && typeof seg === 'string') s = def.shape[seg];
+    else if (def.type === 'record') s = def.valueType;
+    else return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { cancelActiveRun, type StopAction } from '../app/runs.js';
 import { addTask } from '../app/tasks.js';
 import { formatDuration } from '../domain/exit.js';
-import { formatTaskId } from '../domain/ids.js';
+import { formatTaskId, parseTaskId } from '../domain/ids.js';
 import { appendEvent } from '../store/events.js';
 import { getRun, listRuns, staleQueuedRuns, updateRun, updateRunFenced } from '../store/runs.js';
 import { updateTask } from '../store/tasks.js';
@@ -121,6 +121,11 @@ async function checkQueue(ctx: EngineContext, now: number): Promise<void> {
         patch.agent = d.reassign_to;
       }
       await updateRun(tx, run.id, patch);
+      if (escalationTask !== null) {
+        // Link the escalation card to the run it is about (tasks.escalated_from_run_id);
+        // addTask has no such input, so without this the link column stayed null.
+        await updateTask(tx, parseTaskId(escalationTask), { escalated_from_run_id: run.id });
+      }
       if (d.on_queue_timeout === 'mark_stalled') {
         await updateTask(tx, run.task_id, {
           status_reason: `stalled: queued for ${waited} without starting`,

@@ -1,4 +1,10 @@
-import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import {
+  type Kysely,
+  type Selectable,
+  type SelectQueryBuilder,
+  sql,
+  type Updateable,
+} from 'kysely';
 import type { DB, TasksTable } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -39,30 +45,37 @@ export async function updateTask(tx: Tx, id: number, patch: Updateable<TasksTabl
     .execute();
 }
 
-export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[]> {
-  let q = db.selectFrom('tasks').selectAll();
-  if (f.statuses && f.statuses.length > 0) q = q.where('status', 'in', f.statuses);
-  if (f.agent) q = q.where('agent', '=', f.agent);
-  if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
-  if (f.label) {
-    // An exact element of the JSON array: `"label"`, case-sensitive, no wildcards.
-    const needle = JSON.stringify(f.label);
-    q = q.where(sql<boolean>`replace(labels, ${needle}, '') <> labels`);
-  }
+/** LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (used with ESCAPE '\\'). */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Case-insensitive substring match that behaves the same on SQLite and PostgreSQL. */
+function contains(column: string, text: string) {
+  return sql<boolean>`lower(${sql.ref(column)}) like lower(${containsPattern(text)}) escape '\\'`;
+}
+
+type TaskQuery = SelectQueryBuilder<DB, 'tasks', object>;
+
+function applyFilter<Q extends TaskQuery>(q: Q, f: TaskFilter): Q {
+  let out = q;
+  if (f.statuses && f.statuses.length > 0) out = out.where('status', 'in', f.statuses) as Q;
+  if (f.agent) out = out.where('agent', '=', f.agent) as Q;
+  if (f.parentId !== undefined) out = out.where('parent_id', '=', f.parentId) as Q;
+  if (f.label) out = out.where(contains('labels', JSON.stringify(f.label))) as Q;
   if (f.search) {
-    // Case-insensitive on both dialects; % and _ are literal (SQLite has no default escape).
-    const pattern = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) =>
-      eb.or([
-        sql<boolean>`lower(${eb.ref('title')}) like ${pattern} escape '\\'`,
-        sql<boolean>`lower(${eb.ref('body')}) like ${pattern} escape '\\'`,
-      ]),
-    );
+    const search = f.search;
+    out = out.where((eb) => eb.or([contains('title', search), contains('body', search)])) as Q;
   }
+  return out;
+}
+
+export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[]> {
+  let q = applyFilter(db.selectFrom('tasks').selectAll(), f);
   const dir = f.order ?? 'asc';
   switch (f.sort ?? 'board') {
     case 'board':
-      q = q.orderBy('status').orderBy('position', dir).orderBy('id');
+      q = q.orderBy('status').orderBy('position', dir).orderBy('id', dir);
       break;
     case 'created':
       q = q.orderBy('id', dir);
@@ -74,16 +87,18 @@ export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[
       q = q.orderBy('priority', dir === 'asc' ? 'desc' : 'asc').orderBy('id');
       break;
   }
-  // SQLite accepts OFFSET only after a LIMIT.
-  if (f.limit !== undefined || f.offset) q = q.limit(f.limit ?? Number.MAX_SAFE_INTEGER);
+  if (f.limit !== undefined) q = q.limit(f.limit);
   if (f.offset) q = q.offset(f.offset);
   const rows = await q.execute();
   return rows.map(normalizeTask);
 }
 
-export async function countTasksByStatus(db: Kysely<DB>): Promise<Record<string, number>> {
-  const rows = await db
-    .selectFrom('tasks')
+/** Cards per column, for the same filter as a listing (sort and paging ignored). */
+export async function countTasksByStatus(
+  db: Kysely<DB>,
+  f: TaskFilter = {},
+): Promise<Record<string, number>> {
+  const rows = await applyFilter(db.selectFrom('tasks'), f)
     .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
     .groupBy('status')
     .execute();

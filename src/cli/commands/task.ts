@@ -179,10 +179,7 @@ export function registerTask(program: Command): void {
             statuses.map((s) => listTaskViews(app, { ...filter, statuses: [s], limit: perColumn })),
           )
         ).flat();
-        const filtered = f.agent || f.label || f.search;
-        const counts = filtered
-          ? await filteredCounts(app, filter, statuses)
-          : await countTasksByStatus(app.store.db);
+        const counts = await countTasksByStatus(app.store.db, filter);
         process.stdout.write(
           formatBoard(views, {
             color: useColor(),
@@ -221,6 +218,7 @@ export function registerTask(program: Command): void {
       ...(f.title !== undefined ? { title: f.title } : {}),
       ...(body !== undefined ? { body } : {}),
       ...(f.priority ? { priority: parsePriority(f.priority) } : {}),
+      ...(f.label ? { labels: f.label } : {}),
       ...(f.clearAgent ? { agent: null } : f.agent !== undefined ? { agent: f.agent } : {}),
       ...(f.clearParent ? { parent: null } : f.parent ? { parent: parseTaskId(f.parent) } : {}),
       ...(f.clearVerify ? { verifyCommand: null } : f.verify ? { verifyCommand: f.verify } : {}),
@@ -283,15 +281,4 @@ export function registerTask(program: Command): void {
       else if (view.status === 'cancelled') println(`${view.id} cancelled`);
       else println(`${view.id}: stopping its run; the card is cancelled once the agent has exited`);
     });
-}
-
-async function filteredCounts(
-  app: Parameters<typeof listTaskViews>[0],
-  filter: Parameters<typeof listTaskViews>[1],
-  statuses: TaskStatus[],
-): Promise<Record<string, number>> {
-  const all = await listTaskViews(app, { ...filter, statuses });
-  const counts: Record<string, number> = {};
-  for (const t of all) counts[t.status] = (counts[t.status] ?? 0) + 1;
-  return counts;
 }

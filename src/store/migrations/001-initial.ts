@@ -40,8 +40,9 @@ export const initial: Migration = {
     await db.schema
       .createIndex('tasks_board')
       .on('tasks')
-      .columns(['status', 'position'])
+      .columns(['status', 'position', 'id'])
       .execute();
+    await db.schema.createIndex('tasks_agent').on('tasks').columns(['agent', 'status']).execute();
     await db.schema.createIndex('tasks_parent').on('tasks').column('parent_id').execute();
     await db.schema.createIndex('tasks_updated').on('tasks').column('updated_at').execute();
 
