@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { InvocationContext } from '../../src/agents/adapter.js';
+import { adapterFor } from '../../src/agents/registry.js';
+import { type AgentConfig, agentSchema } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/domain/errors.js';
+
+const BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../node_modules/.bin',
+);
+
+function ctx(
+  agent: Partial<AgentConfig> & { kind: AgentConfig['kind'] },
+  extra: Partial<InvocationContext> = {},
+): InvocationContext {
+  return {
+    name: 'a',
+    agent: agentSchema.parse(agent),
+    prompt: 'Fix $(touch /tmp/x) `id`',
+    resumeSessionId: null,
+    token: 'sk-secret-123',
+    isRoot: false,
+    env: {},
+    maxCostUsd: null,
+    ...extra,
+  };
+}
+
+function build(c: InvocationContext) {
+  return adapterFor(c.name, c.agent).buildInvocation(c);
+}
+
+test('every adapter keeps the API key out of argv and the prompt out of argv (it goes on stdin)', () => {
+  for (const kind of [
+    'claude',
+    'codex',
+    'gemini',
+    'opencode',
+    'cursor',
+    'amp',
+    'command',
+  ] as const) {
+    const c = ctx(kind === 'command' ? { kind, command: 'my-agent' } : { kind });
+    const inv = build(c);
+    assert.ok(!inv.argv.some((a) => a.includes('sk-secret-123')), `${kind}: token in argv`);
+    assert.ok(!inv.argv.some((a) => a.includes('touch')), `${kind}: prompt in argv`);
+    assert.equal(inv.stdin, 'prompt');
+    assert.ok(Object.values(inv.env).includes('sk-secret-123'), `${kind}: token not in env`);
+  }
+});
+
+test('claude: headless stream-json flags, model, permission mode, resume and budget', () => {
+  const inv = build(
+    ctx(
+      {
+        kind: 'claude',
+        model: 'claude-sonnet-4-5',
+        permission_mode: 'acceptEdits',
+        args: ['--max-turns', '30'],
+      },
+      { resumeSessionId: 'sess-1', maxCostUsd: 2.5 },
+    ),
+  );
+  assert.deepEqual(inv.argv, [
+    'claude',
+    '-p',
+    '--output-format',
+    'stream-json',
+    '--verbose',
+    '--permission-mode',
+    'acceptEdits',
+    '--model',
+    'claude-sonnet-4-5',
+    '--resume',
+    'sess-1',
+    '--max-budget-usd',
+    '2.5',
+    '--max-turns',
+    '30',
+  ]);
+  assert.deepEqual(inv.env, { ANTHROPIC_API_KEY: 'sk-secret-123' });
+});
+
+test('claude: --dangerously-skip-permissions is refused as root unless IS_SANDBOX=1', () => {
+  const agent = { kind: 'claude' as const, permission_mode: 'dangerously-skip-permissions' };
+  assert.throws(
+    () => build(ctx(agent, { isRoot: true })),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /refuses --dangerously-skip-permissions as root.*IS_SANDBOX=1/);
+      return true;
+    },
+  );
+  assert.throws(
+    () =>
+      build(ctx({ kind: 'claude', args: ['--dangerously-skip-permissions'] }, { isRoot: true })),
+    ConfigError,
+  );
+  assert.ok(
+    build(ctx(agent, { isRoot: true, env: { IS_SANDBOX: '1' } })).argv.includes(
+      '--dangerously-skip-permissions',
+    ),
+  );
+  assert.ok(
+    build(ctx({ ...agent, env: { IS_SANDBOX: '1' } }, { isRoot: true })).argv.includes(
+      '--dangerously-skip-permissions',
+    ),
+  );
+  assert.ok(build(ctx(agent, { isRoot: false })).argv.includes('--dangerously-skip-permissions'));
+});
+
+test('codex: exec --json with a sandbox mode; a follow-up is `exec resume <thread>`', () => {
+  assert.deepEqual(build(ctx({ kind: 'codex', permission_mode: 'read-only' })).argv, [
+    'codex',
+    'exec',
+    '--json',
+    '--skip-git-repo-check',
+    '--sandbox',
+    'read-only',
+    '-',
+  ]);
+  const resumed = build(ctx({ kind: 'codex' }, { resumeSessionId: 'th-9' })).argv;
+  assert.deepEqual(resumed.slice(0, 4), ['codex', 'exec', 'resume', 'th-9']);
+  assert.ok(resumed.includes('--json'));
+});
+
+test('gemini: stream-json, approval mode, -r to resume', () => {
+  const inv = build(ctx({ kind: 'gemini', permission_mode: 'yolo' }, { resumeSessionId: 'g-1' }));
+  assert.ok(inv.argv.join(' ').includes('--output-format stream-json'));
+  assert.ok(inv.argv.join(' ').includes('--approval-mode yolo'));
+  assert.ok(inv.argv.join(' ').includes('--resume g-1'));
+  assert.ok(inv.argv.includes('-p'));
+});
+
+test('opencode, cursor and amp use their documented headless flags', () => {
+  assert.deepEqual(build(ctx({ kind: 'opencode' })).argv.slice(0, 4), [
+    'opencode',
+    'run',
+    '--format',
+    'json',
+  ]);
+  assert.deepEqual(build(ctx({ kind: 'cursor' })).argv.slice(0, 4), [
+    'cursor-agent',
+    '-p',
+    '--output-format',
+    'stream-json',
+  ]);
+  assert.deepEqual(build(ctx({ kind: 'amp' })).argv, ['amp', '--execute', '--stream-json']);
+});
+
+/** The flags we pass must exist in the installed CLIs (from npm), not just in our memory of them. */
+test('the installed claude, codex and gemini CLIs accept the flags the adapters use', () => {
+  const help = (bin: string, args: string[]) =>
+    execFileSync(path.join(BIN, bin), args, {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
+  const claude = help('claude', ['--help']);
+  for (const flag of [
+    '--print',
+    '--output-format',
+    '--verbose',
+    '--permission-mode',
+    '--dangerously-skip-permissions',
+    '--model',
+    '--resume',
+    '--max-budget-usd',
+  ]) {
+    assert.ok(claude.includes(flag), `claude --help lacks ${flag}`);
+  }
+  const codex = help('codex', ['exec', '--help']);
+  for (const flag of [
+    '--json',
+    '--sandbox',
+    '--skip-git-repo-check',
+    '--model',
+    'resume',
+    'workspace-write',
+  ]) {
+    assert.ok(codex.includes(flag), `codex exec --help lacks ${flag}`);
+  }
+  assert.ok(help('codex', ['exec', 'resume', '--help']).includes('SESSION_ID'));
+  const gemini = help('gemini', ['--help']);
+  for (const flag of [
+    '--prompt',
+    '--output-format',
+    'stream-json',
+    '--approval-mode',
+    '--model',
+    '--resume',
+  ]) {
+    assert.ok(gemini.includes(flag), `gemini --help lacks ${flag}`);
+  }
+});
