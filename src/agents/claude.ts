@@ -25,19 +25,19 @@ export const claudeAdapter: AgentAdapter = {
   buildInvocation({ name, agent, resumeSessionId, token, isRoot, env, maxCostUsd }): Invocation {
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json', '--verbose'];
     const mode = agent.permission_mode;
-    if (
+    const bypass =
       mode === 'dangerously-skip-permissions' ||
-      agent.args.includes('--dangerously-skip-permissions')
-    ) {
-      if (isRoot && env.IS_SANDBOX !== '1' && agent.env.IS_SANDBOX !== '1') {
-        throw new ConfigError(
-          `agents.${name}: Claude Code refuses --dangerously-skip-permissions as root; run agentboard as another user, or set IS_SANDBOX=1 (agents.${name}.env) if this machine is a sandbox`,
-        );
-      }
-      if (mode === 'dangerously-skip-permissions') argv.push('--dangerously-skip-permissions');
-    } else if (mode) {
-      argv.push('--permission-mode', mode);
+      mode === 'bypassPermissions' ||
+      agent.args.includes('--dangerously-skip-permissions') ||
+      agent.args.join(' ').includes('--permission-mode bypassPermissions');
+    if (bypass && isRoot && env.IS_SANDBOX !== '1' && agent.env.IS_SANDBOX !== '1') {
+      // Claude Code itself exits at once in this case: say why before spawning it.
+      throw new ConfigError(
+        `agents.${name}: Claude Code refuses --dangerously-skip-permissions (and bypassPermissions) as root; run agentboard as another user, or set IS_SANDBOX=1 (agents.${name}.env) if this machine is a sandbox`,
+      );
     }
+    if (mode === 'dangerously-skip-permissions') argv.push('--dangerously-skip-permissions');
+    else if (mode) argv.push('--permission-mode', mode);
     if (agent.model) argv.push('--model', agent.model);
     if (resumeSessionId) argv.push('--resume', resumeSessionId);
     if (maxCostUsd !== null) argv.push('--max-budget-usd', String(maxCostUsd));

@@ -22,14 +22,21 @@ export const codexAdapter: AgentAdapter = {
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), 'exec'];
-    if (resumeSessionId) argv.push('resume', resumeSessionId);
+    if (resumeSessionId) argv.push('resume');
     argv.push('--json', '--skip-git-repo-check');
     const mode = agent.permission_mode ?? 'workspace-write';
-    if (mode === 'dangerously-bypass-approvals-and-sandbox')
+    if (mode === 'dangerously-bypass-approvals-and-sandbox') {
       argv.push('--dangerously-bypass-approvals-and-sandbox');
-    else if (!resumeSessionId) argv.push('--sandbox', mode);
+    } else if (resumeSessionId) {
+      // `exec resume` has no --sandbox flag; the config key does the same.
+      argv.push('-c', `sandbox_mode="${mode}"`);
+    } else {
+      argv.push('--sandbox', mode);
+    }
     if (agent.model) argv.push('--model', agent.model);
-    argv.push(...agent.args, '-');
+    argv.push(...agent.args);
+    if (resumeSessionId) argv.push(resumeSessionId);
+    argv.push('-');
     return {
       argv,
       env: token ? { OPENAI_API_KEY: token, CODEX_API_KEY: token } : {},

@@ -1,6 +1,6 @@
 import { type AgentStatus, checkAgent } from '../agents/validate.js';
 import { UsageError } from '../domain/errors.js';
-import { busyByAgent } from '../store/runs.js';
+import { type AgentUsage, busyByAgent, usageByAgent } from '../store/runs.js';
 import { agentsOfOpenTasks } from '../store/tasks.js';
 import type { App } from './context.js';
 
@@ -9,6 +9,7 @@ export interface AgentReport extends AgentStatus {
   inUse: boolean;
   running: number;
   maxConcurrency: number;
+  usage: AgentUsage;
 }
 
 /** The configured agents, checked: binary, version, credentials, and current load. */
@@ -25,6 +26,7 @@ export async function agentReports(app: App, only?: string): Promise<AgentReport
   const used = new Set(await agentsOfOpenTasks(app.store.db));
   if (app.config.defaults.agent) used.add(app.config.defaults.agent);
   const load = await busyByAgent(app.store.db);
+  const usage = await usageByAgent(app.store.db);
   return Promise.all(
     names
       .filter((n) => !only || n === only)
@@ -41,6 +43,7 @@ export async function agentReports(app: App, only?: string): Promise<AgentReport
           inUse: only === name || used.has(name),
           running: load.get(name) ?? 0,
           maxConcurrency: agent.max_concurrency,
+          usage: usage.get(name) ?? { runs: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 },
         };
       }),
   );

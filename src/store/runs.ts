@@ -262,3 +262,36 @@ export async function staleQueuedRuns(db: Kysely<DB>, before: number): Promise<R
     .execute();
   return rows.map(normalizeRun);
 }
+
+export interface AgentUsage {
+  runs: number;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+}
+
+/** Usage and cost summed over every run, per agent. */
+export async function usageByAgent(db: Kysely<DB>): Promise<Map<string, AgentUsage>> {
+  const rows = await db
+    .selectFrom('runs')
+    .select((eb) => [
+      'agent',
+      eb.fn.countAll<number>().as('runs'),
+      eb.fn.sum<number>('tokens_in').as('tokens_in'),
+      eb.fn.sum<number>('tokens_out').as('tokens_out'),
+      eb.fn.sum<number>('cost_usd').as('cost_usd'),
+    ])
+    .groupBy('agent')
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.agent,
+      {
+        runs: Number(r.runs),
+        tokensIn: Number(r.tokens_in ?? 0),
+        tokensOut: Number(r.tokens_out ?? 0),
+        costUsd: Number(r.cost_usd ?? 0),
+      },
+    ]),
+  );
+}

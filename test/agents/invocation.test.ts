@@ -91,7 +91,10 @@ test('claude: --dangerously-skip-permissions is refused as root unless IS_SANDBO
     () => build(ctx(agent, { isRoot: true })),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /refuses --dangerously-skip-permissions as root.*IS_SANDBOX=1/);
+      assert.match(
+        e.message,
+        /refuses --dangerously-skip-permissions \(and bypassPermissions\) as root.*IS_SANDBOX=1/,
+      );
       return true;
     },
   );
@@ -111,6 +114,10 @@ test('claude: --dangerously-skip-permissions is refused as root unless IS_SANDBO
     ),
   );
   assert.ok(build(ctx(agent, { isRoot: false })).argv.includes('--dangerously-skip-permissions'));
+  assert.throws(
+    () => build(ctx({ kind: 'claude', permission_mode: 'bypassPermissions' }, { isRoot: true })),
+    ConfigError,
+  );
 });
 
 test('codex: exec --json with a sandbox mode; a follow-up is `exec resume <thread>`', () => {
@@ -124,8 +131,17 @@ test('codex: exec --json with a sandbox mode; a follow-up is `exec resume <threa
     '-',
   ]);
   const resumed = build(ctx({ kind: 'codex' }, { resumeSessionId: 'th-9' })).argv;
-  assert.deepEqual(resumed.slice(0, 4), ['codex', 'exec', 'resume', 'th-9']);
-  assert.ok(resumed.includes('--json'));
+  assert.deepEqual(resumed, [
+    'codex',
+    'exec',
+    'resume',
+    '--json',
+    '--skip-git-repo-check',
+    '-c',
+    'sandbox_mode="workspace-write"',
+    'th-9',
+    '-',
+  ]);
 });
 
 test('gemini: stream-json, approval mode, -r to resume', () => {

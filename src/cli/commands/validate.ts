@@ -26,7 +26,7 @@ export function registerValidate(program: Command): void {
       println(
         c(
           'bold',
-          'AGENT        KIND      BINARY                          VERSION     CREDENTIALS          STATUS',
+          'AGENT        KIND      BINARY                          VERSION     CREDENTIALS          RUNNING  RUNS   COST      STATUS',
         ),
       );
       for (const r of reports) {
@@ -41,6 +41,9 @@ export function registerValidate(program: Command): void {
             (r.path ?? `${r.command} (not found)`).slice(0, 31).padEnd(31),
             version.padEnd(11),
             r.credentials.source.slice(0, 20).padEnd(20),
+            `${r.running}/${r.maxConcurrency}`.padEnd(8),
+            String(r.usage.runs).padEnd(6),
+            `$${r.usage.costUsd.toFixed(2)}`.padEnd(9),
             status,
           ].join(' '),
         );
