@@ -100,7 +100,7 @@ export function codexParser(): TranscriptParser {
               attempt: Number(m[1]),
               maxRetries: Number(m[2]),
               delayMs: null,
-              status: null,
+              status: httpStatus(message),
               message: m[3] ?? message,
             },
           ];
@@ -173,4 +173,10 @@ function itemEvents(
     default:
       return null;
   }
+}
+
+/** Codex names the HTTP status in its messages ("unexpected status 401 Unauthorized: ..."). */
+function httpStatus(message: string): number | null {
+  const m = /\bstatus (\d{3})\b/.exec(message);
+  return m ? Number(m[1]) : null;
 }

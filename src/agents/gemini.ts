@@ -30,31 +30,39 @@ export const geminiAdapter: AgentAdapter = {
   parser: geminiParser,
 };
 
+/**
+ * Gemini streams assistant text as small deltas; they are joined into one
+ * message per stretch of text (up to the next tool call or the end).
+ */
 export function geminiParser(): TranscriptParser {
   let sessionId: string | null = null;
-  let text = '';
-  return jsonLinesParser((o): AgentEvent[] | null => {
+  let pending = '';
+  let lastText = '';
+  const flush = (): AgentEvent[] => {
+    if (!pending) return [];
+    lastText = pending;
+    pending = '';
+    return [{ type: 'message', text: lastText }];
+  };
+  const inner = jsonLinesParser((o): AgentEvent[] | null => {
     switch (o.type) {
       case 'init':
         sessionId = str(o.session_id) ?? null;
-        return sessionId
-          ? [
-              {
-                type: 'session',
-                sessionId,
-                ...(str(o.model) ? { model: str(o.model) as string } : {}),
-              },
-            ]
-          : null;
-      case 'message': {
-        if (o.role !== 'assistant') return [];
-        const content = str(o.content) ?? '';
-        text += content;
-        return [{ type: 'message', text: content }];
-      }
+        if (!sessionId) return null;
+        return [
+          {
+            type: 'session',
+            sessionId,
+            ...(str(o.model) ? { model: str(o.model) as string } : {}),
+          },
+        ];
+      case 'message':
+        if (o.role === 'assistant') pending += str(o.content) ?? '';
+        return [];
       case 'tool_use': {
         const name = str(o.tool_name) ?? 'tool';
         return [
+          ...flush(),
           {
             type: 'tool_call',
             id: str(o.tool_id) ?? '',
@@ -66,6 +74,7 @@ export function geminiParser(): TranscriptParser {
       }
       case 'tool_result':
         return [
+          ...flush(),
           {
             type: 'tool_result',
             id: str(o.tool_id) ?? '',
@@ -75,33 +84,34 @@ export function geminiParser(): TranscriptParser {
         ];
       case 'error':
         return [
+          ...flush(),
           { type: 'error', message: str(o.message) ?? 'error', fatal: o.severity === 'error' },
         ];
       case 'result': {
+        const events = flush();
         const stats = obj(o.stats) ?? {};
         const cached = num(stats.cached) ?? 0;
         const ok = o.status === 'success';
         const err = str(obj(o.error)?.message);
-        const events: AgentEvent[] = [
-          {
-            type: 'usage',
-            tokensIn: Math.max(0, (num(stats.input_tokens) ?? 0) - cached),
-            tokensOut: num(stats.output_tokens) ?? 0,
-            cacheRead: cached,
-            cacheWrite: 0,
-          },
-        ];
+        events.push({
+          type: 'usage',
+          tokensIn: Math.max(0, (num(stats.input_tokens) ?? 0) - cached),
+          tokensOut: num(stats.output_tokens) ?? 0,
+          cacheRead: cached,
+          cacheWrite: 0,
+        });
         if (!ok)
           events.push({
             type: 'error',
             message: err ?? 'Gemini CLI ended with an error',
             fatal: true,
           });
-        events.push({ type: 'result', ok, text: ok ? text : (err ?? 'error'), sessionId });
+        events.push({ type: 'result', ok, text: ok ? lastText : (err ?? 'error'), sessionId });
         return events;
       }
       default:
-        return null;
+        return [...flush(), { type: 'raw', data: o }];
     }
   });
+  return { line: (text) => inner.line(text), end: () => flush() };
 }
