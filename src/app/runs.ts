@@ -255,6 +255,8 @@ export async function cancelActiveRun(
     return;
   }
   if (run.stop_requested_at !== null && run.stop_action === o.action) return;
+  // A pending cancel of the task wins over a later, weaker stop request.
+  if (run.stop_action === 'cancel') return;
   await updateRun(tx, run.id, {
     stop_requested_at: tx.now,
     stop_reason: o.reason,

@@ -11,7 +11,6 @@ export function buildProgram(): Command {
   const program = new Command('agentboard')
     .description('A durable Kanban board whose cards are carried out by AI coding agents.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInit(program);
   registerTask(program);

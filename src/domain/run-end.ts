@@ -25,10 +25,7 @@ export function decideRunEnd(f: RunEndFacts): RunEndDecision {
   switch (f.stopAction) {
     case 'block':
     case 'cancel':
-      return {
-        state: 'cancelled',
-        ...classifyExit({ kind: 'cancelled', by: byWhom(f.stopReason) }),
-      };
+      return { state: 'cancelled', reason: f.stopReason ?? 'stopped', retryable: false };
     case 'timeout':
       return { state: 'timed_out', ...classifyExit({ kind: 'timed_out', afterMs: f.timeoutMs }) };
     case 'idle':
@@ -48,9 +45,4 @@ export function decideRunEnd(f: RunEndFacts): RunEndDecision {
   const facts: ExitFacts = { kind: 'exit', code: f.exitCode, signal: f.exitSignal };
   const verdict = classifyExit(facts);
   return { state: f.exitCode === 0 ? 'succeeded' : 'failed', ...verdict };
-}
-
-function byWhom(reason: string | null): string {
-  const m = reason ? /^(?:stopped|cancelled) by (.+)$|^task cancelled by (.+)$/.exec(reason) : null;
-  return m?.[1] ?? m?.[2] ?? 'user';
 }

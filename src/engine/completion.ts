@@ -51,9 +51,10 @@ function runVerify(
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     child.on('error', (e) => take(Buffer.from(`verify could not start: ${e.message}\n`)));
+    log.on('error', () => {});
     child.on('close', (code, signal) => {
-      log.end();
-      resolve({ exitCode: code ?? (signal ? 128 + 9 : 1), output: tail });
+      // Resolve once verify.log is complete on disk.
+      log.end(() => resolve({ exitCode: code ?? (signal ? 128 + 9 : 1), output: tail }));
     });
   });
 }

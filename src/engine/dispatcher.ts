@@ -30,6 +30,9 @@ export class Dispatcher {
     try {
       do {
         this.again = false;
+        // Runs due before this pass began are the claim's business; the timer
+        // is armed for what falls due after it (even if a timer fired early).
+        const passStart = this.ctx.app.clock.now();
         for (;;) {
           if (this.ctx.stopping) return;
           const run = await this.claimOne();
@@ -41,8 +44,9 @@ export class Dispatcher {
             )
             .finally(() => this.ctx.launching.delete(run.id));
         }
+        // Inside the loop: a wake-up that arrives while the timer is armed is not lost.
+        await this.armTimer(passStart);
       } while (this.again);
-      await this.armTimer();
     } catch (e) {
       this.ctx.log.warn(`dispatch failed: ${(e as Error).message}; retrying in 1s`);
       this.armAt(this.ctx.app.clock.now() + 1000);
@@ -68,9 +72,8 @@ export class Dispatcher {
     );
   }
 
-  private async armTimer(): Promise<void> {
-    const now = this.ctx.app.clock.now();
-    const due = await nextDueAt(this.ctx.app.store.db, now);
+  private async armTimer(after: number): Promise<void> {
+    const due = await nextDueAt(this.ctx.app.store.db, after);
     if (due !== undefined) this.armAt(due);
   }
 

@@ -68,6 +68,15 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
       startTime = processStartTime(shimPid);
     } else if (app.clock.now() - (run.claimed_at ?? 0) < SPAWN_GRACE_MS && shimPid === null) {
       return 'pending'; // the shim may not have written its pid yet: look again next pass
+    } else if (shimPid !== null) {
+      // The shim has exited too. shim.pid, which it wrote into this run's own
+      // directory, is still its pid and the id of the process group where the
+      // agent's grandchildren may linger: record it, and let finalize clean
+      // that group up (killGroupMembers checks each process's run marker).
+      // Without this the run kept a NULL pid and those orphans lived on
+      // (found by the chaos test: server SIGKILLed between spawn and the
+      // "running" commit, agent done before the restart).
+      pid = shimPid;
     }
   }
   const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
@@ -83,7 +92,9 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
       lease_expires_at: tx.now + app.config.defaults.lease,
       ...(alive && run.state === 'claimed'
         ? { state: 'running', pid, pgid: pid, proc_start_time: startTime, started_at: tx.now }
-        : {}),
+        : run.pid === null && pid !== null
+          ? { pid, pgid: pid } // the exited shim's, see above
+          : {}),
     });
     if (!ok) return null;
     await appendEvent(tx, alive ? 'run.adopted' : 'run.reconciled', {

@@ -55,6 +55,9 @@ function contains(column: string, text: string) {
   return sql<boolean>`lower(${sql.ref(column)}) like lower(${containsPattern(text)}) escape '\\'`;
 }
 
+/** Columns in board order (backlog first), rather than alphabetically. */
+const BOARD_ORDER = sql`case status when 'backlog' then 0 when 'todo' then 1 when 'in_progress' then 2 when 'review' then 3 when 'done' then 4 when 'blocked' then 5 else 6 end`;
+
 type TaskQuery = SelectQueryBuilder<DB, 'tasks', object>;
 
 function applyFilter<Q extends TaskQuery>(q: Q, f: TaskFilter): Q {
@@ -75,7 +78,7 @@ export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[
   const dir = f.order ?? 'asc';
   switch (f.sort ?? 'board') {
     case 'board':
-      q = q.orderBy('status').orderBy('position', dir).orderBy('id', dir);
+      q = q.orderBy(BOARD_ORDER).orderBy('position', dir).orderBy('id', dir);
       break;
     case 'created':
       q = q.orderBy('id', dir);
@@ -87,7 +90,8 @@ export async function listTasks(db: Kysely<DB>, f: TaskFilter): Promise<TaskRow[
       q = q.orderBy('priority', dir === 'asc' ? 'desc' : 'asc').orderBy('id');
       break;
   }
-  if (f.limit !== undefined) q = q.limit(f.limit);
+  // SQLite accepts OFFSET only after a LIMIT.
+  if (f.limit !== undefined || f.offset) q = q.limit(f.limit ?? Number.MAX_SAFE_INTEGER);
   if (f.offset) q = q.offset(f.offset);
   const rows = await q.execute();
   return rows.map(normalizeTask);

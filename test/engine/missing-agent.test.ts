@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { addTask } from '../../src/app/tasks.js';
+import {
+  allRuns,
+  eventsOf,
+  runDirOf,
+  runsOf,
+  startBoard,
+  taskNo,
+  waitForStatus,
+} from './harness.js';
+
+const MISSING = 'agentboard-test-no-such-cli';
+
+describe('missing agent binary', () => {
+  test('fails fast without spawning, is not retried, and blocks the card with an install hint', async (t) => {
+    const b = await startBoard({
+      agents: { ghost: { kind: 'command', command: MISSING } },
+      // Retries would be quick and plentiful if the failure were retried.
+      defaults: { max_attempts: 5, backoff: { base: '50ms', factor: 1, jitter: 0 } },
+    });
+    t.after(() => b.close());
+    const t0 = Date.now();
+    const id = taskNo(await addTask(b.app, { title: 'Needs a CLI', agent: 'ghost' }));
+    const card = await waitForStatus(b.app, id, 'blocked', 2000);
+    assert.ok(Date.now() - t0 < 1000, `blocked within 1s (took ${Date.now() - t0} ms)`);
+
+    const message = `agent CLI \`${MISSING}\` is not installed: install it or set agents.ghost.command`;
+    assert.equal(card.status_reason, message);
+    await sleep(300); // several backoff periods: a retry would have been queued by now
+    const runs = await runsOf(b.app, id);
+    assert.equal(runs.length, 1, 'exactly one run');
+    assert.equal((await allRuns(b.app)).length, 1);
+    const [r] = runs;
+    assert.ok(r);
+    assert.equal(r.state, 'failed');
+    assert.equal(r.error_summary, message);
+    // Never spawned: no process, no start, no run directory, no run.started event.
+    assert.equal(r.pid, null);
+    assert.equal(r.started_at, null);
+    assert.equal(fs.existsSync(runDirOf(b.app, r.id)), false);
+    assert.equal((await eventsOf(b.app, 'run.started')).length, 0);
+  });
+});
