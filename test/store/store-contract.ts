@@ -891,9 +891,7 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
       });
     });
 
-    test('a cancelled task stays cancelled when its live run is also stopped', {
-      todo: 'src/app/runs.ts cancelActiveRun: a later stop (action block) overwrites the pending cancel, so the card ends Blocked',
-    }, async () => {
+    test('a cancelled task stays cancelled when its live run is also stopped', async () => {
       await withApp(async (app) => {
         await addTask(app, { title: 'x', agent: 'bot' });
         const run = (await claim(app)) as RunRow;
