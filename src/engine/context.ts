@@ -1,4 +1,5 @@
 import type { App } from '../app/context.js';
+import type { Spawner } from '../runner/spawner.js';
 import type { LiveRun } from './live-run.js';
 import type { WorkerIdentity } from './worker-identity.js';
 
@@ -16,6 +17,8 @@ export interface EngineContext {
   launching: Set<string>;
   log: EngineLogger;
   stopping: boolean;
+  /** Starts agent processes (through a small helper process). */
+  spawner: Spawner;
   /** Wakes the dispatcher (capacity may have freed up). */
   wake(): void;
 }

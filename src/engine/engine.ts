@@ -1,4 +1,5 @@
 import type { App } from '../app/context.js';
+import { Spawner } from '../runner/spawner.js';
 import type { EventRecord } from '../store/events.js';
 import { stopWorker, upsertWorker } from '../store/workers.js';
 import { type EngineContext, type EngineLogger, stderrLogger } from './context.js';
@@ -42,6 +43,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     launching: new Set(),
     log: opts.log ?? stderrLogger,
     stopping: false,
+    spawner: new Spawner(),
     wake: () => dispatcher?.wake(),
   };
   dispatcher = new Dispatcher(ctx);
@@ -101,6 +103,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       dispatcher?.stop();
       app.store.changes.off('events', onEvents);
       for (const live of ctx.live.values()) live.close();
+      ctx.spawner.close();
       await app.store.tx((tx) => stopWorker(tx, worker.id)).catch(() => {});
     },
   };

@@ -7,7 +7,7 @@ import { getRun } from '../store/runs.js';
 import { getTask } from '../store/tasks.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
-import type { ExitObservation, LiveRun } from './live-run.js';
+import type { LiveRun } from './live-run.js';
 
 export const RUN_MARKER_ENV = 'AGENTBOARD_RUN_ID';
 const STDERR_TAIL_BYTES = 2000;
@@ -17,11 +17,7 @@ const STDERR_TAIL_BYTES = 2000;
  * what it left behind, and let the board's follow-up (retry, loop, column)
  * happen in the same transaction (finishRun).
  */
-export async function finalizeLiveRun(
-  ctx: EngineContext,
-  live: LiveRun,
-  observed: ExitObservation | null,
-): Promise<void> {
+export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promise<void> {
   const { app } = ctx;
   try {
     live.sample(app.clock.now());
@@ -36,8 +32,8 @@ export async function finalizeLiveRun(
     const decision = decideRunEnd({
       stopAction: run.stop_action,
       stopReason: run.stop_reason,
-      exitCode: exit?.code ?? observed?.code ?? null,
-      exitSignal: exit ? null : (observed?.signal ?? null),
+      exitCode: exit?.code ?? live.observed?.code ?? null,
+      exitSignal: exit ? null : (live.observed?.signal ?? null),
       lostReason:
         live.init.lostReason ?? 'the agent supervisor disappeared without recording an exit status',
       timeoutMs: live.init.timeoutMs,
@@ -73,8 +69,8 @@ export async function finalizeLiveRun(
         : readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES);
     const applied = await finishRun(app, live.id, live.token, {
       state: decision.state,
-      exitCode: exit?.code ?? observed?.code ?? null,
-      exitSignal: exit ? null : (observed?.signal ?? null),
+      exitCode: exit?.code ?? live.observed?.code ?? null,
+      exitSignal: exit ? null : (live.observed?.signal ?? null),
       reason: decision.reason,
       retryable: decision.retryable,
       stderrTail,

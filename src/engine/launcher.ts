@@ -7,8 +7,7 @@ import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
 import { formatTaskId } from '../domain/ids.js';
 import { resolveCommand } from '../runner/resolve-command.js';
-import { RUN_DIR_ENV } from '../runner/shim.js';
-import { spawnSupervised } from '../runner/supervisor.js';
+import type { Spawned } from '../runner/spawner.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
 import { attachTranscript } from './attach-transcript.js';
@@ -43,7 +42,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     return;
   }
   const dir = runDirOf(app.paths, run.id);
-  let spawned: ReturnType<typeof spawnSupervised>;
+  let spawned: Spawned;
   try {
     const adapter = adapterFor(run.agent, agent);
     const inv = adapter.buildInvocation({
@@ -72,17 +71,18 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       await fail({ kind: 'not_installed', command, agent: run.agent });
       return;
     }
-    fs.mkdirSync(dir, { recursive: true });
+    // The spawner creates the run directory, writes prompt.md and starts the shim.
     const promptFile = path.join(dir, 'prompt.md');
-    fs.writeFileSync(promptFile, run.prompt);
-    env[RUN_DIR_ENV] = dir;
-    spawned = spawnSupervised({
-      runDir: dir,
-      argv: [resolved, ...inv.argv.slice(1)],
-      env,
-      cwd: app.workdir,
-      ...(inv.stdin === 'prompt' ? { stdinFile: promptFile } : {}),
-    });
+    spawned = await ctx.spawner.spawn(
+      {
+        runDir: dir,
+        argv: [resolved, ...inv.argv.slice(1)],
+        env,
+        cwd: app.workdir,
+        ...(inv.stdin === 'prompt' ? { stdinFile: promptFile } : {}),
+      },
+      run.prompt,
+    );
   } catch (e) {
     await fail({ kind: 'spawn_error', message: (e as Error).message });
     return;
@@ -106,10 +106,11 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   ctx.live.set(run.id, live);
   attachTranscript(ctx, live, run);
   let recorded: Promise<unknown> = Promise.resolve();
-  live.watchExit(spawned.child, (o) => {
+  live.watchExit(() => {
     // The exit can arrive before "running" is recorded; finalize after it.
-    recorded.then(() => finalizeLiveRun(ctx, live, o));
+    recorded.then(() => finalizeLiveRun(ctx, live));
   });
+  ctx.spawner.onExit(spawned.pid, (code, signal) => live.supervisorExited(code, signal));
   recorded = app.store
     .tx(async (tx) => {
       const ok = await updateRunFenced(tx, run.id, token, {

@@ -1,7 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSameProcess, sampleGroupUsage } from '../runner/proc.js';
+import { readExitFile } from '../runner/shim.js';
 import { stopGroup } from '../runner/signals.js';
 import type { TranscriptTail } from './transcript.js';
 
@@ -22,11 +22,6 @@ export interface LiveRunInit {
   lostReason?: string;
 }
 
-export interface ExitObservation {
-  code: number | null;
-  signal: string | null;
-}
-
 /**
  * A run this worker supervises: the process handle, output progress and
  * resource peaks. Process facts only; every decision is written to the DB.
@@ -44,7 +39,9 @@ export class LiveRun {
   transcript: TranscriptTail | null = null;
   private exited = false;
   private watcher: fs.FSWatcher | null = null;
-  private onExitCb: ((o: ExitObservation | null) => void) | null = null;
+  private onExitCb: (() => void) | null = null;
+  /** How the supervisor ended, when its parent (the spawner) told us. */
+  observed: { code: number | null; signal: string | null } | null = null;
 
   constructor(init: LiveRunInit) {
     this.init = init;
@@ -56,18 +53,16 @@ export class LiveRun {
     return this.init.id;
   }
 
-  /** Calls `cb` once when the agent's supervisor has exited. */
-  watchExit(child: ChildProcess | null, cb: (o: ExitObservation | null) => void): void {
+  /**
+   * Calls `cb` once the agent's supervisor has exited: when a complete
+   * exit.json appears (inotify on the run directory), or, for a supervisor
+   * that died without writing one, when a monitor pass finds it gone.
+   */
+  watchExit(cb: () => void): void {
     this.onExitCb = cb;
-    if (child) {
-      child.once('exit', (code, signal) => this.fireExit({ code, signal }));
-      return;
-    }
-    // Adopted after a restart: not our child, so watch for exit.json and
-    // check the process itself on every monitor tick (see pollExit).
     try {
       this.watcher = fs.watch(this.init.runDir, (_e, name) => {
-        if (name === 'exit.json') this.fireExit(null);
+        if (name === 'exit.json' && readExitFile(this.init.runDir)) this.fireExit();
       });
       this.watcher.on('error', () => {});
     } catch {
@@ -76,18 +71,25 @@ export class LiveRun {
     this.pollExit();
   }
 
-  /** For adopted runs: notices a supervisor that died without a watch event. */
-  pollExit(): void {
-    if (this.exited) return;
-    if (fs.existsSync(path.join(this.init.runDir, 'exit.json'))) this.fireExit(null);
-    else if (!isSameProcess(this.init.pid, this.init.startTime)) this.fireExit(null);
+  /** The spawner saw the supervisor exit: exit.json, if any, is complete by now. */
+  supervisorExited(code: number | null, signal: string | null): void {
+    this.observed = { code, signal };
+    this.fireExit();
   }
 
-  private fireExit(o: ExitObservation | null): void {
+  /** Notices an exit without a watch event (missed, or no exit.json at all). */
+  pollExit(): void {
+    if (this.exited) return;
+    if (readExitFile(this.init.runDir) || !isSameProcess(this.init.pid, this.init.startTime)) {
+      this.fireExit();
+    }
+  }
+
+  private fireExit(): void {
     if (this.exited) return;
     this.exited = true;
     this.watcher?.close();
-    this.onExitCb?.(o);
+    this.onExitCb?.();
   }
 
   get hasExited(): boolean {
@@ -124,7 +126,9 @@ export class LiveRun {
     });
   }
 
+  /** Releases the watchers and the transcript reader; the agent itself is left alone. */
   close(): void {
     this.watcher?.close();
+    this.transcript?.stop();
   }
 }

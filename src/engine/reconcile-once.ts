@@ -1,4 +1,5 @@
 import type { App } from '../app/context.js';
+import { Spawner } from '../runner/spawner.js';
 import { type EngineLogger, stderrLogger } from './context.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
 import { createWorkerIdentity } from './worker-identity.js';
@@ -19,6 +20,7 @@ export async function reconcileOnce(
     launching: new Set<string>(),
     log,
     stopping: false,
+    spawner: new Spawner(),
     wake: () => {},
   };
   const summary = await reconcile(ctx);

@@ -82,7 +82,7 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
   const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
 
   // Take the lease over first: every write below is fenced by the new token.
-  const token = await app.store.tx(async (tx) => {
+  const taken = await app.store.tx(async (tx) => {
     const fresh = await getRun(tx.db, run.id);
     if (!fresh || fresh.lease_token !== run.lease_token) return null;
     const t = await nextValue(tx, 'lease');
@@ -102,9 +102,11 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
       runId: run.id,
       data: { from: run.worker_id, to: worker.id },
     });
-    return t;
+    // The row as of the takeover: the transcript resumes from its stored offset.
+    return { token: t, row: fresh };
   });
-  if (token === null) return 'pending';
+  if (taken === null) return 'pending';
+  const { token } = taken;
 
   const agent = app.config.agents[run.agent];
   const live = new LiveRun({
@@ -124,18 +126,18 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
       ? 'its process is gone and left no exit status (killed together with the server, or the machine restarted)'
       : `worker ${run.worker_id} on ${run.host} stopped renewing its lease`,
   });
-  attachTranscript(ctx, live, run);
+  attachTranscript(ctx, live, taken.row);
   if (alive) {
     live.lastOutputAt = Math.max(run.last_output_at ?? 0, fileMtime(dir));
     live.sample(app.clock.now());
     ctx.live.set(run.id, live);
-    live.watchExit(null, (o) => void finalizeLiveRun(ctx, live, o));
+    live.watchExit(() => void finalizeLiveRun(ctx, live));
     ctx.log.info(`re-adopted run ${run.id} (T-${run.task_id}, pid ${pid})`);
     return 'adopted';
   }
   const recorded = local && readExitFile(dir) !== null;
   ctx.live.set(run.id, live);
-  await finalizeLiveRun(ctx, live, null);
+  await finalizeLiveRun(ctx, live);
   return recorded ? 'recorded' : 'lost';
 }
 

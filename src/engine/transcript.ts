@@ -41,6 +41,8 @@ export class TranscriptTail {
   /** The agent's own account of a failure (a fatal error, a failed result). */
   failure: string | null = null;
   private following: Promise<number> | null = null;
+  private wakeFollower: () => void = () => {};
+  private readonly abort = new AbortController();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly totals: {
@@ -82,17 +84,32 @@ export class TranscriptTail {
   start(): void {
     this.following = followFile(path.join(this.runDir, 'stdout.log'), {
       offset: this.consumed,
+      signal: this.abort.signal,
       done: () => this.finished,
       onChunk: (chunk) => this.take(chunk),
+      onWaker: (wake) => {
+        this.wakeFollower = wake;
+      },
     });
     this.following.catch((e) =>
       this.ctx.log.warn(`transcript of ${this.run.id}: ${(e as Error).message}`),
     );
   }
 
+  /**
+   * Stops reading without storing what is pending: the engine is shutting
+   * down (or lost the run), and the next owner resumes from the stored offset.
+   */
+  stop(): void {
+    this.abort.abort();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
   /** The agent has exited: read to the end, parse the last line, store everything. */
   async finish(): Promise<void> {
     this.finished = true;
+    this.wakeFollower();
     await this.following?.catch(() => {});
     if (this.lineBytes > 0 && !this.skippingLongLine) this.parseLine(Buffer.concat(this.line));
     this.consumed += this.lineBytes;

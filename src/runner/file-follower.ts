@@ -22,6 +22,11 @@ export interface FollowOptions {
   chunkSize?: number;
   /** Fallback wake-up, since inotify can miss events (or be unavailable). */
   pollMs?: number;
+  /**
+   * Receives a function that wakes the follower at once: call it when done()
+   * turns true, so the final drain does not wait for the next poll.
+   */
+  onWaker?: (wake: () => void) => void;
 }
 
 /** Resolves with the final offset: where a later follow should resume. */
@@ -31,6 +36,7 @@ export async function followFile(path: string, opts: FollowOptions): Promise<num
   let offset = opts.offset;
   let fh: FileHandle | null = null;
   const waker = new Waker(path, opts.pollMs ?? 200, signal);
+  opts.onWaker?.(() => waker.fire());
   try {
     while (!signal?.aborted) {
       // Asked BEFORE draining: bytes written before done() turned true are then
@@ -112,7 +118,7 @@ class Waker {
     }
   }
 
-  private fire(): void {
+  fire(): void {
     if (this.wake !== null) this.wake();
     else this.dirty = true;
   }

@@ -22,10 +22,11 @@
  *   line would be appended to the agent's stderr.log. The subshell also resets
  *   the traps before exec, so a signal landing between fork and exec kills the
  *   child as it should instead of being swallowed by an inherited handler.
- * - `trap '' ...` after the agent: `date` and `mv` below must survive a second
- *   stop request arriving while they run.
- * - exit.json is written to a temp file and renamed, so a reader sees either
- *   nothing or the whole file.
+ * - `trap '' ...` after the agent: a second stop request must not cut the
+ *   write of exit.json short.
+ * - exit.json is one small write by a shell builtin: no `date` or `mv`, whose
+ *   fork and exec would cost more than the whole shim. Readers accept the file
+ *   only once it parses, and take its mtime as the end time.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,10 +41,7 @@ export const SHIM_SCRIPT = [
   '(exec "$@" 2>&3 3>&-)',
   'c=$?',
   "trap '' TERM INT HUP",
-  't=$(date +%s%3N)',
-  "case $t in ''|*[!0-9]*) t=null;; esac",
-  `printf '{"code":%d,"ended_at":%s}\\n' "$c" "$t" >"$d/exit.json.tmp" 2>&3 &&`,
-  '  mv -f "$d/exit.json.tmp" "$d/exit.json" 2>&3',
+  `printf '{"code":%d}\\n' "$c" >"$d/exit.json" 2>&3`,
   'exit "$c"',
   '',
 ].join('\n');

@@ -77,6 +77,12 @@ export async function stopGroup(pgid: number, opts: StopOptions): Promise<StopOu
  */
 export function killGroupMembers(pgid: number, marker: { key: string; value: string }): number {
   assertForeignGroup(pgid);
+  // One syscall answers the common case (nobody left) without scanning /proc.
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return 0;
+  }
   let killed = 0;
   for (const pid of listProcessGroup(pgid)) {
     if (pid === process.pid || !hasEnvMarker(pid, marker.key, marker.value)) continue;

@@ -9,6 +9,7 @@ import type { EventRecord } from './events.js';
 import { migrate } from './migrate.js';
 import type { Dialect } from './migrations/index.js';
 import type { DB } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface Clock {
   now(): number;
@@ -71,7 +72,9 @@ export class Store {
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
-      const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+      const db = new Kysely<DB>({
+        dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      });
       store = new Store(db, 'sqlite', clock, sqlite, null);
     }
     try {

@@ -179,6 +179,8 @@ export async function waitForRun(
     `a run of task ${taskId} to be ${state}`,
     async () => {
       const r = (await runsOf(app, taskId)).at(-1);
+      // A fast agent can be running and finished between two polls: "running" means "started".
+      if (state === 'running' && r?.started_at != null) return r;
       return r?.state === state ? r : undefined;
     },
     timeoutMs,
