@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/runs.js';
