@@ -14,27 +14,30 @@ export function registerServe(program: Command): void {
     .description(
       'run the engine: dispatch, supervise and recover runs (Ctrl-C leaves agents running)',
     )
-    .action(async () => {
-      const app = await openApp();
-      const engine = await startEngine(app);
-      const r = engine.recovered;
+    .action(() => runEngineInForeground());
+}
+
+/** Runs the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
+export async function runEngineInForeground(): Promise<void> {
+  const app = await openApp();
+  const engine = await startEngine(app);
+  const r = engine.recovered;
+  println(
+    `agentboard engine ${engine.worker.id} on ${app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL'}`,
+  );
+  if (r.adopted + r.recorded + r.lost > 0) {
+    println(`recovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`);
+  }
+  await new Promise<void>((resolve) => {
+    const shutdown = (sig: string) => {
       println(
-        `agentboard engine ${engine.worker.id} on ${app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL'}`,
+        `${sig}: stopping; ${engine.liveRuns()} agent(s) keep running and are re-adopted at the next start`,
       );
-      if (r.adopted + r.recorded + r.lost > 0) {
-        println(`recovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`);
-      }
-      await new Promise<void>((resolve) => {
-        const shutdown = (sig: string) => {
-          println(
-            `${sig}: stopping; ${engine.liveRuns()} agent(s) keep running and are re-adopted at the next start`,
-          );
-          resolve();
-        };
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        process.once('SIGINT', () => shutdown('SIGINT'));
-      });
-      await engine.stop();
-      await app.store.close();
-    });
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  await engine.stop();
+  await app.store.close();
 }

@@ -6,13 +6,15 @@ import { formatBoard } from '../board-format.js';
 import { println, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 import { initBoard } from './init.js';
+import { runEngineInForeground } from './serve.js';
 
 /** `npm start`: make sure the board exists, show it, and say what to do next. */
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('set up the board if needed, show it, and explain the next steps')
-    .action(async () => {
+    .description('set up the board if needed, show it, then run the engine')
+    .option('--no-engine', 'only show the board and the next steps')
+    .action(async (f: { engine?: boolean }) => {
       const init = await initBoard();
       if (init.created) println(`Created ${init.config}\n`);
       await withApp(async (app) => {
@@ -32,12 +34,24 @@ export function registerStart(program: Command): void {
         );
         const agents = Object.keys(app.config.agents);
         println(`Board: ${app.paths.home}   Agents: ${agents.join(', ') || 'none configured'}`);
+        if (agents.length === 0) {
+          println(
+            `No agents yet: add one under agents in ${app.paths.config} (any command works: kind: command).`,
+          );
+        }
       });
       println(`
-Next steps:
+Next steps, in another terminal (npx agentboard …):
   agentboard task add "Fix the login bug" --agent <name> --priority high
   agentboard task list                 the board
-  agentboard task show T-1             a task with its runs and comments
-  agentboard --help                    everything else`);
+  agentboard runs                      every attempt, live
+  agentboard logs T-1 -f               follow an agent's output
+  agentboard --help                    everything else
+`);
+      if (f.engine === false) return;
+      println(
+        'Starting the engine (Ctrl-C stops it; running agents are left alone and re-adopted next time).',
+      );
+      await runEngineInForeground();
     });
 }
