@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isSameProcess, sampleGroupUsage } from '../runner/proc.js';
+import { type GroupUsage, isSameProcess } from '../runner/proc.js';
 import { readExitFile } from '../runner/shim.js';
 import { stopGroup } from '../runner/signals.js';
 import type { TranscriptTail } from './transcript.js';
@@ -96,8 +96,11 @@ export class LiveRun {
     return this.exited;
   }
 
-  /** Output growth (for the idle monitor) and CPU/memory of the process group. */
-  sample(now: number): void {
+  /**
+   * Output growth (for the idle monitor) and CPU/memory of the process group,
+   * from `usage` (one /proc pass for all runs, see sampleGroups) when given.
+   */
+  sample(now: number, usage?: Map<number, GroupUsage>): void {
     let size = 0;
     for (const f of ['stdout.log', 'stderr.log']) {
       try {
@@ -110,9 +113,9 @@ export class LiveRun {
       this.outputBytes = size;
       this.lastOutputAt = now;
     }
-    if (this.exited) return;
-    const u = sampleGroupUsage(this.init.pgid);
-    if (u.processes > 0) {
+    if (this.exited || !usage) return;
+    const u = usage.get(this.init.pgid);
+    if (u && u.processes > 0) {
       this.cpuMs = Math.max(this.cpuMs, u.cpuMs);
       this.peakRssBytes = Math.max(this.peakRssBytes, u.rssBytes);
     }

@@ -2,6 +2,7 @@ import { cancelActiveRun, type StopAction } from '../app/runs.js';
 import { addTask } from '../app/tasks.js';
 import { formatDuration } from '../domain/exit.js';
 import { formatTaskId, parseTaskId } from '../domain/ids.js';
+import { sampleGroups } from '../runner/proc.js';
 import { appendEvent } from '../store/events.js';
 import { getRun, listRuns, staleQueuedRuns, updateRun, updateRunFenced } from '../store/runs.js';
 import { updateTask } from '../store/tasks.js';
@@ -18,9 +19,10 @@ const PERSIST_EVERY_MS = 5000;
  */
 export async function monitorTick(ctx: EngineContext): Promise<void> {
   const now = ctx.app.clock.now();
+  const usage = sampleGroups(new Set([...ctx.live.values()].map((l) => l.init.pgid)));
   for (const live of ctx.live.values()) {
     live.pollExit();
-    live.sample(now);
+    live.sample(now, usage);
     if (live.hasExited || live.stopRequested) continue;
     if (now - live.init.startedAt > live.init.timeoutMs) {
       await requestStop(

@@ -30,6 +30,7 @@ export class TranscriptTail {
   private readonly parser: TranscriptParser;
   private readonly coalesce: boolean;
   private consumed: number;
+  private storedOffset: number;
   private seq: number;
   private pending: AgentEvent[] = [];
   private line: Buffer[] = [];
@@ -68,6 +69,7 @@ export class TranscriptTail {
     this.parser = adapter.parser();
     this.coalesce = adapter.kind === 'command';
     this.consumed = run.parsed_offset;
+    this.storedOffset = run.parsed_offset;
     this.seq = run.event_count;
     this.totals = {
       tokensIn: run.tokens_in,
@@ -221,6 +223,8 @@ export class TranscriptTail {
     this.flushTimer = null;
     const events = this.keep(this.pending.splice(0));
     const offset = this.consumed;
+    // Nothing parsed since the last flush (an agent with no output): nothing to write.
+    if (events.length === 0 && offset === this.storedOffset) return;
     const t = this.totals;
     const estimated = t.reported === null ? estimateCostUsd(t.model, t) : null;
     const cost = t.reported ?? estimated ?? 0;
@@ -244,6 +248,7 @@ export class TranscriptTail {
     });
     if (!ok) return; // the lease is gone; the lease keeper stops the agent
     this.seq += events.length;
+    this.storedOffset = offset;
     const budget = this.run.max_cost_usd;
     if (budget !== null && cost > budget) {
       this.onVerdict({

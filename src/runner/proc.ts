@@ -101,6 +101,10 @@ export function listProcessGroup(pgid: number, opts: { includeZombies?: boolean 
 }
 
 function scanGroup(pgid: number, includeZombies: boolean): ProcStat[] {
+  return scanProcesses((s) => s.pgrp === pgid && (includeZombies || !isDead(s.state)));
+}
+
+function scanProcesses(keep: (s: ProcStat) => boolean): ProcStat[] {
   const out: ProcStat[] = [];
   let names: string[];
   try {
@@ -112,9 +116,7 @@ function scanGroup(pgid: number, includeZombies: boolean): ProcStat[] {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue; // not a pid directory
     const stat = readProcStat(Number(name)); // null if it exited mid-scan
-    if (stat === null || stat.pgrp !== pgid) continue;
-    if (!includeZombies && isDead(stat.state)) continue;
-    out.push(stat);
+    if (stat !== null && keep(stat)) out.push(stat);
   }
   return out;
 }
@@ -150,19 +152,32 @@ export interface GroupUsage {
 }
 
 export function sampleGroupUsage(pgid: number): GroupUsage {
-  let ticks = 0;
-  let pages = 0;
-  let processes = 0;
-  for (const s of scanGroup(pgid, false)) {
-    ticks += s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks;
-    pages += s.rssPages;
-    processes++;
+  return sampleGroups(new Set([pgid])).get(pgid) ?? { cpuMs: 0, rssBytes: 0, processes: 0 };
+}
+
+/**
+ * Usage of several process groups from one pass over /proc: the monitors
+ * sample every live run each tick, and a pass per run would cost
+ * runs × processes reads.
+ */
+export function sampleGroups(pgids: ReadonlySet<number>): Map<number, GroupUsage> {
+  const acc = new Map<number, { ticks: number; pages: number; processes: number }>();
+  for (const s of scanProcesses((st) => pgids.has(st.pgrp) && !isDead(st.state))) {
+    const a = acc.get(s.pgrp) ?? { ticks: 0, pages: 0, processes: 0 };
+    a.ticks += s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks;
+    a.pages += s.rssPages;
+    a.processes++;
+    acc.set(s.pgrp, a);
   }
-  return {
-    cpuMs: Math.round((ticks * 1000) / clockTicksPerSecond()),
-    rssBytes: pages * pageSizeBytes(),
-    processes,
-  };
+  const out = new Map<number, GroupUsage>();
+  for (const [pgid, a] of acc) {
+    out.set(pgid, {
+      cpuMs: Math.round((a.ticks * 1000) / clockTicksPerSecond()),
+      rssBytes: a.pages * pageSizeBytes(),
+      processes: a.processes,
+    });
+  }
+  return out;
 }
 
 let cachedBootId: string | undefined;

@@ -100,12 +100,9 @@ export const initial: Migration = {
       .addColumn('started_at', 'bigint')
       .addColumn('ended_at', 'bigint')
       .execute();
-    // The queue: runnable rows in dispatch order.
-    await db.schema
-      .createIndex('runs_queue')
-      .on('runs')
-      .columns(['state', 'priority', 'run_at'])
-      .execute();
+    // The queue, in exactly the claim's order (priority first, then oldest):
+    // a claim reads the first eligible entry instead of sorting the backlog.
+    await sql`create index runs_queue on runs (state, priority desc, run_at, id)`.execute(db);
     await db.schema
       .createIndex('runs_task')
       .on('runs')
