@@ -5,11 +5,12 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { AgentEvent } from '../../src/agents/events.js';
 import { type App, openApp } from '../../src/app/context.js';
+import { startRun } from '../../src/app/runs.js';
 import { addTask } from '../../src/app/tasks.js';
 import { configSchema } from '../../src/config/schema.js';
 import { type Engine, startEngine } from '../../src/engine/engine.js';
 import { readRunEvents } from '../../src/store/run-events.js';
-import { listRuns, type RunRow } from '../../src/store/runs.js';
+import { getRun, listRuns, type RunRow } from '../../src/store/runs.js';
 import { getTask } from '../../src/store/tasks.js';
 import {
   type CliKind,
@@ -32,6 +33,8 @@ after(async () => {
 const SUCCESS: Scenario = [
   { text: 'I will create the file.', tool: { shell: 'echo hello > out.txt && cat out.txt' } },
   { text: 'Created out.txt containing hello. DONE' },
+  // A follow-up prompt resuming the session gets the next turn of the same script.
+  { text: 'I created out.txt with hello in it.' },
 ];
 
 const AUTH_MESSAGE = 'Incorrect API key provided for this test';
@@ -65,6 +68,7 @@ const MODEL: Record<CliKind, string> = {
 
 interface Outcome {
   app: App;
+  id: number;
   run: RunRow;
   events: AgentEvent[];
   workspace: string;
@@ -131,6 +135,7 @@ async function runTask(kind: CliKind, scenario: Scenario): Promise<Outcome> {
   );
   return {
     app,
+    id,
     run,
     events,
     workspace,
@@ -138,6 +143,16 @@ async function runTask(kind: CliKind, scenario: Scenario): Promise<Outcome> {
     requests: server.requests.length,
     toolResults: toolResults(kind, server.requests),
   };
+}
+
+async function waitForRunEnd(app: App, runId: string): Promise<RunRow> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await getRun(app.store.db, runId);
+    if (r && !['queued', 'claimed', 'running'].includes(r.state)) return r;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${r?.state}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }
 
 for (const kind of ['claude', 'codex', 'gemini'] as const) {
@@ -177,5 +192,26 @@ for (const kind of ['claude', 'codex', 'gemini'] as const) {
     const expected =
       kind === 'claude' ? /Invalid API key|authentication|401/ : new RegExp(AUTH_MESSAGE);
     assert.match(summary, expected, summary);
+  });
+}
+
+for (const kind of ['claude', 'codex', 'gemini'] as const) {
+  test(`${kind}: a follow-up prompt resumes the agent's own session`, async () => {
+    const o = await runTask(kind, SUCCESS);
+    assert.equal(o.run.state, 'succeeded', `run ${o.run.state}: ${o.run.error_summary}`);
+    const session = o.run.session_id;
+    assert.ok(session, 'no session id to resume');
+    const follow = await startRun(o.app, o.id, {
+      prompt: 'What did you just do? Answer in one line.',
+    });
+    const ended = await waitForRunEnd(o.app, follow.id);
+    assert.equal(ended.resume_session_id, session);
+    assert.equal(ended.state, 'succeeded', `follow-up ${ended.state}: ${ended.error_summary}`);
+    assert.equal(ended.session_id, session, 'the follow-up ran in another session');
+    assert.equal(ended.previous_run_id, o.run.id);
+    const events = (
+      await readRunEvents(o.app.store.db, ended.id, { afterSeq: 0, limit: 1000 })
+    ).map((e) => e.event);
+    assert.ok(events.some((e) => e.type === 'result' && e.ok));
   });
 }

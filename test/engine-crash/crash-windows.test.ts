@@ -140,7 +140,8 @@ test('crash windows of a launch', { timeout: 120_000 }, async (t) => {
     });
 
     await t.test('spawned, pid not recorded, agent alive at restart: adopted', async () => {
-      const taskId = await addAgentTask(app, 'spawned, running', plan(3000, 4));
+      // Long enough to outlive a server start on a loaded machine (the whole suite runs 4 files at once).
+      const taskId = await addAgentTask(app, 'spawned, running', plan(8000, 4));
       const run = await claimAsDeadWorker(app, taskId);
       const shimPid = spawnAsLauncher(app, board, run);
       const kid = await waitFor(
