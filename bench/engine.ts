@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type App, openApp } from '../src/app/context.js';
-import { enqueueRun, taskPrompt } from '../src/app/runs.js';
+import { enqueueRun, taskPrompt } from '../src/app/queue.js';
 import { addTask } from '../src/app/tasks.js';
 import { type Engine, startEngine } from '../src/engine/engine.js';
 import { type EventRecord, readEvents } from '../src/store/events.js';

@@ -22,7 +22,8 @@ import {
   updateTask,
 } from '../store/tasks.js';
 import type { App } from './context.js';
-import { cancelActiveRun, maybeAutostart, onTaskFinished } from './runs.js';
+import { maybeAutostart, onTaskFinished } from './queue.js';
+import { cancelActiveRun } from './runs.js';
 import { commentView, runView, type TaskView, taskView } from './views.js';
 
 export interface TaskInput {

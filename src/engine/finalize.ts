@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { finishRun } from '../app/runs.js';
+import { finishRun } from '../app/finish-run.js';
 import { decideRunEnd } from '../domain/run-end.js';
 import { readExitFile } from '../runner/shim.js';
 import { killGroupMembers } from '../runner/signals.js';

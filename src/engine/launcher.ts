@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { adapterFor, readToken } from '../agents/registry.js';
-import { finishRun } from '../app/runs.js';
+import { finishRun } from '../app/finish-run.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';

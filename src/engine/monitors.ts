@@ -1,4 +1,5 @@
-import { cancelActiveRun, type StopAction } from '../app/runs.js';
+import type { StopAction } from '../app/finish-run.js';
+import { cancelActiveRun } from '../app/runs.js';
 import { addTask } from '../app/tasks.js';
 import { formatDuration } from '../domain/exit.js';
 import { formatTaskId, parseTaskId } from '../domain/ids.js';

@@ -15,7 +15,7 @@ import os from 'node:os';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../../src/app/context.js';
-import { finishRun, type RunEnd } from '../../src/app/runs.js';
+import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
 import { bootId } from '../../src/runner/proc.js';
 import { nextValue } from '../../src/store/counters.js';
 import { claimNext, getRun, renewLeases, updateRunFenced } from '../../src/store/runs.js';

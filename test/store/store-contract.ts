@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { App } from '../../src/app/context.js';
-import { finishRun, type RunEnd, startRun, stopRun } from '../../src/app/runs.js';
+import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
+import { startRun, stopRun } from '../../src/app/runs.js';
 import {
   addTask,
   cancelTask,

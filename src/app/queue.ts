@@ -1,0 +1,151 @@
+/** Queueing runs: the runs table is the queue, and a queued run moves its card in the same transaction. */
+import { formatTaskId } from '../domain/ids.js';
+import { type TaskStatus, transitionTask } from '../domain/task.js';
+import { appendEvent } from '../store/events.js';
+import { activeRunOfTask, insertRun, type RunRow } from '../store/runs.js';
+import type { Tx } from '../store/store.js';
+import { getTask, getTasks, type TaskRow, updateTask } from '../store/tasks.js';
+import type { App } from './context.js';
+
+export interface EnqueueOptions {
+  agent: string;
+  trigger: 'manual' | 'autostart' | 'retry' | 'loop' | 'mention' | 'schedule' | 'reassign';
+  prompt: string;
+  attempt?: number;
+  iteration?: number;
+  runAt?: number;
+  previousRunId?: string | null;
+  resumeSessionId?: string | null;
+}
+
+/** The prompt an agent gets for a task: its id and title, then the markdown body. */
+export function taskPrompt(task: TaskRow): string {
+  const head = `# ${formatTaskId(task.id)}: ${task.title}`;
+  return task.body.trim() ? `${head}\n\n${task.body.trim()}\n` : `${head}\n`;
+}
+
+/** Queues a run for a task, moving the card to In Progress in the same transaction. */
+export async function enqueueRun(
+  app: App,
+  tx: Tx,
+  task: TaskRow,
+  o: EnqueueOptions,
+): Promise<RunRow> {
+  const from = task.status as TaskStatus;
+  if (from !== 'in_progress') {
+    const to = transitionTask(from, { type: 'run_started' }, formatTaskId(task.id));
+    await updateTask(tx, task.id, { status: to, status_reason: null });
+    await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
+  }
+  const row: RunRow = {
+    id: app.newRunId(),
+    task_id: task.id,
+    agent: o.agent,
+    state: 'queued',
+    trigger: o.trigger,
+    attempt: o.attempt ?? 1,
+    max_attempts: task.max_attempts ?? app.config.defaults.max_attempts,
+    iteration: o.iteration ?? 1,
+    run_at: o.runAt ?? tx.now,
+    priority: task.priority,
+    prompt: o.prompt,
+    resume_session_id: o.resumeSessionId ?? null,
+    worker_id: null,
+    lease_token: null,
+    lease_expires_at: null,
+    host: null,
+    boot_id: null,
+    pid: null,
+    pgid: null,
+    proc_start_time: null,
+    exit_code: null,
+    exit_signal: null,
+    error_summary: null,
+    session_id: null,
+    tokens_in: 0,
+    tokens_out: 0,
+    tokens_cache_read: 0,
+    tokens_cache_write: 0,
+    cost_usd: 0,
+    cost_source: null,
+    max_cost_usd: task.max_cost_usd ?? app.config.agents[o.agent]?.max_cost_usd ?? null,
+    model: app.config.agents[o.agent]?.model ?? null,
+    notice: null,
+    parsed_offset: 0,
+    event_count: 0,
+    cpu_ms: null,
+    peak_rss_bytes: null,
+    verify_exit_code: null,
+    verify_output: null,
+    stalled_at: null,
+    stop_requested_at: null,
+    stop_reason: null,
+    stop_action: null,
+    last_output_at: null,
+    output_bytes: 0,
+    previous_run_id: o.previousRunId ?? null,
+    parent_run_id: null,
+    created_at: tx.now,
+    claimed_at: null,
+    started_at: null,
+    ended_at: null,
+  };
+  await insertRun(tx, row);
+  await appendEvent(tx, 'run.queued', {
+    taskId: task.id,
+    runId: row.id,
+    data: {
+      agent: row.agent,
+      attempt: row.attempt,
+      iteration: row.iteration,
+      runAt: row.run_at,
+      trigger: o.trigger,
+    },
+  });
+  return row;
+}
+
+/**
+ * Board policy "autostart": a Todo card with an agent, whose dependencies are
+ * all done, gets a run at once. Returns the updated task when it started one.
+ */
+export async function maybeAutostart(
+  app: App,
+  tx: Tx,
+  task: TaskRow,
+): Promise<TaskRow | undefined> {
+  if (!app.config.board.autostart || task.status !== 'todo' || !task.agent) return undefined;
+  if (!app.config.agents[task.agent]) return undefined;
+  if ((await unfinishedDependencies(tx, task.id)).length > 0) return undefined;
+  if (await activeRunOfTask(tx.db, task.id)) return undefined;
+  await enqueueRun(app, tx, task, {
+    agent: task.agent,
+    trigger: 'autostart',
+    prompt: taskPrompt(task),
+  });
+  return { ...task, status: 'in_progress', status_reason: null };
+}
+
+export async function unfinishedDependencies(tx: Tx, taskId: number): Promise<TaskRow[]> {
+  const ids = (
+    await tx.db
+      .selectFrom('task_dependencies')
+      .select('depends_on_id')
+      .where('task_id', '=', taskId)
+      .execute()
+  ).map((r) => Number(r.depends_on_id));
+  return (await getTasks(tx.db, ids)).filter((t) => t.status !== 'done');
+}
+
+/** A task reached Done: the tasks waiting on it may now start. */
+export async function onTaskFinished(app: App, tx: Tx, taskId: number): Promise<void> {
+  const dependents = await tx.db
+    .selectFrom('task_dependencies')
+    .select('task_id')
+    .where('depends_on_id', '=', taskId)
+    .execute();
+  for (const d of dependents) {
+    const t = await getTask(tx.db, Number(d.task_id));
+    if (t) await maybeAutostart(app, tx, t);
+  }
+}
