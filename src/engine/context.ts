@@ -13,8 +13,8 @@ export interface EngineContext {
   app: App;
   worker: WorkerIdentity;
   live: Map<string, LiveRun>;
-  /** Runs between claim and spawn: the reconciler must leave them alone. */
-  launching: Set<string>;
+  /** Runs between claim and spawn, by id, with their agent: the reconciler must leave them alone. */
+  launching: Map<string, string>;
   log: EngineLogger;
   stopping: boolean;
   /** Starts agent processes (through a small helper process). */

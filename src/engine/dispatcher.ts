@@ -10,6 +10,7 @@ import { launchRun } from './launcher.js';
  */
 export class Dispatcher {
   private running = false;
+  private atCapacity = false;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -37,7 +38,7 @@ export class Dispatcher {
           if (this.ctx.stopping) return;
           const run = await this.claimOne();
           if (!run) break;
-          this.ctx.launching.add(run.id);
+          this.ctx.launching.set(run.id, run.agent);
           void launchRun(this.ctx, run)
             .catch((e) =>
               this.ctx.log.warn(`launching run ${run.id} failed: ${(e as Error).message}`),
@@ -45,7 +46,8 @@ export class Dispatcher {
             .finally(() => this.ctx.launching.delete(run.id));
         }
         // Inside the loop: a wake-up that arrives while the timer is armed is not lost.
-        await this.armTimer(passStart);
+        // At capacity, the next run to end wakes us; no timer is needed.
+        if (!this.atCapacity) await this.armTimer(passStart);
       } while (this.again);
     } catch (e) {
       this.ctx.log.warn(`dispatch failed: ${(e as Error).message}; retrying in 1s`);
@@ -55,11 +57,29 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Whether this worker's own runs already fill every limit. Then no claim
+   * can succeed, and the DB need not be asked until one of them ends (which
+   * wakes the dispatcher). Only a shortcut: the claim itself enforces limits.
+   */
+  private full(agentLimits: Record<string, number>): boolean {
+    const mine = new Map<string, number>();
+    for (const l of this.ctx.live.values())
+      mine.set(l.init.agent, (mine.get(l.init.agent) ?? 0) + 1);
+    for (const agent of this.ctx.launching.values()) mine.set(agent, (mine.get(agent) ?? 0) + 1);
+    let total = 0;
+    for (const n of mine.values()) total += n;
+    if (total >= this.ctx.app.config.board.max_concurrency) return true;
+    return Object.entries(agentLimits).every(([agent, limit]) => (mine.get(agent) ?? 0) >= limit);
+  }
+
   private claimOne(): Promise<RunRow | undefined> {
     const { app, worker } = this.ctx;
     const agentLimits: Record<string, number> = {};
     for (const [name, a] of Object.entries(app.config.agents))
       agentLimits[name] = a.max_concurrency;
+    this.atCapacity = this.full(agentLimits);
+    if (this.atCapacity) return Promise.resolve(undefined);
     return app.store.tx((tx) =>
       claimNext(tx, {
         workerId: worker.id,

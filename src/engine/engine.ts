@@ -40,7 +40,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     app,
     worker,
     live: new Map(),
-    launching: new Set(),
+    launching: new Map(),
     log: opts.log ?? stderrLogger,
     stopping: false,
     spawner: new Spawner(),

@@ -17,7 +17,7 @@ export async function reconcileOnce(
     app,
     worker: createWorkerIdentity(),
     live: new Map(),
-    launching: new Set<string>(),
+    launching: new Map<string, string>(),
     log,
     stopping: false,
     spawner: new Spawner(),
