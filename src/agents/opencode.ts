@@ -26,9 +26,17 @@ export const opencodeAdapter: AgentAdapter = {
   parser: opencodeParser,
 };
 
+/**
+ * `opencode run --format json` prints one line per finished part: `step_start`, `text`,
+ * `reasoning`, `tool_use` (once, with its final state), `step_finish` (reason "tool-calls" between
+ * steps, "stop" at the end; tokens and cost), and `error` (e.g. an APIError with the HTTP status),
+ * after which the run exits 1 without printing anything else.
+ */
 export function opencodeParser(): TranscriptParser {
   let sessionId: string | null = null;
   let announced = false;
+  let done = false;
+  /** The text of the current step: the final step's text is the run's result. */
   let text = '';
   return jsonLinesParser((o): AgentEvent[] | null => {
     const out: AgentEvent[] = [];
@@ -41,10 +49,11 @@ export function opencodeParser(): TranscriptParser {
     const part = obj(o.part) ?? {};
     switch (o.type) {
       case 'step_start':
+        text = '';
         return out;
       case 'text': {
         const t = str(part.text) ?? '';
-        text += t;
+        text = text ? `${text}\n${t}` : t;
         return [...out, { type: 'message', text: t }];
       }
       case 'reasoning':
@@ -77,13 +86,29 @@ export function opencodeParser(): TranscriptParser {
         const cost = num(part.cost);
         if (cost !== undefined && cost > 0)
           out.push({ type: 'cost', usd: cost, source: 'reported' });
-        if (part.reason === 'stop') out.push({ type: 'result', ok: true, text, sessionId });
+        if (part.reason === 'stop' && !done) {
+          done = true;
+          out.push({ type: 'result', ok: true, text, sessionId });
+        }
         return out;
       }
       case 'error': {
+        // The run ends here (exit 1): no step_finish or other result follows.
         const err = obj(o.error) ?? {};
-        const message = str(obj(err.data)?.message) ?? str(err.message) ?? str(err.name) ?? 'error';
-        return [...out, { type: 'error', message, fatal: true }];
+        const data = obj(err.data) ?? {};
+        const message = str(data.message) ?? str(err.message) ?? str(err.name) ?? 'error';
+        const status = num(data.statusCode);
+        out.push({
+          type: 'error',
+          message,
+          ...(status === undefined ? {} : { status }),
+          fatal: true,
+        });
+        if (!done) {
+          done = true;
+          out.push({ type: 'result', ok: false, text: message, sessionId });
+        }
+        return out;
       }
       default:
         return out.length > 0 ? [...out, { type: 'raw', data: o }] : null;

@@ -6,8 +6,9 @@ import { cursorParser } from '../../src/agents/cursor.js';
 import { opencodeParser } from '../../src/agents/opencode.js';
 import { ofType, parseAll } from './fixtures.js';
 
-// opencode, Cursor's agent and Amp cannot run here (their CLIs need their vendors' services), so
-// these samples follow their documented stream formats rather than a recording.
+// Hand-written samples of the documented stream formats. opencode's real output is also tested in
+// recorded-other.test.ts; Cursor's agent is not on npm and Amp needs its vendor's service, so for
+// them these samples are all there is (besides Amp's empty stdout on a 401).
 
 test('opencode run --format json: text, a tool with its state, step usage and cost, errors', () => {
   const events = parseAll(
