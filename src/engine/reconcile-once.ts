@@ -6,8 +6,8 @@ import { createWorkerIdentity } from './worker-identity.js';
 
 /**
  * One reconciliation pass from a short-lived process (the CLI), for when no
- * engine is running to record what happened to stopped runs. Adopted runs
- * are not watched afterwards: the next engine start adopts them again.
+ * engine is running to record what happened to stopped runs. Live agents
+ * are left alone: adopting them here would give them an owner that exits.
  */
 export async function reconcileOnce(
   app: App,
@@ -23,7 +23,7 @@ export async function reconcileOnce(
     spawner: new Spawner(),
     wake: () => {},
   };
-  const summary = await reconcile(ctx);
+  const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();
   return summary;
 }

@@ -29,7 +29,10 @@ export interface ReconcileSummary {
  * that happened while nobody watched, and mark the rest lost (after which
  * the retry policy applies). Runs at startup and periodically.
  */
-export async function reconcile(ctx: EngineContext): Promise<ReconcileSummary> {
+export async function reconcile(
+  ctx: EngineContext,
+  opts: { adopt: boolean } = { adopt: true },
+): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { adopted: 0, recorded: 0, lost: 0, pending: 0 };
   const { app } = ctx;
   const now = app.clock.now();
@@ -48,13 +51,17 @@ export async function reconcile(ctx: EngineContext): Promise<ReconcileSummary> {
     }
     const expired = (run.lease_expires_at ?? 0) <= now;
     if (!expired && !deadWorkers.get(workerId)) continue;
-    const outcome = await reconcileRun(ctx, run);
+    const outcome = await reconcileRun(ctx, run, opts.adopt);
     summary[outcome]++;
   }
   return summary;
 }
 
-async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof ReconcileSummary> {
+async function reconcileRun(
+  ctx: EngineContext,
+  run: RunRow,
+  adopt: boolean,
+): Promise<keyof ReconcileSummary> {
   const { app, worker } = ctx;
   const local = run.host === worker.host && run.boot_id === worker.bootId;
   const dir = runDirOf(app.paths, run.id);
@@ -80,6 +87,8 @@ async function reconcileRun(ctx: EngineContext, run: RunRow): Promise<keyof Reco
     }
   }
   const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
+  // A process that will not stay to watch a live agent leaves it to the next engine.
+  if (alive && !adopt) return 'pending';
 
   // Take the lease over first: every write below is fenced by the new token.
   const taken = await app.store.tx(async (tx) => {
