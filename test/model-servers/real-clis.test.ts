@@ -18,33 +18,11 @@ import {
   startModelServer,
   toolResults,
 } from '../support/model-servers/index.js';
+import { AUTH_ERROR, AUTH_MESSAGE, SHELL_SUCCESS } from '../support/model-servers/scenarios.js';
 import { tempDir } from '../support/tmp.js';
 
-const SHELL = 'echo hello > out.txt && cat out.txt';
-const SUCCESS: Scenario = [
-  { text: 'I will create the file.', tool: { shell: SHELL } },
-  { text: 'Created out.txt. DONE' },
-  { text: 'Resumed: I created out.txt earlier. DONE' },
-];
-
-/** A 401 whose message each CLI shows verbatim. */
-const AUTH_MESSAGE = 'scripted-auth-failure: key revoked';
-const AUTH_ERROR: Record<CliKind, Scenario> = {
-  claude: {
-    status: 401,
-    body: { type: 'error', error: { type: 'authentication_error', message: AUTH_MESSAGE } },
-  },
-  codex: {
-    status: 401,
-    body: {
-      error: { message: AUTH_MESSAGE, type: 'invalid_request_error', code: 'invalid_api_key' },
-    },
-  },
-  gemini: {
-    status: 401,
-    body: { error: { code: 401, message: AUTH_MESSAGE, status: 'UNAUTHENTICATED' } },
-  },
-};
+const _SHELL = 'echo hello > out.txt && cat out.txt';
+const SUCCESS = SHELL_SUCCESS;
 
 function workspace(): { home: string; cwd: string } {
   const root = tempDir('ab-model-servers-');
@@ -92,7 +70,7 @@ for (const kind of CLI_KINDS) {
           server.requests.filter((r) => r.kind === 'unknown').map((r) => r.url),
           [],
         );
-        assert.match(assistantText(kind, run.stdout), /Created out\.txt\. DONE/);
+        assert.match(assistantText(kind, run.stdout), /Created out\.txt containing hello\. DONE/);
       }),
     );
 
