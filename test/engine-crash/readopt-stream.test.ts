@@ -24,6 +24,7 @@ test('re-adoption keeps streaming: logs -f across a server SIGKILL', {
   const board = createBoard({ defaults: { max_attempts: 1 } });
   const app = await board.open();
   let server: ServeProcess | undefined;
+  let follower: ReturnType<typeof spawnCli> | undefined;
   try {
     server = await startServe(board.home, { logFile: board.serveLog });
     const firstWorker = server.workerId;
@@ -35,18 +36,19 @@ test('re-adoption keeps streaming: logs -f across a server SIGKILL', {
       return r?.state === 'running' && r.pid !== null ? r : undefined;
     });
 
-    const follower = spawnCli(board.home, ['logs', '-f', run.id]);
+    const logs = spawnCli(board.home, ['logs', '-f', run.id]);
+    follower = logs;
     const chunks: Buffer[] = [];
     let received = 0;
-    follower.stdout?.on('data', (b: Buffer) => {
+    logs.stdout?.on('data', (b: Buffer) => {
       chunks.push(b);
       received += b.length;
     });
     let followerErr = '';
-    follower.stderr?.on('data', (b: Buffer) => {
+    logs.stderr?.on('data', (b: Buffer) => {
       followerErr += b.toString();
     });
-    const followerDone = new Promise<number | null>((resolve) => follower.once('close', resolve));
+    const followerDone = new Promise<number | null>((resolve) => logs.once('close', resolve));
 
     await waitFor('logs -f to print something', () => received > 0, 20_000);
     await sleep(500);
@@ -58,7 +60,7 @@ test('re-adoption keeps streaming: logs -f across a server SIGKILL', {
     assert.match(server.stdout, /recovered: 1 re-adopted, 0 exits recorded, 0 lost/);
 
     // A timer that does not outlive the test (it would keep this file's process up).
-    const stuck = setTimeout(() => follower.kill('SIGKILL'), 60_000);
+    const stuck = setTimeout(() => logs.kill('SIGKILL'), 60_000);
     const code = await followerDone;
     clearTimeout(stuck);
     assert.equal(code, 0, `logs -f did not end cleanly (${received} bytes)\n${followerErr}`);
@@ -85,6 +87,8 @@ test('re-adoption keeps streaming: logs -f across a server SIGKILL', {
     assert.notEqual(final?.worker_id, firstWorker);
     t.diagnostic(`logs -f had ${atKill} of ${BYTES} bytes when the server was SIGKILLed`);
   } finally {
+    // A failed assertion must not leave `logs -f` running: it would keep this test alive.
+    follower?.kill('SIGKILL');
     server?.forceKill();
     killRunProcesses(board.home);
     await app.store.close();

@@ -22,12 +22,13 @@ export async function runEngineInForeground(): Promise<void> {
   const app = await openApp();
   const engine = await startEngine(app);
   const r = engine.recovered;
-  println(
-    `agentboard engine ${engine.worker.id} on ${app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL'}`,
-  );
-  if (r.adopted + r.recorded + r.lost > 0) {
-    println(`recovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`);
-  }
+  const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
+  const recovered =
+    r.adopted + r.recorded + r.lost > 0
+      ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`
+      : '';
+  // One write: whoever waits for the first line also gets the recovery summary.
+  println(`agentboard engine ${engine.worker.id} on ${where}${recovered}`);
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {
       println(
