@@ -40,9 +40,10 @@ describe('stop and cancel', () => {
 
     const t0 = Date.now();
     await cancelTask(b.app, id);
-    const card = await waitForStatus(b.app, id, 'cancelled', 3000);
+    const card = await waitForStatus(b.app, id, 'cancelled', 15_000);
     // stop_grace is 10 s by default: SIGTERM alone must have done it.
-    assert.ok(Date.now() - t0 < 2000, `cancelled within 2s (took ${Date.now() - t0} ms)`);
+    // Well under the 10 s grace: SIGTERM did it, not the SIGKILL that follows the grace.
+    assert.ok(Date.now() - t0 < 8000, `cancelled within 8s (took ${Date.now() - t0} ms)`);
     assert.equal(card.status_reason, 'task cancelled by user');
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 1, 'a cancelled task is not retried');
@@ -67,7 +68,7 @@ describe('stop and cancel', () => {
     const running = await waitForRun(b.app, id, 'running');
     const view = await stopRun(b.app, running.id);
     assert.equal(view.stopReason, 'stopped by user');
-    const card = await waitForStatus(b.app, id, 'blocked', 3000);
+    const card = await waitForStatus(b.app, id, 'blocked', 15_000);
     assert.match(card.status_reason ?? '', /^stopped by user/);
     const [r] = await runsOf(b.app, id);
     assert.equal(r?.state, 'cancelled');
@@ -99,7 +100,7 @@ describe('stop and cancel', () => {
 
     // Free the agent: the cancelled runs must not be picked up.
     await cancelTask(b.app, hog);
-    await waitForStatus(b.app, hog, 'cancelled', 3000);
+    await waitForStatus(b.app, hog, 'cancelled', 15_000);
     await sleep(300);
     const runs = await allRuns(b.app);
     assert.equal(runs.length, 3, 'no new runs');

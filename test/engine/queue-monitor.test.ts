@@ -90,7 +90,7 @@ describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
     const { b, blocker, waiting, waitingTask } = await saturated(t, 'reassign');
     const ev = await queueTimeoutEvent(b, waiting.id);
     assert.equal(ev.data.reassignedTo, 'spare');
-    await waitForStatus(b.app, waitingTask, 'review', 3000);
+    await waitForStatus(b.app, waitingTask, 'review', 15_000);
     const runs = await runsOf(b.app, waitingTask);
     assert.equal(runs.length, 1, 'the same run was reassigned, not a new one queued');
     const [run] = runs;
