@@ -1,8 +1,9 @@
 import os from 'node:os';
 import type { App } from '../app/context.js';
-import { cancelActiveRun, resolveRun } from '../app/runs.js';
+import { resolveRun, stopRun } from '../app/runs.js';
 import { type RunView, runView } from '../app/views.js';
 import { engineIsRunning } from '../app/workers.js';
+import { ConflictError } from '../domain/errors.js';
 import { isTerminalRun, type RunState } from '../domain/run.js';
 import { reconcileOnce } from '../engine/reconcile-once.js';
 import { bootId, isSameProcess } from '../runner/proc.js';
@@ -23,12 +24,12 @@ export async function stopRuns(
     ? await listRuns(app.store.db, { states: ['queued', 'claimed', 'running'] })
     : [await resolveRun(app, o.target as string, { activeOnly: true })];
   for (const run of targets) {
-    await app.store.tx(async (tx) => {
-      const fresh = await getRun(tx.db, run.id);
-      if (fresh && !isTerminalRun(fresh.state as RunState)) {
-        await cancelActiveRun(app, tx, fresh, { action: 'block', reason: 'stopped by user' });
-      }
-    });
+    try {
+      await stopRun(app, run.id);
+    } catch (e) {
+      // Ended on its own meanwhile: nothing to stop.
+      if (!(e instanceof ConflictError && e.code === 'run_not_active')) throw e;
+    }
   }
   const grace = o.force ? 0 : app.config.defaults.stop_grace;
   await Promise.all(
