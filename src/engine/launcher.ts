@@ -42,6 +42,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   }
   const dir = runDirOf(app.paths, run.id);
   let spawned: Spawned;
+  let startedAt = 0;
   try {
     const adapter = adapterFor(run.agent, agent);
     const inv = adapter.buildInvocation({
@@ -72,6 +73,8 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     }
     // The spawner creates the run directory, writes prompt.md and starts the shim.
     const promptFile = path.join(dir, 'prompt.md');
+    // Stamped before the request: the agent starts during it, never before.
+    startedAt = app.clock.now();
     spawned = await ctx.spawner.spawn(
       {
         runDir: dir,
@@ -87,7 +90,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     return;
   }
 
-  const now = app.clock.now();
+  const now = startedAt;
   const live = new LiveRun({
     id: run.id,
     taskId: run.task_id,
