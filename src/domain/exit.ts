@@ -9,7 +9,6 @@ export type ExitFacts =
   | { kind: 'timed_out'; afterMs: number }
   | { kind: 'idle'; afterMs: number }
   | { kind: 'lost'; reason: string }
-  | { kind: 'cancelled'; by: string }
   | { kind: 'lease_lost' }
   | { kind: 'budget'; reason: string }
   | { kind: 'api_error'; reason: string };
@@ -44,8 +43,6 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
       };
     case 'lost':
       return { reason: `lost: ${f.reason}`, retryable: true };
-    case 'cancelled':
-      return { reason: `stopped by ${f.by}`, retryable: false };
     case 'lease_lost':
       return { reason: 'lease lost: another worker took the run over', retryable: true };
     case 'budget':

@@ -125,7 +125,6 @@ describe('classifyExit', () => {
       [{ kind: 'timed_out', afterMs: 7_200_000 }, 'timed out after 2h (wall-clock timeout)', true],
       [{ kind: 'idle', afterMs: 900_000 }, 'no output for 15m (idle_timeout): killed', true],
       [{ kind: 'lost', reason: 'pid gone' }, 'lost: pid gone', true],
-      [{ kind: 'cancelled', by: 'user' }, 'stopped by user', false],
       [{ kind: 'lease_lost' }, 'lease lost: another worker took the run over', true],
       [{ kind: 'budget', reason: '$5 spent' }, 'budget exceeded: $5 spent', false],
     ];

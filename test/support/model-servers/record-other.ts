@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAnthropicServer } from './anthropic.js';
 import { type ModelServer, sendJson, startServer } from './http.js';
-import { FOLLOW_UP_PROMPT, PROMPT, SHELL_COMMAND, scrub } from './record.js';
+import { FOLLOW_UP_PROMPT, PROMPT, SHELL_COMMAND, scrub, writeMeta } from './record.js';
 import type { Scenario } from './scenario.js';
 
 type OtherCli = 'opencode' | 'amp';
@@ -263,25 +263,13 @@ async function record(rec: Recording, outDir: string, version: string) {
             },
           }
         : {}),
-      exitCode: r.code,
-      signal: r.signal,
-      timedOut: r.timedOut,
-      durationMs: r.durationMs,
-      outFileContent: existsSync(join(cwd, 'out.txt')) ? 'present' : 'absent',
-      scenario: rec.scenario,
-      requests: server.requests.map((q) => ({
-        seq: q.seq,
-        method: q.method,
-        url: q.url,
-        kind: q.kind,
-        ...(q.turn === undefined ? {} : { turn: q.turn }),
-        status: q.status,
-      })),
     };
-    writeFileSync(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
-    process.stdout.write(
-      `${rec.cli}/${rec.name}: exit ${r.code}${r.timedOut ? ' (timed out)' : ''} in ${r.durationMs} ms, ${server.requests.length} requests\n`,
-    );
+    writeMeta(base, `${rec.cli}/${rec.name}`, meta, {
+      run: r,
+      cwd,
+      scenario: rec.scenario,
+      server,
+    });
   } finally {
     await server?.close();
     rmSync(root, { recursive: true, force: true });

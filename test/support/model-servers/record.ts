@@ -156,6 +156,45 @@ export function cliVersion(kind: CliKind): string {
 }
 
 /** Rewrites temp paths and the port so recordings are stable and host-independent. */
+/**
+ * Completes a recording's meta.json with what every recording has (exit, timing,
+ * whether out.txt appeared, the script, the requests the server saw), writes it,
+ * and says so.
+ */
+export function writeMeta(
+  base: string,
+  label: string,
+  meta: Record<string, unknown>,
+  o: {
+    run: { code: number | null; signal: string | null; timedOut: boolean; durationMs: number };
+    cwd: string;
+    scenario: unknown;
+    server: ModelServer;
+  },
+): void {
+  const full = {
+    ...meta,
+    exitCode: o.run.code,
+    signal: o.run.signal,
+    timedOut: o.run.timedOut,
+    durationMs: o.run.durationMs,
+    outFileContent: existsSync(join(o.cwd, 'out.txt')) ? 'present' : 'absent',
+    scenario: o.scenario,
+    requests: o.server.requests.map((r) => ({
+      seq: r.seq,
+      method: r.method,
+      url: r.url,
+      kind: r.kind,
+      ...(r.turn === undefined ? {} : { turn: r.turn }),
+      status: r.status,
+    })),
+  };
+  writeFileSync(`${base}.meta.json`, `${JSON.stringify(full, null, 2)}\n`);
+  process.stdout.write(
+    `${label}: exit ${o.run.code}${o.run.timedOut ? ' (timed out)' : ''} in ${o.run.durationMs} ms, ${o.server.requests.length} requests\n`,
+  );
+}
+
 export function scrub(text: string, cwd: string, home: string, port: number): string {
   const slug = (p: string) => p.replace(/[^a-zA-Z0-9]/g, '-');
   const pairs: Array<[string, string]> = [
@@ -218,25 +257,8 @@ async function record(kind: CliKind, rec: Recording, outDir: string, version: st
             },
           }
         : {}),
-      exitCode: run.code,
-      signal: run.signal,
-      timedOut: run.timedOut,
-      durationMs: run.durationMs,
-      outFileContent: existsSync(join(cwd, 'out.txt')) ? 'present' : 'absent',
-      scenario: rec.scenario,
-      requests: server.requests.map((r) => ({
-        seq: r.seq,
-        method: r.method,
-        url: r.url,
-        kind: r.kind,
-        ...(r.turn === undefined ? {} : { turn: r.turn }),
-        status: r.status,
-      })),
     };
-    writeFileSync(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
-    process.stdout.write(
-      `${kind}/${rec.name}: exit ${run.code}${run.timedOut ? ' (timed out)' : ''} in ${run.durationMs} ms, ${server.requests.length} requests\n`,
-    );
+    writeMeta(base, `${kind}/${rec.name}`, meta, { run, cwd, scenario: rec.scenario, server });
   } finally {
     await server?.close();
     rmSync(root, { recursive: true, force: true });
