@@ -90,7 +90,8 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     return;
   }
 
-  const now = startedAt;
+  // Monitors count from when the process exists: a slow spawn is not idle time.
+  const now = app.clock.now();
   const live = new LiveRun({
     id: run.id,
     taskId: run.task_id,
@@ -120,7 +121,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
         pid: spawned.pid,
         pgid: spawned.pgid,
         proc_start_time: spawned.startTime,
-        started_at: now,
+        started_at: startedAt,
         last_output_at: now,
       });
       if (ok) {
