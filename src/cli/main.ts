@@ -5,6 +5,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
+import { registerToken } from './commands/token.js';
 import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRuns(program);
   registerValidate(program);
+  registerToken(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

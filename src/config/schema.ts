@@ -86,11 +86,23 @@ const boardSchema = z
   })
   .prefault({});
 
+const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(4317),
+    /** Names besides loopback and the bind address that may appear in Host (a proxy's, a LAN name). */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
+    /** Origins besides the board's own that may make state-changing requests. */
+    allowed_origins: z.array(z.url()).default([]),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     agents: z.record(agentName, agentSchema).default({}),
     defaults: defaultsSchema,
     board: boardSchema,
+    server: serverSchema,
   })
   .superRefine((c, ctx) => {
     const names = Object.keys(c.agents);

@@ -135,6 +135,11 @@ export class Store {
     return this.sqlite.pragma('data_version', { simple: true }) as number;
   }
 
+  /** Round-trips to the database: health checks. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -53,9 +53,9 @@ export class ServeProcess {
 
   constructor(
     readonly home: string,
-    opts: { env?: Record<string, string>; logFile?: string } = {},
+    opts: { env?: Record<string, string>; logFile?: string; args?: string[] } = {},
   ) {
-    this.child = spawn(process.execPath, [CLI_MAIN, 'serve'], {
+    this.child = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', ...(opts.args ?? [])], {
       env: boardEnv(home, opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -82,6 +82,11 @@ export class ServeProcess {
   /** The worker id it printed on its "agentboard engine" line, once ready. */
   get workerId(): string | undefined {
     return READY.exec(this.stdout)?.[1];
+  }
+
+  /** The API's base URL it printed once ready, e.g. http://127.0.0.1:41234 */
+  get url(): string | undefined {
+    return /^board: (http:\/\/\S+?)\/?$/m.exec(this.stdout)?.[1];
   }
 
   get ready(): boolean {

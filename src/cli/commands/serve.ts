@@ -1,34 +1,71 @@
 import type { Command } from 'commander';
 import { openApp } from '../../app/context.js';
-import { startEngine } from '../../engine/engine.js';
+import { UsageError } from '../../domain/errors.js';
+import { type Engine, startEngine } from '../../engine/engine.js';
+import { listenHttp } from '../../server/listen.js';
+import { nonNegativeInt } from '../args.js';
 import { println } from '../output.js';
 
+export interface ServeFlags {
+  host?: string;
+  port?: number;
+}
+
 /**
- * `agentboard serve`: the engine in the foreground. SIGTERM or SIGINT stop it
- * gracefully: it stops claiming and leaves running agents alone; the next
- * start re-adopts them (their output keeps streaming, their exit is recorded).
+ * `agentboard serve`: the HTTP API and the engine in the foreground. SIGTERM
+ * or SIGINT stop it gracefully: it stops claiming and leaves running agents
+ * alone; the next start re-adopts them (their output keeps streaming, their
+ * exit is recorded).
  */
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'run the engine: dispatch, supervise and recover runs (Ctrl-C leaves agents running)',
+      'run the API and the engine: dispatch, supervise and recover runs (Ctrl-C leaves agents running)',
     )
-    .action(() => runEngineInForeground());
+    .option(
+      '--host <address>',
+      'address to listen on (default 127.0.0.1; others need the API token)',
+    )
+    .option(
+      '--port <n>',
+      'port to listen on (default 4317; 0 picks a free one)',
+      nonNegativeInt('--port'),
+    )
+    .action((f: ServeFlags) => serveInForeground(f));
 }
 
-/** Runs the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
-export async function runEngineInForeground(): Promise<void> {
+/** Runs the API and the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
+export async function serveInForeground(f: ServeFlags = {}): Promise<void> {
+  if (f.port !== undefined && f.port > 65535) {
+    throw new UsageError(`--port must be 0..65535, got ${f.port}`, { field: 'port' });
+  }
   const app = await openApp();
+  const engineRef: { current: Engine | null } = { current: null };
+  let http: Awaited<ReturnType<typeof listenHttp>>;
+  try {
+    http = await listenHttp(app, { host: f.host, port: f.port, engine: engineRef });
+  } catch (e) {
+    await app.store.close();
+    throw e;
+  }
   const engine = await startEngine(app);
+  engineRef.current = engine;
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
   const recovered =
     r.adopted + r.recorded + r.lost > 0
       ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`
       : '';
-  // One write: whoever waits for the first line also gets the recovery summary.
-  println(`agentboard engine ${engine.worker.id} on ${where}${recovered}`);
+  const token = http.newToken
+    ? `\nAPI token (shown once; send it as "Authorization: Bearer …"): ${http.newToken}`
+    : http.tokenRequired
+      ? '\nAPI token required (lost it? `agentboard token rotate` makes a new one)'
+      : '';
+  // One write: whoever waits for the first line also gets the rest.
+  println(
+    `agentboard engine ${engine.worker.id} on ${where}\nboard: ${http.url}/${token}${recovered}`,
+  );
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {
       println(
@@ -39,6 +76,7 @@ export async function runEngineInForeground(): Promise<void> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  await http.server.close();
   await engine.stop();
   await app.store.close();
 }

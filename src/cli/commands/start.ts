@@ -6,7 +6,7 @@ import { formatBoard } from '../board-format.js';
 import { println, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 import { initBoard } from './init.js';
-import { runEngineInForeground } from './serve.js';
+import { serveInForeground } from './serve.js';
 
 /** `npm start`: make sure the board exists, show it, and say what to do next. */
 export function registerStart(program: Command): void {
@@ -50,8 +50,8 @@ Next steps, in another terminal (npx agentboard …):
 `);
       if (f.engine === false) return;
       println(
-        'Starting the engine (Ctrl-C stops it; running agents are left alone and re-adopted next time).',
+        'Starting the board and the engine (Ctrl-C stops them; running agents are left alone and re-adopted next time).',
       );
-      await runEngineInForeground();
+      await serveInForeground();
     });
 }

@@ -1,0 +1,37 @@
+import { ConflictError } from '../domain/errors.js';
+import { formatTaskId } from '../domain/ids.js';
+import { appendEvent } from '../store/events.js';
+import { activeRunOfTask } from '../store/runs.js';
+import { deleteTaskRows, schedulesOfTask } from '../store/task-delete.js';
+import type { App } from './context.js';
+import { requireTask } from './tasks.js';
+
+/**
+ * Deletes a task for good. A task with an active run is refused: its agent
+ * would be left without a card. Cancelling is the way to stop work; deleting
+ * is for mistakes and clutter.
+ */
+export async function deleteTask(app: App, id: number): Promise<{ id: string; deleted: true }> {
+  return app.store.tx(async (tx) => {
+    const task = await requireTask(tx, id);
+    const active = await activeRunOfTask(tx.db, id);
+    const tid = formatTaskId(id);
+    if (active) {
+      throw new ConflictError(
+        'task_active',
+        `${tid} has an active run ${active.id} (${active.state}): cancel the task first (\`agentboard task cancel ${tid}\`), then delete it`,
+        { activeRun: active.id },
+      );
+    }
+    const schedules = await schedulesOfTask(tx, id);
+    if (schedules > 0) {
+      throw new ConflictError(
+        'task_active',
+        `${tid} is the target of ${schedules} schedule(s): remove them first (\`agentboard schedule list\`)`,
+      );
+    }
+    await deleteTaskRows(tx, id);
+    await appendEvent(tx, 'task.deleted', { taskId: id, data: { title: task.title } });
+    return { id: tid, deleted: true as const };
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Secret redaction. A secret is masked with as many `*` as it has bytes, so a
+ * redacted log keeps its length: byte offsets and ranges stay valid.
+ */
+
+/** Shapes of well-known credentials, masked even when we were not told the value. */
+const CREDENTIAL_SHAPES: readonly RegExp[] = [
+  /sk-ant-[A-Za-z0-9_-]{16,}/g,
+  /sk-(?:proj-)?[A-Za-z0-9_-]{20,}/g,
+  /gh[pousr]_[A-Za-z0-9]{30,}/g,
+  /github_pat_[A-Za-z0-9_]{30,}/g,
+  /AIza[0-9A-Za-z_-]{35}/g,
+  /xox[abprs]-[A-Za-z0-9-]{10,}/g,
+  /AKIA[0-9A-Z]{16}/g,
+  /(?<=Bearer\s{1,4})[A-Za-z0-9._~+/-]{16,}=*/g,
+];
+
+/** Values shorter than this are not treated as secrets: masking "1" would mangle every log. */
+export const MIN_SECRET_LENGTH = 8;
+
+export interface Redactor {
+  text(s: string): string;
+  /** Same length in, same length out. */
+  bytes(b: Buffer): Buffer;
+  /** Every string inside a JSON-like value, redacted; other values untouched. */
+  value<T>(v: T): T;
+  /** The longest literal secret in bytes: how far a chunk boundary can cut one. */
+  readonly overlap: number;
+}
+
+export function createRedactor(secrets: Iterable<string>): Redactor {
+  const literals = [...new Set([...secrets].filter((s) => s.length >= MIN_SECRET_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
+  // Byte view of each secret as latin1 text, so buffers can be searched as 1 char = 1 byte.
+  const latin1 = literals.map((s) => Buffer.from(s, 'utf8').toString('latin1'));
+  const mask = (m: string) => '*'.repeat(m.length);
+  const maskAll = (s: string, list: readonly string[]) => {
+    let out = s;
+    for (const lit of list) if (out.includes(lit)) out = out.split(lit).join(mask(lit));
+    for (const re of CREDENTIAL_SHAPES) out = out.replace(re, mask);
+    return out;
+  };
+  const text = (s: string) => maskAll(s, literals);
+  const value = <T>(v: T): T => {
+    if (typeof v === 'string') return text(v) as T;
+    if (Array.isArray(v)) return v.map(value) as T;
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = value(x);
+      return out as T;
+    }
+    return v;
+  };
+  return {
+    text,
+    bytes: (b) => Buffer.from(maskAll(b.toString('latin1'), latin1), 'latin1'),
+    value,
+    overlap: Math.max(64, ...latin1.map((s) => s.length)),
+  };
+}
+
+/** Environment variable names whose values are credentials. */
+export function isSecretName(name: string): boolean {
+  return /(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH_TOKEN)($|_)/i.test(
+    name,
+  );
+}

@@ -1,0 +1,13 @@
+import type { App } from '../app/context.js';
+import type { Redactor } from '../domain/redact.js';
+import type { Engine } from '../engine/engine.js';
+import type { RouteRegistry } from './route.js';
+
+/** What every route module gets: the application, the route registry, the redactor. */
+export interface ServerContext {
+  app: App;
+  routes: RouteRegistry;
+  redact: Redactor;
+  /** This process's engine, once started; null with no worker here (or not yet). */
+  engine: { current: Engine | null };
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { HttpError } from './error-catalog.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** One API route: its zod schemas validate the request and document it in /openapi.json. */
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+  method: Method;
+  url: string;
+  summary: string;
+  tag: string;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** The success body, for the docs. */
+  response?: z.ZodType;
+  /** Success status; 200 unless set. */
+  status?: number;
+  /** What the route streams instead of JSON (SSE, text), for the docs. */
+  produces?: string;
+  handler: (input: RouteInput<P, Q, B>) => Promise<unknown>;
+}
+
+/** The routes registered so far, in order: the OpenAPI document is built from them. */
+export class RouteRegistry {
+  readonly specs: RouteSpec<unknown, unknown, unknown>[] = [];
+
+  add<P, Q, B>(fastify: FastifyInstance, spec: RouteSpec<P, Q, B>): void {
+    this.specs.push(spec as RouteSpec<unknown, unknown, unknown>);
+    fastify.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (request, reply) => {
+        const params = parse(spec.params, request.params, 'params');
+        const query = parse(spec.query, request.query, 'query');
+        const body = parse(spec.body, request.body, 'body');
+        const out = await spec.handler({ params, query, body, request, reply });
+        if (reply.sent) return reply;
+        if (spec.status) reply.code(spec.status);
+        return out;
+      },
+    });
+  }
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = fieldOf(where, issue);
+  throw new HttpError('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`, {
+    field,
+    issues: r.error.issues.slice(0, 10).map((i) => ({
+      path: fieldOf(where, i),
+      message: i.message,
+    })),
+  });
+}
+
+/** `body.loop.maxIterations`; for an unknown key, the key itself. */
+function fieldOf(where: string, issue: z.core.$ZodIssue | undefined): string {
+  const path = [where, ...(issue?.path ?? []).map(String)];
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0]) path.push(issue.keys[0]);
+  return path.join('.');
+}

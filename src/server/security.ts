@@ -1,0 +1,143 @@
+import os from 'node:os';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError } from './error-catalog.js';
+
+export interface SecurityOptions {
+  /** The address the server listens on. */
+  bindHost: string;
+  /** The port it listens on: a state-changing request must come from this very origin. */
+  port: number;
+  /** Extra names the server may be reached by (a reverse proxy's, a LAN name). */
+  allowedHosts: string[];
+  /** Extra origins allowed to make state-changing requests (e.g. a dev server). */
+  allowedOrigins: string[];
+  /** Checks a presented token; null when no token is required (loopback). */
+  verifyToken: ((token: string) => boolean) | null;
+  /** Failed authentications allowed per client address per minute. */
+  authFailuresPerMinute?: number;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const OPEN_ROUTES = new Set(['/healthz']);
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return LOOPBACK_NAMES.includes(h) || /^127\./.test(h) || h === '::ffff:127.0.0.1';
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** Every name a legitimate client can put in Host: loopback, the bind address, and configured names. */
+export function allowedHostNames(
+  o: Pick<SecurityOptions, 'bindHost' | 'allowedHosts'>,
+): Set<string> {
+  const names = new Set<string>(LOOPBACK_NAMES);
+  const add = (h: string) => names.add(h.replace(/^\[|\]$/g, '').toLowerCase());
+  if (isWildcard(o.bindHost)) {
+    // Listening everywhere: each local interface address, and this machine's name.
+    add(os.hostname());
+    for (const list of Object.values(os.networkInterfaces())) {
+      for (const a of list ?? []) add(a.address);
+    }
+  } else {
+    add(o.bindHost);
+  }
+  for (const h of o.allowedHosts) add(h);
+  return names;
+}
+
+/** The host part of a Host header or URL authority, lower-cased, without port or brackets. */
+export function hostnameOf(authority: string): string | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(authority.trim());
+  if (!m) return null;
+  return (m[1] ?? m[2] ?? '').toLowerCase();
+}
+
+function bearerOf(req: FastifyRequest): string {
+  const h = req.headers.authorization;
+  if (typeof h === 'string' && /^Bearer\s+/i.test(h)) return h.replace(/^Bearer\s+/i, '').trim();
+  const cookie = req.headers.cookie;
+  const m = typeof cookie === 'string' ? /(?:^|;\s*)agentboard_token=([^;]+)/.exec(cookie) : null;
+  return m?.[1] ? decodeURIComponent(m[1]) : '';
+}
+
+/**
+ * Host allow-list (DNS rebinding), Origin check on state-changing requests
+ * (CSRF), Bearer token when not on loopback, and a limit on failed
+ * authentications per client address.
+ */
+export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): void {
+  const hosts = allowedHostNames(o);
+  const origins = new Set(o.allowedOrigins.map((x) => x.toLowerCase().replace(/\/$/, '')));
+  const limit = o.authFailuresPerMinute ?? 20;
+  const failures = new Map<string, { count: number; since: number }>();
+
+  fastify.addHook('onRequest', async (req, reply) => {
+    const host = hostnameOf(String(req.headers.host ?? ''));
+    if (!host || !hosts.has(host)) {
+      throw new HttpError(
+        'host_not_allowed',
+        `Host "${req.headers.host ?? ''}" is not allowed: reach the board by an allowed name, or add it to server.allowed_hosts in config.yaml`,
+      );
+    }
+    if (!SAFE_METHODS.has(req.method)) checkOrigin(req, hosts, origins, o.port);
+    if (!o.verifyToken || OPEN_ROUTES.has(req.url.split('?')[0] ?? '')) return;
+    const now = Date.now();
+    const key = req.ip;
+    const f = failures.get(key);
+    if (f && now - f.since > 60_000) failures.delete(key);
+    const current = failures.get(key);
+    if (current && current.count >= limit) {
+      reply.header('retry-after', String(Math.ceil((current.since + 60_000 - now) / 1000)));
+      throw new HttpError(
+        'too_many_auth_failures',
+        'too many failed authentications from this address: wait a minute, then send the right token',
+      );
+    }
+    if (o.verifyToken(bearerOf(req))) return;
+    failures.set(key, { count: (current?.count ?? 0) + 1, since: current?.since ?? now });
+    if (failures.size > 10_000) failures.clear();
+    reply.header('www-authenticate', 'Bearer realm="agentboard"');
+    throw new HttpError(
+      'unauthorized',
+      'this board needs its API token: send "Authorization: Bearer <token>" (`agentboard token rotate` makes a new one)',
+    );
+  });
+}
+
+function checkOrigin(
+  req: FastifyRequest,
+  hosts: Set<string>,
+  origins: Set<string>,
+  port: number,
+): void {
+  const fetchSite = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  if (origin === undefined) {
+    if (fetchSite === 'cross-site') throw foreignOrigin('a cross-site request');
+    return;
+  }
+  const o = String(origin).toLowerCase();
+  if (origins.has(o)) return;
+  let same = false;
+  try {
+    const u = new URL(o);
+    const web = u.protocol === 'http:' || u.protocol === 'https:';
+    const uPort = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    const host = hostnameOf(u.host);
+    same = web && host !== null && hosts.has(host) && uPort === port;
+  } catch {
+    same = false;
+  }
+  if (!same) throw foreignOrigin(`Origin ${origin}`);
+}
+
+function foreignOrigin(what: string): HttpError {
+  return new HttpError(
+    'origin_not_allowed',
+    `${what} may not change this board: use the board's own page, or add the origin to server.allowed_origins in config.yaml`,
+  );
+}

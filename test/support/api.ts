@@ -1,0 +1,56 @@
+/** The HTTP API over a fresh SQLite board, driven through inject(). Not a test file. */
+import type { FastifyInstance } from 'fastify';
+import type { App } from '../../src/app/context.js';
+import { boardRedactor } from '../../src/app/secrets.js';
+import type { Config } from '../../src/config/schema.js';
+import type { SecurityOptions } from '../../src/server/security.js';
+import { buildServer } from '../../src/server/server.js';
+import type { Clock } from '../../src/store/store.js';
+import { type BoardLocation, sqliteBoard } from './board.js';
+
+export const TEST_PORT = 4317;
+/** The Origin a page served by the board itself sends. */
+export const OWN_ORIGIN = `http://localhost:${TEST_PORT}`;
+
+export interface ApiBoard {
+  app: App;
+  board: BoardLocation;
+  server: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function apiBoard(
+  o: {
+    config?: Config;
+    clock?: Clock;
+    security?: Partial<SecurityOptions>;
+    secrets?: string[];
+    board?: BoardLocation;
+  } = {},
+): Promise<ApiBoard> {
+  const board = o.board ?? sqliteBoard();
+  const app = await board.open({ config: o.config, clock: o.clock });
+  const server = buildServer({
+    app,
+    redact: boardRedactor(app, o.secrets ?? []),
+    security: {
+      bindHost: '127.0.0.1',
+      port: TEST_PORT,
+      allowedHosts: [],
+      allowedOrigins: [],
+      verifyToken: null,
+      ...o.security,
+    },
+    logError: () => {},
+  });
+  await server.ready();
+  return {
+    app,
+    board,
+    server,
+    async close() {
+      await server.close();
+      await app.store.close();
+    },
+  };
+}
