@@ -41,7 +41,13 @@ export function listOf<T extends z.ZodType>(item: T) {
   );
 }
 
-export const intQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A whole number in a query string: digits only, so `1e3`, `0x10` and `-1` are refused. */
+export const intQuery = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 const label = z.string().min(1).max(64);
 const loop = z.strictObject({
