@@ -12,8 +12,16 @@ export interface AgentReport extends AgentStatus {
   usage: AgentUsage;
 }
 
-/** The configured agents, checked: binary, version, credentials, and current load. */
-export async function agentReports(app: App, only?: string): Promise<AgentReport[]> {
+/**
+ * The configured agents, checked: binary, version, credentials, and current
+ * load. An agent named in `only` counts as in use (`validate NAME` fails on
+ * its problems) unless `namedInUse` is false (a plain lookup).
+ */
+export async function agentReports(
+  app: App,
+  only?: string,
+  o: { namedInUse?: boolean } = {},
+): Promise<AgentReport[]> {
   const names = Object.keys(app.config.agents);
   if (only && !names.includes(only)) {
     throw new UsageError(
@@ -40,7 +48,7 @@ export async function agentReports(app: App, only?: string): Promise<AgentReport
         });
         return {
           ...status,
-          inUse: only === name || used.has(name),
+          inUse: (only === name && o.namedInUse !== false) || used.has(name),
           running: load.get(name) ?? 0,
           maxConcurrency: agent.max_concurrency,
           usage: usage.get(name) ?? { runs: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 },

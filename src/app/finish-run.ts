@@ -12,7 +12,8 @@ import { getRun, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask, updateTask } from '../store/tasks.js';
 import type { App } from './context.js';
-import { enqueueRun, onTaskFinished } from './queue.js';
+import { enqueueRun, onTaskFinished, openSubtasks, WAITING_FOR_SUBTASKS } from './queue.js';
+import { postRunStop } from './run-messages.js';
 
 /** What a requested stop leads to: block the card, cancel the task, or a monitor's verdict. */
 export type StopAction = 'block' | 'cancel' | 'timeout' | 'idle' | 'budget' | 'api_error';
@@ -81,6 +82,7 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       reason: end.state === 'succeeded' ? null : end.reason,
     },
   });
+  await postRunStop(tx, run, { ...end, endedAt: end.endedAt ?? tx.now }, summary);
   const task = await getTask(tx.db, run.task_id);
   if (!task) return;
   const d = app.config.defaults;
@@ -136,12 +138,18 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       });
       return;
     case 'finish': {
+      // A parent is not Done before its subtasks: it waits in Review, saying for which.
+      const open = follow.to === 'done' ? await openSubtasks(tx, task.id) : [];
       const to = transitionTask(
         from,
-        { type: 'run_succeeded', to: follow.to },
+        { type: 'run_succeeded', to: open.length > 0 ? 'review' : follow.to },
         formatTaskId(task.id),
       );
-      await updateTask(tx, task.id, { status: to, status_reason: null });
+      const reason =
+        open.length > 0
+          ? `${WAITING_FOR_SUBTASKS}${open.map((c) => `${formatTaskId(c.id)} (${c.status})`).join(', ')}`
+          : null;
+      await updateTask(tx, task.id, { status: to, status_reason: reason });
       await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
       if (to === 'done') await onTaskFinished(app, tx, task.id);
       return;

@@ -4,7 +4,7 @@ import { type TaskStatus, transitionTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask, insertRun, type RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
-import { getTask, getTasks, type TaskRow, updateTask } from '../store/tasks.js';
+import { getTask, getTasks, listTasks, type TaskRow, updateTask } from '../store/tasks.js';
 import type { App } from './context.js';
 
 export interface EnqueueOptions {
@@ -148,4 +148,31 @@ export async function onTaskFinished(app: App, tx: Tx, taskId: number): Promise<
     const t = await getTask(tx.db, Number(d.task_id));
     if (t) await maybeAutostart(app, tx, t);
   }
+  await finishWaitingParent(app, tx, taskId);
+}
+
+/** The status reason of a parent whose run succeeded while subtasks were open (finish-run.ts). */
+export const WAITING_FOR_SUBTASKS = 'waiting for subtasks: ';
+
+/** The last open subtask is done: a parent held in Review only for its subtasks is done too. */
+async function finishWaitingParent(app: App, tx: Tx, childId: number): Promise<void> {
+  const parentId = (await getTask(tx.db, childId))?.parent_id ?? null;
+  if (parentId === null) return;
+  const parent = await getTask(tx.db, parentId);
+  if (parent?.status !== 'review' || !parent.status_reason?.startsWith(WAITING_FOR_SUBTASKS))
+    return;
+  if ((await openSubtasks(tx, parentId)).length > 0) return;
+  await updateTask(tx, parentId, { status: 'done', status_reason: null });
+  await appendEvent(tx, 'task.moved', {
+    taskId: parentId,
+    data: { from: 'review', to: 'done', reason: 'its subtasks are done' },
+  });
+  await onTaskFinished(app, tx, parentId);
+}
+
+/** A task's subtasks that are neither Done nor Cancelled: a parent is not Done before them. */
+export async function openSubtasks(tx: Tx, taskId: number): Promise<TaskRow[]> {
+  return (await listTasks(tx.db, { parentId: taskId })).filter(
+    (c) => c.status !== 'done' && c.status !== 'cancelled',
+  );
 }

@@ -22,9 +22,10 @@ import {
   updateTask,
 } from '../store/tasks.js';
 import type { App } from './context.js';
-import { maybeAutostart, onTaskFinished } from './queue.js';
+import { queueMentionRun } from './mentions.js';
+import { maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
 import { cancelActiveRun } from './runs.js';
-import { commentView, runView, type TaskView, taskView } from './views.js';
+import { commentView, type RunView, runView, type TaskView, taskView } from './views.js';
 
 export interface TaskInput {
   title: string;
@@ -130,7 +131,7 @@ export async function editTask(app: App, id: number, patch: TaskPatch): Promise<
       const existing = await dependenciesOf(tx.db, id);
       const fresh = add.filter((d) => !existing.includes(d));
       const edges = await allDependencyEdges(tx.db);
-      const cycle = findCycle([...edges, ...fresh.map((d): [number, number] => [id, d])]);
+      const cycle = findCycle([...edges, ...fresh.map((d): [number, number] => [id, d])], id);
       if (cycle) {
         throw new ConflictError(
           'dependency_cycle',
@@ -221,14 +222,16 @@ export async function commentOnTask(
   id: number,
   author: string,
   body: string,
-): Promise<ReturnType<typeof commentView>> {
+): Promise<ReturnType<typeof commentView> & { mentionRun: RunView | null }> {
   if (!body.trim()) throw new UsageError('a comment needs text', { field: 'body' });
   validateBody(body);
   return app.store.tx(async (tx) => {
-    await requireTask(tx, id);
+    const task = await requireTask(tx, id);
     const c = await insertComment(tx, { taskId: id, author, body });
     await appendEvent(tx, 'task.commented', { taskId: id, data: { commentId: c.id, author } });
-    return commentView(c);
+    // An @agent mention queues a run in this same transaction (app/mentions.ts).
+    const run = await queueMentionRun(app, tx, task, { author, body });
+    return { ...commentView(c), mentionRun: run && runView(run) };
   });
 }
 
@@ -293,9 +296,7 @@ async function refuseParentCycle(tx: Tx, id: number, parent: number): Promise<vo
 }
 
 async function refuseOpenChildren(tx: Tx, id: number): Promise<void> {
-  const open = (await listTasks(tx.db, { parentId: id })).filter(
-    (c) => c.status !== 'done' && c.status !== 'cancelled',
-  );
+  const open = await openSubtasks(tx, id);
   if (open.length > 0) {
     throw new ConflictError(
       'open_subtasks',

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { AgentboardError } from '../domain/errors.js';
+import { registerBus } from './commands/bus.js';
 import { registerInit } from './commands/init.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerRuns } from './commands/runs.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerValidate(program);
   registerToken(program);
+  registerBus(program);
+  registerMcp(program);
+  registerSchedule(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

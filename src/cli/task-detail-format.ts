@@ -1,11 +1,12 @@
 import type { showTask } from '../app/tasks.js';
+import type { TaskTree, TaskTreeNode } from '../app/tree.js';
 import { formatDuration } from '../domain/exit.js';
 import { columnTitle } from './board-format.js';
 import { paint } from './output.js';
 
 type Detail = Awaited<ReturnType<typeof showTask>>;
 
-export function formatTaskDetail(t: Detail, color: boolean): string {
+export function formatTaskDetail(t: Detail, color: boolean, tree?: TaskTree): string {
   const c = paint(color);
   const lines = [
     `${c('bold', t.id)}  ${c('bold', t.title)}`,
@@ -19,7 +20,7 @@ export function formatTaskDetail(t: Detail, color: boolean): string {
     const waiting = t.waitingOn.length > 0 ? ` (waiting on ${t.waitingOn.join(', ')})` : '';
     lines.push(`depends   ${t.dependsOn.join(', ')}${waiting}`);
   }
-  if (t.children.length > 0) {
+  if (t.children.length > 0 && !tree) {
     lines.push(`subtasks  ${t.children.map((ch) => `${ch.id} (${ch.status})`).join(', ')}`);
   }
   if (t.verifyCommand) lines.push(`verify    ${t.verifyCommand}`);
@@ -46,6 +47,10 @@ export function formatTaskDetail(t: Detail, color: boolean): string {
         lines.push(c('red', `    ${r.errorSummary.split('\n').slice(0, 3).join('\n    ')}`));
     }
   }
+  if (tree && tree.root.children.length > 0) {
+    lines.push('', c('bold', `Subtasks (${tree.size - 1}${tree.truncated ? '+' : ''})`));
+    lines.push(...formatSubtasks(tree.root.children, '  ', c));
+  }
   if (t.comments.length > 0) {
     lines.push('', c('bold', `Comments (${t.comments.length})`));
     for (const cm of t.comments)
@@ -55,4 +60,25 @@ export function formatTaskDetail(t: Detail, color: boolean): string {
       );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Each subtask on one line with its latest run, its own subtasks indented below it. */
+function formatSubtasks(
+  nodes: TaskTreeNode[],
+  indent: string,
+  c: ReturnType<typeof paint>,
+): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    const last = n.runs.at(-1);
+    const runs = last
+      ? c(
+          'dim',
+          `  ${n.runs.length} run${n.runs.length === 1 ? '' : 's'}, last ${last.id} ${last.state}`,
+        )
+      : '';
+    out.push(`${indent}${c('bold', n.id)} ${columnTitle(n.status)}  ${n.title}${runs}`);
+    out.push(...formatSubtasks(n.children, `${indent}  `, c));
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { parseCron } from '../domain/schedule.js';
 
 export const AGENT_KINDS = [
   'claude',
@@ -42,10 +43,34 @@ export const agentSchema = z
     labels: z.array(z.string()).default([]),
     /** Stop at the first 401/403 retry notice instead of letting the CLI retry for minutes. */
     stop_on_auth_error: z.boolean().default(true),
+    /** Profile: text prepended to every prompt of this agent (or read from a file). */
+    instructions: z.string().min(1).optional(),
+    instructions_file: z.string().min(1).optional(),
+    /** Profile: the agent's working memory (default $AGENTBOARD_HOME/agents/<name>/MEMORY.md). */
+    memory_file: z.string().min(1).optional(),
+    /** Profile: a schedule that wakes the agent to review its open tasks and mentions. */
+    heartbeat: z
+      .strictObject({
+        cron: z.string().min(1),
+        prompt: z.string().min(1).optional(),
+        timezone: z.string().min(1).optional(),
+      })
+      .superRefine((h, ctx) => {
+        try {
+          parseCron({ cron: h.cron, timezone: h.timezone ?? null });
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      })
+      .optional(),
   })
   .refine((a) => !(a.token && a.token_file), {
     message: 'token and token_file are mutually exclusive: keep one',
     path: ['token_file'],
+  })
+  .refine((a) => !(a.instructions && a.instructions_file), {
+    message: 'instructions and instructions_file are mutually exclusive: keep one',
+    path: ['instructions_file'],
   })
   .refine((a) => a.kind !== 'command' || a.command, {
     message: 'an agent of kind "command" needs a command',

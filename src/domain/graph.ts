@@ -1,8 +1,10 @@
 /**
  * Finds a cycle in a directed graph given as (from, to) edges, returning the
- * path that closes it (first node repeated at the end), or null.
+ * path that closes it (first node repeated at the end), or null. The search
+ * starts from `first` when given: the task just edited, so a cycle through it
+ * is named from it.
  */
-export function findCycle(edges: readonly [number, number][]): number[] | null {
+export function findCycle(edges: readonly [number, number][], first?: number): number[] | null {
   const next = new Map<number, number[]>();
   for (const [a, b] of edges) next.set(a, [...(next.get(a) ?? []), b]);
   const state = new Map<number, 'open' | 'done'>();
@@ -22,7 +24,7 @@ export function findCycle(edges: readonly [number, number][]): number[] | null {
     state.set(n, 'done');
     return null;
   };
-  for (const n of next.keys()) {
+  for (const n of first === undefined ? next.keys() : [first, ...next.keys()]) {
     if (state.get(n) === undefined) {
       const found = visit(n);
       if (found) return found;

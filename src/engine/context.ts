@@ -1,6 +1,7 @@
 import type { App } from '../app/context.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { LiveRun } from './live-run.js';
+import type { ReconcileSummary } from './reconciler.js';
 import type { WorkerIdentity } from './worker-identity.js';
 
 export interface EngineLogger {
@@ -21,7 +22,27 @@ export interface EngineContext {
   spawner: Spawner;
   /** Wakes the dispatcher (capacity may have freed up). */
   wake(): void;
+  observer: EngineObserver;
 }
+
+/**
+ * What the engine reports as it works, for metrics. Called synchronously on
+ * the engine's path: implementations must be cheap and must not throw.
+ */
+export interface EngineObserver {
+  /** A run's agent process was spawned, `latencyMs` after the run became runnable. */
+  onDispatched(latencyMs: number, agent: string): void;
+  /** One lease pass renewed `n` leases. */
+  onLeaseRenewed(n: number): void;
+  /** One reconciliation pass (startup or periodic) and what it did. */
+  onReconciled(summary: ReconcileSummary): void;
+}
+
+export const noopObserver: EngineObserver = {
+  onDispatched: () => {},
+  onLeaseRenewed: () => {},
+  onReconciled: () => {},
+};
 
 export const stderrLogger: EngineLogger = {
   info: (m) => process.stderr.write(`[agentboard] ${m}\n`),

@@ -2,11 +2,18 @@ import type { App } from '../app/context.js';
 import { Spawner } from '../runner/spawner.js';
 import type { EventRecord } from '../store/events.js';
 import { stopWorker, upsertWorker } from '../store/workers.js';
-import { type EngineContext, type EngineLogger, stderrLogger } from './context.js';
+import {
+  type EngineContext,
+  type EngineLogger,
+  type EngineObserver,
+  noopObserver,
+  stderrLogger,
+} from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { renewAll } from './leases.js';
 import { applyStopRequests, monitorTick } from './monitors.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
+import { Scheduler } from './scheduler.js';
 import { createWorkerIdentity, type WorkerIdentity } from './worker-identity.js';
 
 export interface EngineOptions {
@@ -16,6 +23,8 @@ export interface EngineOptions {
   reconcileIntervalMs?: number;
   /** How often SQLite's data_version is checked for commits by other processes. */
   changePollMs?: number;
+  /** Told of dispatches, lease renewals and reconciliations (metrics); no-op by default. */
+  observer?: EngineObserver;
 }
 
 export interface Engine {
@@ -45,6 +54,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     stopping: false,
     spawner: new Spawner(),
     wake: () => dispatcher?.wake(),
+    observer: opts.observer ?? noopObserver,
   };
   dispatcher = new Dispatcher(ctx);
 
@@ -60,10 +70,13 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     }),
   );
   const recovered = await reconcile(ctx);
+  const scheduler = new Scheduler(ctx);
+  await scheduler.start();
 
   const stopRequests = exclusive(ctx, 'stop requests', () => applyStopRequests(ctx));
   const onEvents = (events: EventRecord[]) => {
     dispatcher?.wake();
+    scheduler.notice(events);
     if (events.some((e) => e.type === 'run.stop_requested' || e.type === 'external'))
       stopRequests();
   };
@@ -99,6 +112,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     liveRuns: () => ctx.live.size,
     async stop() {
       ctx.stopping = true;
+      scheduler.stop();
       for (const t of timers) clearInterval(t);
       dispatcher?.stop();
       app.store.changes.off('events', onEvents);

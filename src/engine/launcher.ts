@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
+import { applyProfile, MEMORY_ENV } from '../app/profile.js';
+import { postRunStart } from '../app/run-messages.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
@@ -10,6 +12,7 @@ import type { Spawned } from '../runner/spawner.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
 import { attachTranscript } from './attach-transcript.js';
+import { ensureCliShim } from './cli-shim.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
@@ -45,10 +48,12 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   let startedAt = 0;
   try {
     const adapter = adapterFor(run.agent, agent);
+    // The profile (instructions, working memory) is applied now, not at enqueue: see profile.ts.
+    const profiled = applyProfile(app, run.agent, agent, run.prompt);
     const inv = adapter.buildInvocation({
       name: run.agent,
       agent,
-      prompt: run.prompt,
+      prompt: profiled.prompt,
       resumeSessionId: run.resume_session_id,
       token: readToken(run.agent, agent, app.paths.home),
       isRoot: process.getuid?.() === 0,
@@ -64,7 +69,12 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       [RUN_MARKER_ENV]: run.id,
       AGENTBOARD_PARENT_RUN_ID: run.parent_run_id ?? '',
       AGENTBOARD_AGENT: run.agent,
+      [MEMORY_ENV]: profiled.memoryFile,
     };
+    // The agent's `agentboard` is this build of it (cli-shim.ts).
+    const cli = ensureCliShim(app.paths.home);
+    if (cli)
+      Object.assign(env, { AGENTBOARD_CLI: cli, PATH: `${path.dirname(cli)}:${env.PATH ?? ''}` });
     const command = inv.argv[0] ?? agentCommand(agent);
     const resolved = resolveCommand(command, env.PATH ?? '', app.workdir);
     if (!resolved) {
@@ -83,7 +93,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
         cwd: app.workdir,
         ...(inv.stdin === 'prompt' ? { stdinFile: promptFile } : {}),
       },
-      run.prompt,
+      profiled.prompt,
     );
   } catch (e) {
     await fail({ kind: 'spawn_error', message: (e as Error).message });
@@ -92,6 +102,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
 
   // Monitors count from when the process exists: a slow spawn is not idle time.
   const now = app.clock.now();
+  ctx.observer.onDispatched(now - Math.max(run.created_at, run.run_at), run.agent);
   const live = new LiveRun({
     id: run.id,
     taskId: run.task_id,
@@ -130,6 +141,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
           runId: run.id,
           data: { agent: run.agent, pid: spawned.pid, attempt: run.attempt },
         });
+        await postRunStart(tx, run, spawned.pid);
       }
       return ok;
     })

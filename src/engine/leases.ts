@@ -16,6 +16,7 @@ export async function renewAll(ctx: EngineContext): Promise<void> {
     await heartbeatWorker(tx, ctx.worker.id);
     return renewLeases(tx, held, app.config.defaults.lease);
   });
+  ctx.observer.onLeaseRenewed(kept.size);
   for (const h of held) {
     if (kept.has(h.id)) continue;
     const live = ctx.live.get(h.id);

@@ -1,6 +1,6 @@
 import type { App } from '../app/context.js';
 import { Spawner } from '../runner/spawner.js';
-import { type EngineLogger, stderrLogger } from './context.js';
+import { type EngineLogger, noopObserver, stderrLogger } from './context.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
 import { createWorkerIdentity } from './worker-identity.js';
 
@@ -22,6 +22,7 @@ export async function reconcileOnce(
     stopping: false,
     spawner: new Spawner(),
     wake: () => {},
+    observer: noopObserver,
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();

@@ -54,6 +54,7 @@ export async function reconcile(
     const outcome = await reconcileRun(ctx, run, opts.adopt);
     summary[outcome]++;
   }
+  ctx.observer.onReconciled(summary);
   return summary;
 }
 

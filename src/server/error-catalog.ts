@@ -22,6 +22,7 @@ export const ERROR_CATALOG = {
   parent_cycle: { status: 409, summary: 'the parent would make a cycle' },
   open_subtasks: { status: 409, summary: 'the task has open subtasks' },
   task_active: { status: 409, summary: 'the task has an active run and cannot be deleted' },
+  schedule_heartbeat: { status: 409, summary: 'a heartbeat schedule is managed by the config' },
   body_too_large: { status: 413, summary: 'the request body is over the size limit' },
   unsupported_media_type: { status: 415, summary: 'send JSON (Content-Type: application/json)' },
   range_not_satisfiable: { status: 416, summary: 'the offset is past the end of the log' },

@@ -4,6 +4,7 @@ import type { App } from '../app/context.js';
 import { boardRedactor } from '../app/secrets.js';
 import { AgentboardError } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
+import type { ServerMetrics } from './metrics.js';
 import { isLoopback } from './security.js';
 import { buildServer } from './server.js';
 
@@ -12,6 +13,8 @@ export interface HttpOptions {
   port?: number;
   /** Filled in once this process's engine has started. */
   engine?: { current: Engine | null };
+  /** Shared with the engine (its observer feeds them). */
+  metrics?: ServerMetrics;
 }
 
 export interface RunningServer {
@@ -32,6 +35,7 @@ export async function listenHttp(app: App, o: HttpOptions = {}): Promise<Running
     app,
     redact: boardRedactor(app),
     engine: o.engine,
+    metrics: o.metrics,
     security: {
       bindHost: host,
       port,

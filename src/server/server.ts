@@ -5,16 +5,22 @@ import type { Redactor } from '../domain/redact.js';
 import type { Engine } from '../engine/engine.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toErrorResponse } from './error-catalog.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RouteRegistry } from './route.js';
 import { agentRoutes } from './routes/agents.js';
+import { cardRoutes } from './routes/cards.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { statsRoutes } from './routes/stats.js';
 import { streamRoutes } from './routes/streams.js';
 import { taskRoutes } from './routes/tasks.js';
+import { treeRoutes } from './routes/tree.js';
+import { webRoutes } from './routes/web.js';
 import { installSecurity, type SecurityOptions } from './security.js';
+import { DEFAULT_SSE_OPTIONS, type SseOptions } from './sse.js';
 
 export interface ServerOptions {
   app: App;
@@ -22,8 +28,12 @@ export interface ServerOptions {
   security: SecurityOptions;
   /** This process's engine, set once it has started (metrics and health read it). */
   engine?: { current: Engine | null };
+  /** The metrics whose observer the engine was started with; a fresh set by default. */
+  metrics?: ServerMetrics;
   /** Where 500s are reported; stderr by default. */
   logError?: (line: string) => void;
+  /** Event-stream timings (heartbeat, polls); tests shorten them. */
+  sse?: Partial<SseOptions>;
 }
 
 const ROUTE_MODULES = [
@@ -33,7 +43,11 @@ const ROUTE_MODULES = [
   agentRoutes,
   statsRoutes,
   messageRoutes,
+  treeRoutes,
+  scheduleRoutes,
   metricsRoutes,
+  cardRoutes,
+  webRoutes,
 ];
 
 export const BODY_LIMIT = 2 * 1024 * 1024;
@@ -54,11 +68,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     forceCloseConnections: true,
     return503OnClosing: true,
   });
+  const engine = o.engine ?? { current: null };
   const ctx: ServerContext = {
     app: o.app,
     routes: new RouteRegistry(),
     redact: o.redact,
-    engine: o.engine ?? { current: null },
+    sse: { ...DEFAULT_SSE_OPTIONS, ...o.sse },
+    engine,
+    metrics: o.metrics ?? createMetrics({ app: o.app, engine }),
   };
   const logError = o.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
 
@@ -92,7 +109,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     summary: 'Liveness: the process answers and the store is reachable',
     handler: async () => {
       await o.app.store.ping();
-      return { ok: true, version: VERSION };
+      return { ok: true, version: VERSION, engine: engine.current !== null };
     },
   });
   f.get('/openapi.json', async () => buildOpenApi(ctx.routes, VERSION));

@@ -138,6 +138,10 @@ export interface SchedulesTable {
   enabled: number;
   last_tick_at: number | null;
   created_at: number;
+  /** Title of the tasks the schedule creates (migration 004). */
+  title: string | null;
+  /** 1 for an agent's heartbeat, kept in step with its config (migration 004). */
+  heartbeat: number;
 }
 
 export interface ScheduleTicksTable {
@@ -146,6 +150,9 @@ export interface ScheduleTicksTable {
   task_id: number | null;
   run_id: string | null;
   created_at: number;
+  /** run | skipped | waiting | idle (migration 004). */
+  outcome: string;
+  reason: string | null;
 }
 
 export interface WorkersTable {

@@ -3,6 +3,7 @@ import { openApp } from '../../app/context.js';
 import { UsageError } from '../../domain/errors.js';
 import { type Engine, startEngine } from '../../engine/engine.js';
 import { listenHttp } from '../../server/listen.js';
+import { createMetrics } from '../../server/metrics.js';
 import { nonNegativeInt } from '../args.js';
 import { println } from '../output.js';
 
@@ -36,20 +37,24 @@ export function registerServe(program: Command): void {
 }
 
 /** Runs the API and the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
-export async function serveInForeground(f: ServeFlags = {}): Promise<void> {
+export async function serveInForeground(
+  f: ServeFlags = {},
+  onReady?: (boardUrl: string) => void,
+): Promise<void> {
   if (f.port !== undefined && f.port > 65535) {
     throw new UsageError(`--port must be 0..65535, got ${f.port}`, { field: 'port' });
   }
   const app = await openApp();
   const engineRef: { current: Engine | null } = { current: null };
+  const metrics = createMetrics({ app, engine: engineRef, processMetrics: true });
   let http: Awaited<ReturnType<typeof listenHttp>>;
   try {
-    http = await listenHttp(app, { host: f.host, port: f.port, engine: engineRef });
+    http = await listenHttp(app, { host: f.host, port: f.port, engine: engineRef, metrics });
   } catch (e) {
     await app.store.close();
     throw e;
   }
-  const engine = await startEngine(app);
+  const engine = await startEngine(app, { observer: metrics.observer });
   engineRef.current = engine;
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
@@ -66,6 +71,7 @@ export async function serveInForeground(f: ServeFlags = {}): Promise<void> {
   println(
     `agentboard engine ${engine.worker.id} on ${where}\nboard: ${http.url}/${token}${recovered}`,
   );
+  onReady?.(`${http.url}/`);
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {
       println(

@@ -9,6 +9,7 @@ import {
   showTask,
   type TaskPatch,
 } from '../../app/tasks.js';
+import { taskTree } from '../../app/tree.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseTaskId } from '../../domain/ids.js';
 import {
@@ -31,6 +32,8 @@ import { formatBoard } from '../board-format.js';
 import { printJson, println, useColor } from '../output.js';
 import { formatTaskDetail } from '../task-detail-format.js';
 import { withApp } from '../with-app.js';
+import { defaultAuthor } from './bus.js';
+import { registerTaskWait } from './task-wait.js';
 
 interface TaskFlags {
   body?: string;
@@ -197,10 +200,15 @@ export function registerTask(program: Command): void {
     .description('show a task with its runs and comments')
     .option('--json', 'print JSON')
     .action(async (id: string, f) => {
-      const detail = await withApp((app) => showTask(app, parseTaskId(id)));
-      if (f.json) printJson(detail);
-      else process.stdout.write(formatTaskDetail(detail, useColor()));
+      const [detail, tree] = await withApp((app) =>
+        Promise.all([showTask(app, parseTaskId(id)), taskTree(app, parseTaskId(id))]),
+      );
+      // `subtasks`: the children again, recursively, each with its runs.
+      if (f.json) printJson({ ...detail, subtasks: tree.root.children });
+      else process.stdout.write(formatTaskDetail(detail, useColor(), tree));
     });
+
+  registerTaskWait(task);
 
   taskOptions(
     task
@@ -256,11 +264,7 @@ export function registerTask(program: Command): void {
     .command('comment <id> [text]')
     .description('comment on a task (text, --body-file, or stdin)')
     .option('--body-file <file>', 'read the comment from a file (- for stdin)')
-    .option(
-      '--author <name>',
-      'who is commenting',
-      process.env.AGENTBOARD_AUTHOR ?? process.env.USER ?? 'user',
-    )
+    .option('--author <name>', 'who is commenting', defaultAuthor())
     .option('--json', 'print JSON')
     .action(async (id: string, text: string | undefined, f) => {
       const body = text ?? (f.bodyFile ? readTextFile(f.bodyFile) : undefined);
@@ -269,6 +273,10 @@ export function registerTask(program: Command): void {
       const c = await withApp((app) => commentOnTask(app, parseTaskId(id), f.author, body));
       if (f.json) printJson(c);
       else println(`comment ${c.id} added to ${id.toUpperCase()}`);
+      if (!f.json && c.mentionRun)
+        println(
+          `@${c.mentionRun.agent}: run ${c.mentionRun.id} queued with the comment as its prompt`,
+        );
     });
 
   task

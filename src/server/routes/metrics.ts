@@ -1,5 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 
-/** Prometheus metrics. */
-export function metricsRoutes(_f: FastifyInstance, _ctx: ServerContext): void {}
+/** Prometheus metrics, in the text exposition format. */
+export function metricsRoutes(f: FastifyInstance, { routes, metrics }: ServerContext): void {
+  routes.add(f, {
+    method: 'GET',
+    url: '/metrics',
+    tag: 'service',
+    summary:
+      'Prometheus metrics: runs by state, queue depth, dispatch latency, live agents, leases, reconciler actions',
+    produces: 'text/plain',
+    handler: async ({ reply }) => {
+      const text = await metrics.registry.metrics();
+      return reply.header('content-type', metrics.registry.contentType).send(text);
+    },
+  });
+}

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { initial } from './001-initial.js';
+import { schedules } from './004-schedules.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -8,7 +9,12 @@ export interface Migration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
 
-/** Every migration, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+/**
+ * Every migration, in order. Append only: a released migration never changes.
+ * Versions may have gaps (branches claim numbers ahead of merging); `migrate`
+ * applies each version the database has not recorded, so a gap filled later
+ * is still applied.
+ */
+export const MIGRATIONS: readonly Migration[] = [initial, schedules];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

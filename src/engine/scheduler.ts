@@ -1,0 +1,95 @@
+import { syncHeartbeats } from '../app/heartbeat.js';
+import { runDueSchedules, type SchedulePass } from '../app/schedules.js';
+import type { EventRecord } from '../store/events.js';
+import type { EngineContext } from './context.js';
+
+/**
+ * Longest sleep between passes. A schedule added by a process this one does
+ * not hear from (another host on PostgreSQL) is noticed within this long.
+ */
+const MAX_SLEEP_MS = 60_000;
+
+/** Events after which a pass may have something to do: schedules changed, or a run ended (queued ticks). */
+function relevant(e: EventRecord): boolean {
+  return e.type.startsWith('schedule.') || e.type === 'run.finished' || e.type === 'external';
+}
+
+/**
+ * Fires schedule ticks. One timer is armed for the earliest due tick; it is
+ * only a wake-up: each pass reads the schedules and their ticks from the
+ * database, and the (schedule, tick) rows make a tick fire once even when
+ * several engines tick at the same time.
+ */
+export class Scheduler {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Brings heartbeat schedules in line with the config, then runs the first pass. */
+  async start(): Promise<void> {
+    try {
+      await syncHeartbeats(this.ctx.app);
+    } catch (e) {
+      this.ctx.log.warn(`heartbeat schedules: ${(e as Error).message}`);
+    }
+    this.wake();
+  }
+
+  notice(events: EventRecord[]): void {
+    if (events.some(relevant)) this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.drain();
+  }
+
+  /** One pass at `now`: what the timer does, exposed for tests driving a fake clock. */
+  async tick(now: number): Promise<SchedulePass> {
+    const pass = await runDueSchedules(this.ctx.app, now);
+    for (const e of pass.errors) this.ctx.log.warn(e);
+    return pass;
+  }
+
+  private async drain(): Promise<void> {
+    let nextAt: number | null = null;
+    try {
+      do {
+        this.again = false;
+        nextAt = (await this.tick(this.ctx.app.clock.now())).nextDueAt;
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      this.ctx.log.warn(`scheduler: ${(e as Error).message}; retrying in 1s`);
+      nextAt = this.ctx.app.clock.now() + 1000;
+    } finally {
+      this.running = false;
+    }
+    this.arm(nextAt);
+  }
+
+  private arm(at: number | null): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const now = this.ctx.app.clock.now();
+    const delay = at === null ? MAX_SLEEP_MS : Math.min(Math.max(0, at - now), MAX_SLEEP_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.wake();
+    }, delay);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

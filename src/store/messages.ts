@@ -1,0 +1,66 @@
+import type { Kysely, Selectable } from 'kysely';
+import { nextValue } from './counters.js';
+import type { DB, MessagesTable } from './schema.js';
+import type { Tx } from './store.js';
+
+export type MessageRow = Selectable<MessagesTable>;
+
+/**
+ * Appends a message to the bus. Its id comes from a counter, not the
+ * table's serial: ids are then handed out in commit order, so a reader
+ * resuming after id N never skips a message committed late.
+ */
+export async function insertMessage(
+  tx: Tx,
+  m: { taskId: number | null; runId: string | null; type: string; author: string; body: string },
+): Promise<MessageRow> {
+  const row: MessageRow = {
+    id: await nextValue(tx, 'message'),
+    task_id: m.taskId,
+    run_id: m.runId,
+    type: m.type,
+    author: m.author,
+    body: m.body,
+    created_at: tx.now,
+  };
+  await tx.db.insertInto('messages').values(row).execute();
+  return row;
+}
+
+/** Messages after the cursor `after` (an id), oldest first; the board's or one task's. */
+export async function readMessages(
+  db: Kysely<DB>,
+  o: { after: number; limit: number; taskId?: number },
+): Promise<MessageRow[]> {
+  let q = db.selectFrom('messages').selectAll().where('id', '>', o.after);
+  if (o.taskId !== undefined) q = q.where('task_id', '=', o.taskId);
+  const rows = await q.orderBy('id').limit(o.limit).execute();
+  return rows.map((r) => ({
+    ...r,
+    id: Number(r.id),
+    task_id: r.task_id === null ? null : Number(r.task_id),
+    created_at: Number(r.created_at),
+  }));
+}
+
+/** The last `limit` messages (the board's or one task's), oldest first: `bus read --tail`. */
+export async function readLatestMessages(
+  db: Kysely<DB>,
+  o: { limit: number; taskId?: number },
+): Promise<MessageRow[]> {
+  let q = db.selectFrom('messages').select('id');
+  if (o.taskId !== undefined) q = q.where('task_id', '=', o.taskId);
+  const newest = await q.orderBy('id', 'desc').limit(o.limit).execute();
+  const oldest = newest.at(-1);
+  if (oldest === undefined) return [];
+  return readMessages(db, { after: Number(oldest.id) - 1, limit: o.limit, taskId: o.taskId });
+}
+
+/** The newest message id on the board (0 when there is none): where a follower starts. */
+export async function lastMessageId(db: Kysely<DB>): Promise<number> {
+  const r = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return Number(r?.id ?? 0);
+}
