@@ -6,6 +6,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorkspaces } from './commands/workspaces.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRuns(program);
   registerValidate(program);
+  registerWorkspaces(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

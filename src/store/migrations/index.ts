@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { initial } from './001-initial.js';
+import { workspaces } from './002-workspaces.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -9,6 +10,6 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, workspaces];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
