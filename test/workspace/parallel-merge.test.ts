@@ -46,7 +46,7 @@ test('parallel tasks edit the same file in their own worktrees; both merge; the 
   // The user has work of their own in progress: an untracked file.
   fs.writeFileSync(path.join(repo, 'notes.txt'), 'my own notes\n');
   const before = checkoutState(repo);
-  const board = await openBoard(repo, wsConfig(EDIT_AGENT, { board: { max_concurrency: 4 } }));
+  const board = await openBoard(repo, wsConfig(EDIT_AGENT, { env: { SYNC: sync, PEERS: '2' } }));
   try {
     const t1 = await editTask(board, 'Top line', 2, 'line 2 by T-1');
     const t2 = await editTask(board, 'Bottom line', 9, 'line 9 by T-2');
