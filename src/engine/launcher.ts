@@ -47,7 +47,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   try {
     ws = await prepareRunWorkspace(app, run, agent);
   } catch (e) {
-    await fail({ kind: 'spawn_error', message: `workspace: ${(e as Error).message}` });
+    await fail({ kind: 'spawn_error', message: (e as Error).message });
     return;
   }
   if (ws.mode !== 'shared') {
