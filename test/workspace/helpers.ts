@@ -29,7 +29,7 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** Ten numbered lines: two tasks may edit lines far apart and still merge cleanly. */
-export const SHARED_FILE = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+export const SHARED_FILE = `${Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n')}\n`;
 
 /** A fresh repository on `main` with one commit (shared.txt, .gitignore for the board). */
 export function createRepo(): string {
