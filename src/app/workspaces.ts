@@ -98,14 +98,18 @@ async function ensureTaskWorktree(
   const { created } = await ensureWorktree({ root, dir, branch, baseCommit });
   if (created || !current || current.removed_at !== null) {
     await app.store.tx(async (tx) => {
-      await saveWorkspace(tx, {
-        task_id: task.id,
-        repo: root,
-        path: dir,
-        branch,
-        base_branch: base,
-        base_commit: baseCommit,
-      });
+      await saveWorkspace(
+        tx,
+        {
+          task_id: task.id,
+          repo: root,
+          path: dir,
+          branch,
+          base_branch: base,
+          base_commit: baseCommit,
+        },
+        { fresh: current === undefined },
+      );
       await appendEvent(tx, 'workspace.created', {
         taskId: task.id,
         data: { path: dir, branch, base },

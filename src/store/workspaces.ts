@@ -33,24 +33,26 @@ export async function listWorkspaces(db: Kysely<DB>): Promise<WorkspaceRow[]> {
   return rows.map(normalize);
 }
 
-/** Records a (re)created worktree: the row becomes current again, its history cleared. */
+/**
+ * Records a (re)created worktree: the row becomes current again. A `fresh`
+ * one (a new branch, after a discard) also forgets the old branch's merge.
+ */
 export async function saveWorkspace(
   tx: Tx,
-  row: Omit<
-    WorkspaceRow,
-    'created_at' | 'updated_at' | 'merged_at' | 'merge_commit' | 'discarded_at' | 'removed_at'
-  >,
+  row: Pick<WorkspaceRow, 'task_id' | 'repo' | 'path' | 'branch' | 'base_branch' | 'base_commit'>,
+  opts: { fresh?: boolean } = {},
 ): Promise<void> {
-  const fresh = {
+  const current = {
     ...row,
     updated_at: tx.now,
     discarded_at: null,
     removed_at: null,
+    ...(opts.fresh ? { merged_at: null, merge_commit: null } : {}),
   };
   await tx.db
     .insertInto('workspaces')
-    .values({ ...fresh, created_at: tx.now, merged_at: null, merge_commit: null })
-    .onConflict((oc) => oc.column('task_id').doUpdateSet(fresh))
+    .values({ merged_at: null, merge_commit: null, ...current, created_at: tx.now })
+    .onConflict((oc) => oc.column('task_id').doUpdateSet(current))
     .execute();
 }
 
