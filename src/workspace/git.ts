@@ -4,6 +4,7 @@
  * run hooks, so the same call behaves alike on every machine.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { AgentboardError } from '../domain/errors.js';
 
 /** Who agentboard's commits are by; set per call, so no global git config is needed. */
@@ -86,14 +87,24 @@ function execGit(
       (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code === 'string') {
           const code = (err as NodeJS.ErrnoException).code;
+          const gitMissing = code === 'ENOENT' && fs.existsSync(cwd);
           reject(
             new AgentboardError(
               'git_unavailable',
-              code === 'ENOENT'
+              gitMissing
                 ? 'git is not installed or not on PATH: install git to use workspace: worktree'
                 : `could not run git in ${cwd}: ${err.message}`,
             ),
           );
+          return;
+        }
+        if (err && (err.killed || err.signal)) {
+          // Never mistaken for an exit status git gives a meaning to (merge-tree's 1 = conflicts).
+          resolve({
+            stdout,
+            stderr: `${stderr}\ngit was stopped (${err.signal ?? 'timeout'})`,
+            code: -1,
+          });
           return;
         }
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;

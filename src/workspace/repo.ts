@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AgentboardError, ConfigError } from '../domain/errors.js';
 import { git, gitOut } from './git.js';
+import { withRepoLock } from './repo-lock.js';
 
 export interface RepoInfo {
   /** The top level of the checkout that holds the board's workdir. */
@@ -87,15 +88,17 @@ export async function ensureWorktree(o: {
     );
   }
   fs.mkdirSync(path.dirname(o.dir), { recursive: true });
-  // A worktree directory deleted by hand leaves a stale entry that would block re-adding it.
-  await git(o.root, ['worktree', 'prune']);
-  const exists = (await branchCommit(o.root, o.branch)) !== null;
-  await git(
-    o.root,
-    exists
-      ? ['worktree', 'add', '--quiet', o.dir, o.branch]
-      : ['worktree', 'add', '--quiet', '-b', o.branch, o.dir, o.baseCommit],
-  );
+  await withRepoLock(o.root, async () => {
+    // A worktree directory deleted by hand leaves a stale entry that would block re-adding it.
+    await git(o.root, ['worktree', 'prune']);
+    const exists = (await branchCommit(o.root, o.branch)) !== null;
+    await git(
+      o.root,
+      exists
+        ? ['worktree', 'add', '--quiet', o.dir, o.branch]
+        : ['worktree', 'add', '--quiet', '-b', o.branch, o.dir, o.baseCommit],
+    );
+  });
   return { created: true };
 }
 

@@ -83,6 +83,12 @@ test('parallel tasks edit the same file in their own worktrees; both merge; the 
     );
     assert.match(git(repo, 'log', '-1', '--format=%b', w1.branch), /Agentboard-Run: r/);
 
+    const runs = await runCli(board.home, ['runs', '--task', 'T-1', '--json']);
+    assert.deepEqual(JSON.parse(runs.stdout)[0].commits, {
+      before: r1.commit_before,
+      after: r1.commit_after,
+    });
+
     // Diff: per run and cumulative, through the use cases and the CLI.
     const d1 = await diffTask(board.app, t1);
     assert.deepEqual(d1.files, [{ path: 'shared.txt', added: 1, removed: 1 }]);
