@@ -132,7 +132,10 @@ test('merge never touches uncommitted work in the user checkout; it refuses whil
     assert.ok(slowRun);
     const early = await runCli(board.home, ['diff', slowRun.id]);
     assert.equal(early.code, 1);
-    assert.match(early.stderr, /has not ended yet \(running\): its changes are committed when it ends/);
+    assert.match(
+      early.stderr,
+      /has not ended yet \(running\): its changes are committed when it ends/,
+    );
   } finally {
     await board.close();
   }
