@@ -105,15 +105,9 @@ export async function runGc(app: App, opts: GcOptions): Promise<GcReport> {
   }
 
   for (const item of candidates) {
-    if (!opts.dryRun) {
-      const taskId = Number(item.task.slice(2));
-      // A run may have been started since the plan was made.
-      if (await activeRunOfTask(app.store.db, taskId)) {
-        report.skipped.push({ id: item.id, path: item.path, reason: 'the task has an active run' });
-        continue;
-      }
-      if (item.kind === 'run_dir') fs.rmSync(item.path, { recursive: true, force: true });
-      else await removeWorktreeOf(app, taskId, item.path);
+    if (!opts.dryRun && !(await remove(app, item))) {
+      report.skipped.push({ id: item.id, path: item.path, reason: 'the task has an active run' });
+      continue;
     }
     report.removed.push(item);
     report.bytesFreed += item.bytes;
@@ -121,13 +115,27 @@ export async function runGc(app: App, opts: GcOptions): Promise<GcReport> {
   return report;
 }
 
-async function removeWorktreeOf(app: App, taskId: number, dir: string): Promise<void> {
+/**
+ * Removes one item unless a run of its task has started since the plan was
+ * made. For a worktree the check happens under the repository lock, which a
+ * starting run also takes to find or create its worktree.
+ */
+async function remove(app: App, item: GcItem): Promise<boolean> {
+  const taskId = Number(item.task.slice(2));
+  const idle = async () => (await activeRunOfTask(app.store.db, taskId)) === undefined;
+  if (item.kind === 'run_dir') {
+    if (!(await idle())) return false;
+    fs.rmSync(item.path, { recursive: true, force: true });
+    return true;
+  }
   const ws = await getWorkspace(app.store.db, taskId);
-  if (ws) await removeWorktree(ws.repo, dir);
+  if (!ws) return false;
+  if (!(await removeWorktree(ws.repo, item.path, idle))) return false;
   await app.store.tx(async (tx) => {
     await updateWorkspace(tx, taskId, { removed_at: tx.now });
-    await appendEvent(tx, 'workspace.removed', { taskId, data: { path: dir, by: 'gc' } });
+    await appendEvent(tx, 'workspace.removed', { taskId, data: { path: item.path, by: 'gc' } });
   });
+  return true;
 }
 
 function listDir(dir: string): string[] {

@@ -328,7 +328,11 @@ export async function discardTask(app: App, taskId: number): Promise<DiscardResu
   const ws = await workspaceOf(app, taskId);
   await refuseActiveRun(app, taskId, 'discard');
   const exists = fs.existsSync(ws.path);
-  if (exists) await removeWorktree(ws.repo, ws.path);
+  // Checked again under the repository lock: a run may be starting right now.
+  if (exists)
+    await removeWorktree(ws.repo, ws.path, () =>
+      refuseActiveRun(app, taskId, 'discard').then(() => true),
+    );
   const commit = await branchCommit(ws.repo, ws.branch);
   if (commit !== null) await deleteBranch(ws.repo, ws.branch);
   await app.store.tx(async (tx) => {

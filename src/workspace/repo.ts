@@ -64,6 +64,8 @@ export async function checkedOutBranches(root: string): Promise<Map<string, stri
 /**
  * Makes `dir` a worktree of `root` on `branch`, creating the branch from
  * `baseCommit` if it does not exist yet. An existing worktree is reused.
+ * Checked and created under the repository lock, so a concurrent removal
+ * (gc, discard) finishes first and the worktree is then made again.
  */
 export async function ensureWorktree(o: {
   root: string;
@@ -71,24 +73,24 @@ export async function ensureWorktree(o: {
   branch: string;
   baseCommit: string;
 }): Promise<{ created: boolean }> {
-  if (fs.existsSync(path.join(o.dir, '.git'))) {
-    const on = await currentBranch(o.dir);
-    if (on !== o.branch) {
+  return withRepoLock(o.root, async () => {
+    if (fs.existsSync(path.join(o.dir, '.git'))) {
+      const on = await currentBranch(o.dir);
+      if (on !== o.branch) {
+        throw new AgentboardError(
+          'workspace_mismatch',
+          `${o.dir} is a worktree on ${on ?? 'a detached HEAD'}, not on ${o.branch}: check out ${o.branch} there, or remove it (\`agentboard discard\`)`,
+        );
+      }
+      return { created: false };
+    }
+    if (fs.existsSync(o.dir) && fs.readdirSync(o.dir).length > 0) {
       throw new AgentboardError(
-        'workspace_mismatch',
-        `${o.dir} is a worktree on ${on ?? 'a detached HEAD'}, not on ${o.branch}: check out ${o.branch} there, or remove it (\`agentboard discard\`)`,
+        'workspace_occupied',
+        `${o.dir} exists and is not a git worktree: move it away so the task's worktree can be created there`,
       );
     }
-    return { created: false };
-  }
-  if (fs.existsSync(o.dir) && fs.readdirSync(o.dir).length > 0) {
-    throw new AgentboardError(
-      'workspace_occupied',
-      `${o.dir} exists and is not a git worktree: move it away so the task's worktree can be created there`,
-    );
-  }
-  fs.mkdirSync(path.dirname(o.dir), { recursive: true });
-  await withRepoLock(o.root, async () => {
+    fs.mkdirSync(path.dirname(o.dir), { recursive: true });
     // A worktree directory deleted by hand leaves a stale entry that would block re-adding it.
     await git(o.root, ['worktree', 'prune']);
     const exists = (await branchCommit(o.root, o.branch)) !== null;
@@ -98,8 +100,8 @@ export async function ensureWorktree(o: {
         ? ['worktree', 'add', '--quiet', o.dir, o.branch]
         : ['worktree', 'add', '--quiet', '-b', o.branch, o.dir, o.baseCommit],
     );
+    return { created: true };
   });
-  return { created: true };
 }
 
 /**
@@ -126,16 +128,28 @@ export async function hasAnyChanges(dir: string): Promise<boolean> {
   return out.length > 0;
 }
 
-/** Removes a worktree directory and git's record of it; the branch stays. */
-export async function removeWorktree(root: string, dir: string): Promise<void> {
-  if (fs.existsSync(path.join(dir, '.git'))) {
-    const r = await git(root, ['worktree', 'remove', '--force', '--force', dir], {
-      allowFail: true,
-    });
-    if (r.code === 0) return;
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-  await git(root, ['worktree', 'prune'], { allowFail: true });
+/**
+ * Removes a worktree directory and git's record of it; the branch stays.
+ * `stillWanted`, checked under the repository lock, can call it off (a run
+ * started meanwhile): then nothing is removed and false is returned.
+ */
+export async function removeWorktree(
+  root: string,
+  dir: string,
+  stillWanted: () => Promise<boolean> = async () => true,
+): Promise<boolean> {
+  return withRepoLock(root, async () => {
+    if (!(await stillWanted())) return false;
+    if (fs.existsSync(path.join(dir, '.git'))) {
+      const r = await git(root, ['worktree', 'remove', '--force', '--force', dir], {
+        allowFail: true,
+      });
+      if (r.code === 0) return true;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    await git(root, ['worktree', 'prune'], { allowFail: true });
+    return true;
+  });
 }
 
 export async function deleteBranch(root: string, branch: string): Promise<void> {

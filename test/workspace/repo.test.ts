@@ -26,6 +26,9 @@ test('many worktrees of one repository created and removed at once all succeed',
     baseCommit: base,
   });
   assert.equal(again.created, false);
+  // A removal called off under the lock (a run started meanwhile) leaves everything in place.
+  assert.equal(await removeWorktree(root, dirs[0] as string, async () => false), false);
+  assert.ok(fs.existsSync(path.join(dirs[0] as string, '.git')));
   await Promise.all(dirs.map((dir) => removeWorktree(root, dir)));
   assert.equal(git(root, 'worktree', 'list', '--porcelain').split('\n\n').length, 1);
   assert.ok(dirs.every((d) => !fs.existsSync(d)));
