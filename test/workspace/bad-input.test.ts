@@ -50,7 +50,8 @@ test('a board outside any git repository: the run is blocked with what to do, no
 
 test('unknown tasks, bad ids and tasks without a worktree', async () => {
   const repo = createRepo();
-  const board = await openBoard(repo, wsConfig(WRITE, { board: { workspace: 'shared' } }));
+  // The board says worktree; the agent's own setting wins.
+  const board = await openBoard(repo, wsConfig(WRITE, { agent: { workspace: 'shared' } }));
   try {
     const id = await doneTask(board);
     // Shared mode: the agent worked in the checkout itself, so there is no worktree.

@@ -122,10 +122,11 @@ export function wsConfig(
     board?: Record<string, unknown>;
     defaults?: Record<string, unknown>;
     env?: Record<string, string>;
+    agent?: Record<string, unknown>;
   } = {},
 ): Record<string, unknown> {
   return {
-    agents: { bot: shAgent(script, { max_concurrency: 4, env: o.env ?? {} }) },
+    agents: { bot: shAgent(script, { max_concurrency: 4, env: o.env ?? {}, ...o.agent }) },
     defaults: {
       agent: 'bot',
       max_attempts: 1,
