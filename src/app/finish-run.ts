@@ -33,6 +33,8 @@ export interface RunEnd {
   cpuMs?: number | null;
   peakRssBytes?: number | null;
   outputBytes?: number;
+  /** The task branch's head once the run's work was committed (worktree runs). */
+  commitAfter?: string | null;
 }
 
 /**
@@ -72,6 +74,7 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
     ...(end.cpuMs !== undefined ? { cpu_ms: end.cpuMs } : {}),
     ...(end.peakRssBytes !== undefined ? { peak_rss_bytes: end.peakRssBytes } : {}),
     ...(end.outputBytes !== undefined ? { output_bytes: end.outputBytes } : {}),
+    ...(end.commitAfter !== undefined ? { commit_after: end.commitAfter } : {}),
   });
   await appendEvent(tx, 'run.finished', {
     taskId: run.task_id,

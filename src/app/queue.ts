@@ -89,6 +89,9 @@ export async function enqueueRun(
     claimed_at: null,
     started_at: null,
     ended_at: null,
+    workdir: null,
+    commit_before: null,
+    commit_after: null,
   };
   await insertRun(tx, row);
   await appendEvent(tx, 'run.queued', {

@@ -80,6 +80,8 @@ export interface RunView {
   outputBytes: number;
   verify: { exitCode: number; output: string | null } | null;
   previousRun: string | null;
+  /** Worktree runs: the task branch's commit before the run, and after its work was committed. */
+  commits: { before: string; after: string | null } | null;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -124,6 +126,7 @@ export function runView(r: RunRow): RunView {
         ? null
         : { exitCode: r.verify_exit_code, output: r.verify_output },
     previousRun: r.previous_run_id,
+    commits: r.commit_before === null ? null : { before: r.commit_before, after: r.commit_after },
     createdAt: new Date(r.created_at).toISOString(),
     startedAt: iso(r.started_at),
     endedAt: iso(r.ended_at),

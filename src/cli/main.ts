@@ -10,6 +10,7 @@ import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
 import { registerToken } from './commands/token.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorkspaces } from './commands/workspaces.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerBus(program);
   registerMcp(program);
   registerSchedule(program);
+  registerWorkspaces(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { parseCron } from '../domain/schedule.js';
+import { WORKSPACE_MODES } from '../domain/workspace.js';
 
 export const AGENT_KINDS = [
   'claude',
@@ -41,6 +42,8 @@ export const agentSchema = z
     timeout: duration.optional(),
     idle_timeout: duration.optional(),
     labels: z.array(z.string()).default([]),
+    /** Overrides board.workspace for this agent's runs. */
+    workspace: z.enum(WORKSPACE_MODES).optional(),
     /** Stop at the first 401/403 retry notice instead of letting the CLI retry for minutes. */
     stop_on_auth_error: z.boolean().default(true),
     /** Profile: text prepended to every prompt of this agent (or read from a file). */
@@ -108,6 +111,20 @@ const boardSchema = z
     done_when_verified: z.boolean().default(true),
     max_concurrency: z.number().int().positive().default(8),
     workdir: z.string().min(1).optional(),
+    /** worktree: a git worktree and branch per task; shared: the workdir itself; none: a scratch dir. */
+    workspace: z.enum(WORKSPACE_MODES).default('shared'),
+    /** The branch task branches start from and merge into (default: the checkout's current branch). */
+    base_branch: z.string().min(1).optional(),
+    /** A shell command run in a task's worktree before each run's agent (e.g. `npm ci`). */
+    setup: z.string().min(1).optional(),
+    /** Periodic gc, run by the engine when `every` is set. */
+    gc: z
+      .strictObject({
+        older_than: duration.default(7 * 86_400_000),
+        keep_failed: z.boolean().default(false),
+        every: duration.optional(),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -39,6 +39,10 @@ board:
   on_success: review       # review | done: where a successful run puts the card
   done_when_verified: true # a run whose verify command passes goes straight to Done
   max_concurrency: 8       # runs at once on this board
+  workspace: shared        # worktree | shared | none: where agents work (worktree: a git branch per task)
+  # base_branch: main      # worktree: where task branches start and merge (default: current branch)
+  # setup: npm ci          # worktree: run in the task's worktree before each run's agent
+  # gc: { older_than: 7d, keep_failed: true, every: 1d }   # periodic gc by the engine
 `;
 }
 

@@ -10,6 +10,7 @@ import {
   stderrLogger,
 } from './context.js';
 import { Dispatcher } from './dispatcher.js';
+import { gcCheckInterval, scheduledGc } from './gc-schedule.js';
 import { renewAll } from './leases.js';
 import { applyStopRequests, monitorTick } from './monitors.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
@@ -104,6 +105,12 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   every(opts.monitorIntervalMs ?? 1000, 'monitors', () => monitorTick(ctx));
   every(opts.reconcileIntervalMs ?? 5000, 'reconciler', () => reconcile(ctx));
   every(app.config.defaults.lease / 3, 'leases', () => renewAll(ctx));
+  const gcEvery = app.config.board.gc.every;
+  if (gcEvery !== undefined) {
+    const gc = exclusive(ctx, 'gc', () => scheduledGc(ctx));
+    timers.push(setInterval(gc, gcCheckInterval(gcEvery)));
+    gc();
+  }
   dispatcher.wake();
 
   return {

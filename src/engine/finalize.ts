@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { finishRun } from '../app/finish-run.js';
+import { commitRunWork } from '../app/workspaces.js';
 import { decideRunEnd } from '../domain/run-end.js';
 import { readExitFile } from '../runner/shim.js';
 import { killGroupMembers } from '../runner/signals.js';
-import { getRun } from '../store/runs.js';
+import { getRun, type RunRow } from '../store/runs.js';
 import { getTask } from '../store/tasks.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
@@ -49,6 +50,8 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
         reason: `the agent reported an error: ${agentError}`,
       });
     }
+    // Before the end is recorded, so a crash in between only means committing again (a no-op).
+    const commitAfter = await commitWork(ctx, run, decision.state);
     let completion: Completion = { complete: false, verified: false };
     if (decision.state === 'succeeded') {
       const task = await getTask(app.store.db, run.task_id);
@@ -79,6 +82,7 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
       cpuMs: live.cpuMs,
       peakRssBytes: live.peakRssBytes,
       outputBytes: live.outputBytes,
+      ...(commitAfter !== undefined ? { commitAfter } : {}),
     });
     if (applied)
       ctx.log.info(`run ${live.id} (T-${live.init.taskId}) ${decision.state}: ${decision.reason}`);
@@ -90,5 +94,24 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     live.close();
     ctx.live.delete(live.id);
     ctx.wake();
+  }
+}
+
+/**
+ * Commits what a worktree run left. A failing commit (a broken repository)
+ * must not keep the run from ending: it is logged and the run records no
+ * after-commit. undefined when the run has no worktree.
+ */
+async function commitWork(
+  ctx: EngineContext,
+  run: RunRow,
+  outcome: string,
+): Promise<string | null | undefined> {
+  if (run.commit_before === null) return undefined;
+  try {
+    return await commitRunWork(ctx.app, run, outcome);
+  } catch (e) {
+    ctx.log.warn(`could not commit the work of run ${run.id}: ${(e as Error).message}`);
+    return null;
   }
 }

@@ -3,6 +3,7 @@ import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
 import { applyProfile, MEMORY_ENV } from '../app/profile.js';
 import { postRunStart } from '../app/run-messages.js';
+import { prepareRunWorkspace, type RunWorkspace } from '../app/workspaces.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
@@ -11,6 +12,7 @@ import { resolveCommand } from '../runner/resolve-command.js';
 import type { Spawned } from '../runner/spawner.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
+import { withSetup } from '../workspace/setup.js';
 import { attachTranscript } from './attach-transcript.js';
 import { ensureCliShim } from './cli-shim.js';
 import type { EngineContext } from './context.js';
@@ -44,6 +46,20 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     return;
   }
   const dir = runDirOf(app.paths, run.id);
+  let ws: RunWorkspace;
+  try {
+    ws = await prepareRunWorkspace(app, run, agent);
+  } catch (e) {
+    await fail({ kind: 'spawn_error', message: (e as Error).message });
+    return;
+  }
+  if (ws.mode !== 'shared') {
+    const ok = await app.store.tx((tx) =>
+      updateRunFenced(tx, run.id, token, { workdir: ws.cwd, commit_before: ws.commitBefore }),
+    );
+    if (!ok) return; // cancelled or taken over meanwhile: not this worker's to start
+  }
+  const cwd = ws.cwd;
   let spawned: Spawned;
   let startedAt = 0;
   try {
@@ -76,7 +92,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     if (cli)
       Object.assign(env, { AGENTBOARD_CLI: cli, PATH: `${path.dirname(cli)}:${env.PATH ?? ''}` });
     const command = inv.argv[0] ?? agentCommand(agent);
-    const resolved = resolveCommand(command, env.PATH ?? '', app.workdir);
+    const resolved = resolveCommand(command, env.PATH ?? '', cwd);
     if (!resolved) {
       await fail({ kind: 'not_installed', command, agent: run.agent });
       return;
@@ -85,12 +101,18 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     const promptFile = path.join(dir, 'prompt.md');
     // Stamped before the request: the agent starts during it, never before.
     startedAt = app.clock.now();
+    let argv = [resolved, ...inv.argv.slice(1)];
+    if (ws.setup) {
+      const wrapped = withSetup(argv, ws.setup);
+      argv = wrapped.argv;
+      Object.assign(env, wrapped.env);
+    }
     spawned = await ctx.spawner.spawn(
       {
         runDir: dir,
-        argv: [resolved, ...inv.argv.slice(1)],
+        argv,
         env,
-        cwd: app.workdir,
+        cwd,
         ...(inv.stdin === 'prompt' ? { stdinFile: promptFile } : {}),
       },
       profiled.prompt,
@@ -115,7 +137,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     startedAt: now,
     timeoutMs: agent.timeout ?? app.config.defaults.timeout,
     idleTimeoutMs: agent.idle_timeout ?? app.config.defaults.idle_timeout,
-    cwd: app.workdir,
+    cwd,
   });
   ctx.live.set(run.id, live);
   attachTranscript(ctx, live, run);

@@ -131,7 +131,7 @@ async function reconcileRun(
     startedAt: run.started_at ?? app.clock.now(),
     timeoutMs: agent?.timeout ?? app.config.defaults.timeout,
     idleTimeoutMs: agent?.idle_timeout ?? app.config.defaults.idle_timeout,
-    cwd: app.workdir,
+    cwd: run.workdir ?? app.workdir,
     lostReason: local
       ? 'its process is gone and left no exit status (killed together with the server, or the machine restarted)'
       : `worker ${run.worker_id} on ${run.host} stopped renewing its lease`,

@@ -51,3 +51,20 @@ export async function readRunEvents(
     event: JSON.parse(r.data) as AgentEvent,
   }));
 }
+
+/** The latest stored event of one of these types, e.g. the agent's final result. */
+export async function lastRunEvent(
+  db: Kysely<DB>,
+  runId: string,
+  types: string[],
+): Promise<AgentEvent | undefined> {
+  const r = await db
+    .selectFrom('run_events')
+    .select('data')
+    .where('run_id', '=', runId)
+    .where('type', 'in', types)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r && (JSON.parse(r.data) as AgentEvent);
+}

@@ -83,6 +83,11 @@ export interface RunsTable {
   claimed_at: number | null;
   started_at: number | null;
   ended_at: number | null;
+  /** Where the agent ran, when not the board's workdir (a task worktree, a scratch dir). */
+  workdir: string | null;
+  /** The workspace's HEAD when the run started and after its work was committed. */
+  commit_before: string | null;
+  commit_after: string | null;
 }
 
 export interface RunEventsTable {
@@ -167,6 +172,29 @@ export interface WorkersTable {
   stopped_at: number | null;
 }
 
+/** A task's git worktree and branch; the row outlives the directory (gc removes only that). */
+export interface WorkspacesTable {
+  task_id: number;
+  repo: string;
+  path: string;
+  branch: string;
+  base_branch: string;
+  base_commit: string;
+  created_at: number;
+  updated_at: number;
+  merged_at: number | null;
+  merge_commit: string | null;
+  discarded_at: number | null;
+  removed_at: number | null;
+}
+
+/** When a periodic maintenance job (gc) last ran: its schedule survives restarts. */
+export interface MaintenanceTable {
+  name: string;
+  last_run_at: number;
+  summary: string | null;
+}
+
 export interface CountersTable {
   name: string;
   value: number;
@@ -189,5 +217,7 @@ export interface DB {
   schedule_ticks: ScheduleTicksTable;
   workers: WorkersTable;
   counters: CountersTable;
+  workspaces: WorkspacesTable;
+  maintenance: MaintenanceTable;
   schema_version: SchemaVersionTable;
 }

@@ -148,6 +148,8 @@ describe('defaults', () => {
           on_success: 'review',
           done_when_verified: true,
           max_concurrency: 8,
+          workspace: 'shared',
+          gc: { older_than: 604_800_000, keep_failed: false },
         },
       });
     }
