@@ -24,10 +24,12 @@ import {
   type Row,
   verdictOf,
 } from './harness.js';
+import sse from './sse.js';
 import store from './store.js';
+import web from './web.js';
 
 /** The registry, in run order. */
-const MODULES: readonly BenchModule[] = [store, engine];
+const MODULES: readonly BenchModule[] = [store, engine, sse, web];
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');

@@ -15,6 +15,8 @@ const CREDENTIAL_SHAPES: readonly RegExp[] = [
   /(?<=Bearer\s{1,4})[A-Za-z0-9._~+/-]{16,}=*/g,
 ];
 
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 /** Values shorter than this are not treated as secrets: masking "1" would mangle every log. */
 export const MIN_SECRET_LENGTH = 8;
 
@@ -26,6 +28,12 @@ export interface Redactor {
   value<T>(v: T): T;
   /** The longest literal secret in bytes: how far a chunk boundary can cut one. */
   readonly overlap: number;
+  /**
+   * How many trailing bytes of a growing log might be a secret still being
+   * written: the trailing run without whitespace, at most `overlap`. A log
+   * that ends a line can be shown at once.
+   */
+  holdback(b: Buffer): number;
 }
 
 export function createRedactor(secrets: Iterable<string>): Redactor {
@@ -52,11 +60,17 @@ export function createRedactor(secrets: Iterable<string>): Redactor {
     }
     return v;
   };
+  const overlap = Math.max(64, ...latin1.map((s) => s.length));
   return {
     text,
     bytes: (b) => Buffer.from(maskAll(b.toString('latin1'), latin1), 'latin1'),
     value,
-    overlap: Math.max(64, ...latin1.map((s) => s.length)),
+    overlap,
+    holdback: (b) => {
+      let n = 0;
+      while (n < overlap && n < b.length && !WHITESPACE.has(b[b.length - 1 - n] as number)) n++;
+      return n;
+    },
   };
 }
 

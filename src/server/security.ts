@@ -20,6 +20,9 @@ export interface SecurityOptions {
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const OPEN_ROUTES = new Set(['/healthz']);
+/** The board page's shell and assets hold no data: they load without a token, to show its login form. */
+const OPEN_PAGE =
+  /^\/(?:assets\/[\w.-]+|favicon\.svg|tasks\/[\w-]+|runs|insights|agents|activity|login)?$/;
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -83,8 +86,13 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
         `Host "${req.headers.host ?? ''}" is not allowed: reach the board by an allowed name, or add it to server.allowed_hosts in config.yaml`,
       );
     }
-    if (!SAFE_METHODS.has(req.method)) checkOrigin(req, hosts, origins, o.port);
-    if (!o.verifyToken || OPEN_ROUTES.has(req.url.split('?')[0] ?? '')) return;
+    // Listening on port 0 (a free one): the port is the one the request came in on.
+    const port = o.port === 0 ? (req.socket.localPort ?? 0) : o.port;
+    if (!SAFE_METHODS.has(req.method)) checkOrigin(req, hosts, origins, port);
+    const path = req.url.split('?')[0] ?? '';
+    if (!o.verifyToken || OPEN_ROUTES.has(path) || (req.method === 'GET' && OPEN_PAGE.test(path))) {
+      return;
+    }
     const now = Date.now();
     const key = req.ip;
     const f = failures.get(key);

@@ -19,6 +19,7 @@ import { streamRoutes } from './routes/streams.js';
 import { taskRoutes } from './routes/tasks.js';
 import { treeRoutes } from './routes/tree.js';
 import { webRoutes } from './routes/web.js';
+import { workspaceRoutes } from './routes/workspaces.js';
 import { installSecurity, type SecurityOptions } from './security.js';
 import { DEFAULT_SSE_OPTIONS, type SseOptions } from './sse.js';
 
@@ -47,6 +48,7 @@ const ROUTE_MODULES = [
   scheduleRoutes,
   metricsRoutes,
   cardRoutes,
+  workspaceRoutes,
   webRoutes,
 ];
 

@@ -3,6 +3,7 @@ import { listTaskViews } from '../../app/tasks.js';
 import { TASK_STATUSES } from '../../domain/task.js';
 import { countTasksByStatus } from '../../store/tasks.js';
 import { formatBoard } from '../board-format.js';
+import { openBrowser } from '../open-browser.js';
 import { println, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 import { initBoard } from './init.js';
@@ -52,6 +53,6 @@ Next steps, in another terminal (npx agentboard …):
       println(
         'Starting the board and the engine (Ctrl-C stops them; running agents are left alone and re-adopted next time).',
       );
-      await serveInForeground();
+      await serveInForeground({}, (url) => openBrowser(url));
     });
 }

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../error-catalog.js';
+
+/** Where `vite build` puts the board: dist/web, next to dist/src. */
+export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
+
+/** The board's client-side routes: each answers with index.html. */
+export const PAGE_ROUTES = [
+  '/',
+  '/tasks/:id',
+  '/runs',
+  // The metrics page lives at /insights: /metrics is the Prometheus endpoint.
+  '/insights',
+  '/agents',
+  '/activity',
+  '/login',
+];
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** The page may load only its own scripts and talk only to its own origin. */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+const NOT_BUILT =
+  'The web board is not built yet: run `npm run build` (it builds web/ into dist/web), then reload this page.\n' +
+  'The API is up meanwhile: see /openapi.json.\n';
+
+/** Serves the built React board (dist/web) at `/`. Registered last: the API routes come first. */
+export function webRoutes(f: FastifyInstance, _ctx: ServerContext): void {
+  serveBoard(f, WEB_ROOT);
+}
+
+/** The board's page routes and assets, from the build in `root`. */
+export function serveBoard(f: FastifyInstance, root: string): void {
+  const sendIndex = async (reply: FastifyReply) => {
+    const file = path.join(root, 'index.html');
+    let html: Buffer;
+    try {
+      html = await fs.promises.readFile(file);
+    } catch {
+      return reply
+        .code(503)
+        .header('cache-control', 'no-store')
+        .type('text/plain; charset=utf-8')
+        .send(NOT_BUILT);
+    }
+    return reply
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'same-origin')
+      .type('text/html; charset=utf-8')
+      .send(html);
+  };
+  for (const url of PAGE_ROUTES) f.get(url, (_req, reply) => sendIndex(reply));
+
+  f.get<{ Params: { file: string } }>('/assets/:file', async (req, reply) => {
+    const name = req.params.file;
+    const ext = path.extname(name).toLowerCase();
+    const type = TYPES[ext];
+    const missing = () =>
+      new HttpError(
+        'route_not_found',
+        `no asset ${name}: rebuild the board with \`npm run build\``,
+      );
+    // One plain file name: no separators, no "..", nothing outside dist/web/assets.
+    if (!/^[\w.-]+$/.test(name) || name.startsWith('.') || !type) throw missing();
+    let body: Buffer;
+    try {
+      body = await fs.promises.readFile(path.join(root, 'assets', name));
+    } catch {
+      throw missing();
+    }
+    return reply
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('x-content-type-options', 'nosniff')
+      .type(type)
+      .send(body);
+  });
+
+  f.get('/favicon.svg', async (_req, reply) => {
+    try {
+      const body = await fs.promises.readFile(path.join(root, 'favicon.svg'));
+      return reply
+        .header('cache-control', 'public, max-age=86400')
+        .type('image/svg+xml')
+        .send(body);
+    } catch {
+      throw new HttpError('route_not_found', 'no favicon: rebuild the board with `npm run build`');
+    }
+  });
+}

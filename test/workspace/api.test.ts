@@ -1,0 +1,81 @@
+/** The workspace routes over a real repository: diff, merge, discard, gc, and their errors. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import { boardRedactor } from '../../src/app/secrets.js';
+import { addTask } from '../../src/app/tasks.js';
+import { buildServer } from '../../src/server/server.js';
+import { runsOf, waitForStatus } from '../engine/harness.js';
+import { OWN_ORIGIN, TEST_PORT } from '../support/api.js';
+import { checkoutState, createRepo, git, openBoard, wsConfig } from './helpers.js';
+
+test('the API diffs, merges and discards a task’s worktree, and lists gc candidates', async (t) => {
+  const repo = createRepo();
+  const board = await openBoard(repo, wsConfig('echo "by the agent" >> shared.txt; echo done'));
+  t.after(() => board.close());
+  const server = buildServer({
+    app: board.app,
+    redact: boardRedactor(board.app),
+    security: {
+      bindHost: '127.0.0.1',
+      port: TEST_PORT,
+      allowedHosts: [],
+      allowedOrigins: [],
+      verifyToken: null,
+    },
+    logError: () => {},
+  });
+  t.after(() => server.close());
+  const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+    server.inject({
+      method,
+      url,
+      headers: { origin: OWN_ORIGIN },
+      ...(payload ? { payload } : {}),
+    });
+
+  const task = await addTask(board.app, { title: 'Append a line', agent: 'bot' });
+  const plain = await addTask(board.app, { title: 'No workspace yet', status: 'backlog' });
+  await waitForStatus(board.app, Number(task.id.slice(2)), 'review', 20_000);
+  const [run] = await runsOf(board.app, Number(task.id.slice(2)));
+  const before = checkoutState(repo);
+
+  const diff = await call('GET', `/api/v1/tasks/${task.id}/diff`);
+  assert.equal(diff.statusCode, 200, diff.body);
+  assert.deepEqual(
+    diff.json().files.map((f: { path: string }) => f.path),
+    ['shared.txt'],
+  );
+  assert.match(diff.json().patch, /\+by the agent/);
+  const runDiff = await call('GET', `/api/v1/runs/${run?.id}/diff`);
+  assert.equal(runDiff.statusCode, 200, runDiff.body);
+  assert.equal(runDiff.json().run, run?.id);
+
+  const none = await call('GET', `/api/v1/tasks/${plain.id}/diff`);
+  assert.equal(none.statusCode, 404);
+  assert.match(none.json().error.message, /worktree/);
+  assert.equal(
+    (await call('POST', `/api/v1/tasks/${task.id}/merge`, { rebase: true })).statusCode,
+    400,
+  );
+
+  const gc = await call('POST', '/api/v1/gc', { olderThan: '0s', dryRun: true });
+  assert.equal(gc.statusCode, 200, gc.body);
+  assert.equal(gc.json().dryRun, true);
+  assert.equal((await call('POST', '/api/v1/gc', { olderThan: 'soon' })).statusCode, 400);
+
+  const merged = await call('POST', `/api/v1/tasks/${task.id}/merge`, { squash: true });
+  assert.equal(merged.statusCode, 200, merged.body);
+  assert.equal(merged.json().outcome, 'merged');
+  // The base branch moved; the user's (clean) checkout was fast-forwarded to it.
+  assert.match(fs.readFileSync(path.join(repo, 'shared.txt'), 'utf8'), /by the agent/);
+  assert.notEqual(checkoutState(repo), before);
+  assert.match(git(repo, 'log', '--oneline', '-1'), /Append a line/);
+
+  const ws = await call('GET', `/api/v1/tasks/${task.id}/workspace`);
+  assert.ok(ws.json().mergedAt);
+  const discarded = await call('POST', `/api/v1/tasks/${task.id}/discard`);
+  assert.equal(discarded.statusCode, 200, discarded.body);
+  assert.equal((await call('GET', `/api/v1/tasks/${task.id}/diff`)).statusCode, 404);
+});

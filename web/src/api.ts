@@ -1,0 +1,81 @@
+/** Talks to the board's own API: same origin, the token (if any) travels in its cookie. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const authListeners = new Set<Listener>();
+
+/** Called when the API answers 401: the page shows its login form. */
+export function onUnauthorized(l: Listener): () => void {
+  authListeners.add(l);
+  return () => authListeners.delete(l);
+}
+
+export async function api<T>(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<T> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set('content-type', 'application/json');
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      ...rest,
+      headers,
+      credentials: 'same-origin',
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+  } catch {
+    throw new ApiError(
+      0,
+      'offline',
+      'cannot reach the board server: is `agentboard serve` running?',
+    );
+  }
+  if (res.status === 401) for (const l of authListeners) l();
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(
+      res.status,
+      err?.code ?? 'http_error',
+      err?.message ?? `the server answered ${res.status} ${res.statusText}`,
+    );
+  }
+  return body as T;
+}
+
+/** Raw text (a log range) with its response headers. */
+export async function apiText(path: string): Promise<{ text: string; headers: Headers }> {
+  const res = await fetch(`/api/v1${path}`, { credentials: 'same-origin' });
+  if (!res.ok) throw new ApiError(res.status, 'http_error', `the server answered ${res.status}`);
+  return { text: await res.text(), headers: res.headers };
+}
+
+export const TOKEN_COOKIE = 'agentboard_token';
+
+/** Stores the API token where the server (and EventSource) will find it. */
+export function saveToken(token: string): void {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  // biome-ignore lint/suspicious/noDocumentCookie: the server reads this cookie; the Cookie Store API is not everywhere yet
+  document.cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; Max-Age=31536000; SameSite=Strict${secure}`;
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,105 @@
+import { memo } from 'react';
+import { ago, duration, liveness, usd } from '../format';
+import { useNow } from '../hooks';
+import { linkClick } from '../router';
+import { ACTIVE_RUN_STATES, type Card, type Task } from '../types';
+
+interface Props {
+  task: Task;
+  card: Card | undefined;
+  grabbed: boolean;
+  dragging: boolean;
+}
+
+/** One card: what it is, who works on it, and what its latest run is really doing. */
+export const CardView = memo(function CardView({ task, card, grabbed, dragging }: Props) {
+  const run = card?.run ?? null;
+  const active = run !== null && ACTIVE_RUN_STATES.includes(run.state);
+  return (
+    <article
+      className={`card prio-${task.priority}${grabbed ? ' grabbed' : ''}${dragging ? ' dragging' : ''}`}
+      data-task-id={task.id}
+      data-status={task.status}
+      aria-roledescription="draggable card"
+      aria-grabbed={grabbed}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: cards are picked up with the keyboard (Space)
+      tabIndex={0}
+    >
+      <header className="card-top">
+        <a href={`/tasks/${task.id}`} onClick={linkClick} className="card-id" tabIndex={-1}>
+          {task.id}
+        </a>
+        {task.priority === 'medium' ? null : (
+          <span className={`prio prio-${task.priority}`}>{task.priority}</span>
+        )}
+        {run ? (
+          <span className="card-attempt" title={`attempt ${run.attempt} of ${run.maxAttempts}`}>
+            attempt {run.attempt}/{run.maxAttempts}
+          </span>
+        ) : null}
+      </header>
+      <div className="card-title" title={task.title}>
+        {task.title}
+      </div>
+      <div className="card-meta">
+        <span className="card-agent">{task.agent ? `@${task.agent}` : 'no agent'}</span>
+        {task.labels.slice(0, 3).map((l) => (
+          <span key={l} className="chip">
+            {l}
+          </span>
+        ))}
+        {task.labels.length > 3 ? <span className="chip">+{task.labels.length - 3}</span> : null}
+      </div>
+      <div className="card-run">
+        {run ? (
+          active ? (
+            <LiveRun run={run} />
+          ) : (
+            <PastRun run={run} />
+          )
+        ) : (
+          <span className="muted">no runs yet</span>
+        )}
+        {card && card.costUsd > 0 ? <span className="card-cost">{usd(card.costUsd)}</span> : null}
+      </div>
+    </article>
+  );
+});
+
+function LiveRun({ run }: { run: NonNullable<Card['run']> }) {
+  const now = useNow(1000);
+  if (run.state === 'queued') {
+    return (
+      <span className="run-state queued" title="waiting for a free agent slot or its retry time">
+        ◷ queued
+      </span>
+    );
+  }
+  const started = run.startedAt ? Date.parse(run.startedAt) : null;
+  const last = run.lastOutputAt ? now - Date.parse(run.lastOutputAt) : null;
+  const live = run.stalled ? 'silent' : liveness(last ?? (started ? now - started : null));
+  return (
+    <span className="run-state running" data-run-state={run.state}>
+      <span className="spinner" role="status" aria-label="running" />
+      <span>{started ? duration(now - started) : 'starting'}</span>
+      <span
+        className={`live live-${live}`}
+        title={last === null ? 'no output yet' : `last output ${ago(run.lastOutputAt, now)}`}
+      >
+        {live}
+        {last !== null ? ` ${duration(last)}` : ''}
+      </span>
+    </span>
+  );
+}
+
+function PastRun({ run }: { run: NonNullable<Card['run']> }) {
+  const ok = run.state === 'succeeded';
+  return (
+    <span className={`run-state ${ok ? 'ok' : 'bad'}`} title={run.errorSummary ?? run.state}>
+      {ok ? '✓' : '✕'} {run.state.replace('_', ' ')}
+      {run.exitCode !== null && !ok ? ` (exit ${run.exitCode})` : ''}
+      {run.endedAt ? <span className="muted"> · {ago(run.endedAt)}</span> : null}
+    </span>
+  );
+}
