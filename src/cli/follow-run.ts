@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../app/context.js';
+import { boardRedactor } from '../app/secrets.js';
 import { runDir } from '../config/home.js';
+import { streamRedactor } from '../domain/redact.js';
 import { isTerminalRun, type RunState } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
 import { getRun } from '../store/runs.js';
@@ -9,7 +11,7 @@ import { getRun } from '../store/runs.js';
 /**
  * Writes a run's log to `out` from `offset`, following it until the run has
  * ended and the file is drained. The file is the source, so a restart of the
- * engine in between loses and repeats nothing.
+ * engine in between loses and repeats nothing. Known secrets are masked.
  */
 export async function followRunLog(
   app: App,
@@ -26,17 +28,20 @@ export async function followRunLog(
         if (!run || isTerminalRun(run.state as RunState)) ended = true;
       }, 200)
     : null;
+  const redact = streamRedactor(boardRedactor(app));
+  const write = (chunk: Buffer) =>
+    new Promise<void>((resolve) => {
+      if (chunk.length === 0 || out.write(chunk)) resolve();
+      else out.once('drain', () => resolve());
+    });
   try {
     if (!opts.follow && !fs.existsSync(file)) return;
     await followFile(file, {
       offset: opts.offset ?? 0,
       done: () => !opts.follow || ended,
-      onChunk: (chunk) =>
-        new Promise<void>((resolve) => {
-          if (out.write(chunk)) resolve();
-          else out.once('drain', () => resolve());
-        }),
+      onChunk: (chunk) => write(redact.push(chunk)),
     });
+    await write(redact.end());
   } finally {
     if (poll) clearInterval(poll);
   }

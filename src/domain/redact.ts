@@ -80,3 +80,30 @@ export function isSecretName(name: string): boolean {
     name,
   );
 }
+
+/**
+ * Redacts a byte stream chunk by chunk: a secret cut by a chunk boundary is
+ * still masked, because a possible secret in progress is held back until the
+ * next chunk (or the end) shows how it ends. Output bytes equal input bytes
+ * in number and order.
+ */
+export function streamRedactor(r: Redactor): { push(chunk: Buffer): Buffer; end(): Buffer } {
+  let context: Buffer = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
+  const emit = (final: boolean): Buffer => {
+    const n = pending.length - (final ? 0 : r.holdback(pending));
+    if (n <= 0) return Buffer.alloc(0);
+    const masked = r.bytes(Buffer.concat([context, pending]));
+    const out = masked.subarray(context.length, context.length + n);
+    context = Buffer.concat([context, pending.subarray(0, n)]).subarray(-r.overlap);
+    pending = pending.subarray(n);
+    return out;
+  };
+  return {
+    push(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      return emit(false);
+    },
+    end: () => emit(true),
+  };
+}

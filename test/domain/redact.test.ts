@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRedactor, isSecretName } from '../../src/domain/redact.js';
+import { createRedactor, isSecretName, streamRedactor } from '../../src/domain/redact.js';
 
 describe('redaction', () => {
   const r = createRedactor(['hunter2-password', 'short', 'pässwörd-ünïcode']);
@@ -49,6 +49,21 @@ describe('redaction', () => {
     }
     for (const n of ['GIT_AUTHOR_NAME', 'KEYBOARD', 'PATH', 'SSH_AUTH_SOCK', 'TOKENIZER_MODE']) {
       assert.ok(!isSecretName(n), n);
+    }
+  });
+
+  it('masks a secret cut across chunks of a stream, keeping every other byte', () => {
+    const text = 'start hunter2-password middle sk-ant-api03-abcdefghijklmnopqrstuv end\nlast';
+    const whole = r.text(text);
+    for (let cut = 1; cut < text.length; cut += 3) {
+      const s = streamRedactor(r);
+      const out = Buffer.concat([
+        s.push(Buffer.from(text.slice(0, cut))),
+        s.push(Buffer.from(text.slice(cut, cut + 7))),
+        s.push(Buffer.from(text.slice(cut + 7))),
+        s.end(),
+      ]).toString();
+      assert.equal(out, whole, `cut at ${cut}`);
     }
   });
 });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { openApp } from '../../app/context.js';
+import { boardRedactor } from '../../app/secrets.js';
 import { UsageError } from '../../domain/errors.js';
+import { stderrLogger } from '../../engine/context.js';
 import { type Engine, startEngine } from '../../engine/engine.js';
 import { listenHttp } from '../../server/listen.js';
 import { createMetrics } from '../../server/metrics.js';
@@ -54,7 +56,15 @@ export async function serveInForeground(
     await app.store.close();
     throw e;
   }
-  const engine = await startEngine(app, { observer: metrics.observer });
+  const redact = boardRedactor(app);
+  const engine = await startEngine(app, {
+    observer: metrics.observer,
+    // An error summary can quote an agent's stderr: no secret reaches our own log either.
+    log: {
+      info: (m) => stderrLogger.info(redact.text(m)),
+      warn: (m) => stderrLogger.warn(redact.text(m)),
+    },
+  });
   engineRef.current = engine;
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
