@@ -237,6 +237,76 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
           `/api/v1/runs?limit=${pick(badRanges)}`,
         ]),
       }),
+      // The other resources: messages, schedules, stats, agents, events, workspaces, cards.
+      () =>
+        pick([
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/messages',
+            payload: json({ type: pick(oddStrings), body: 'x' }),
+          },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/messages',
+            payload: json({ type: 'FACT', body: pick(['', 7, null]) }),
+          },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/messages',
+            payload: json({ type: 'FACT', body: 'x', taskId: pick(badIds) }),
+          },
+          { kind: 'other', method: 'GET', url: `/api/v1/messages?after=${pick(badRanges)}` },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/schedules',
+            payload: json({
+              cron: pick(['* * *', '61 * * * *', '', 'every day']),
+              agent: 'bot',
+              prompt: 'x',
+            }),
+          },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/schedules',
+            payload: json({ cron: '0 9 * * *', agent: pick(oddStrings), prompt: 'x' }),
+          },
+          { kind: 'other', method: 'DELETE', url: `/api/v1/schedules/${pick(badIds)}` },
+          { kind: 'other', method: 'GET', url: `/api/v1/stats?days=${pick(badRanges)}` },
+          {
+            kind: 'other',
+            method: 'GET',
+            url: `/api/v1/agents/${pick(badIds)}x`,
+          },
+          { kind: 'other', method: 'GET', url: `/api/v1/events?after=${pick(badRanges)}` },
+          { kind: 'other', method: 'GET', url: `/api/v1/events/stream?after=${pick(badRanges)}` },
+          { kind: 'other', method: 'GET', url: `/api/v1/runs/${pick(badIds)}/logs/stream` },
+          {
+            kind: 'other',
+            method: 'GET',
+            url: `/api/v1/runs/${ids.run}/logs/stream?offset=${pick(badRanges)}`,
+          },
+          { kind: 'other', method: 'GET', url: `/api/v1/tasks/${task()}/diff` },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: `/api/v1/tasks/${task()}/merge`,
+            payload: json({ squash: pick(['yes', 1, null]) }),
+          },
+          { kind: 'other', method: 'POST', url: `/api/v1/tasks/${task()}/discard` },
+          {
+            kind: 'other',
+            method: 'POST',
+            url: '/api/v1/gc',
+            payload: json({ olderThan: pick(oddStrings) }),
+          },
+          { kind: 'other', method: 'GET', url: `/api/v1/tasks/${pick(badIds)}/tree` },
+          { kind: 'other', method: 'GET', url: `/api/v1/cards?tasks=${pick(badIds)}` },
+        ] as Req[]),
       // Wrong methods, media types and unknown routes.
       () =>
         pick([
@@ -285,7 +355,7 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
       byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
     }
     assert.equal(requests.length, 5000);
-    assert.ok(byKind.size >= 9, [...byKind.keys()].join(','));
+    assert.ok(byKind.size >= 10, [...byKind.keys()].join(','));
     assert.equal(await dump(), before, 'the database changed');
   });
 });
