@@ -7,8 +7,6 @@
 import { sql } from 'kysely';
 import { formatTaskId } from '../domain/ids.js';
 import { mentionedAgents } from '../domain/mentions.js';
-import { priorityRank } from '../domain/task.js';
-import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
 import {
   heartbeatScheduleOf,
@@ -18,8 +16,9 @@ import {
   updateSchedule,
 } from '../store/schedules.js';
 import type { Tx } from '../store/store.js';
-import { insertTask, lastPosition, listTasks, type TaskRow } from '../store/tasks.js';
+import { listTasks, type TaskRow } from '../store/tasks.js';
 import type { App } from './context.js';
+import { insertNewTask } from './tasks.js';
 
 /** A heartbeat missed while the engine was down fires once on start if it is this recent. */
 const HEARTBEAT_WINDOW_MS = 24 * 3_600_000;
@@ -93,34 +92,15 @@ export async function syncHeartbeats(app: App): Promise<void> {
 }
 
 /** The heartbeat's own card, in Backlog so autostart leaves it alone. */
-async function insertHeartbeatTask(tx: Tx, agent: string): Promise<TaskRow> {
-  const id = await nextValue(tx, 'task');
-  const title = `${agent} heartbeat`;
-  const row: TaskRow = {
-    id,
-    title,
+function insertHeartbeatTask(tx: Tx, agent: string): Promise<TaskRow> {
+  return insertNewTask(tx, {
+    title: `${agent} heartbeat`,
     body: `Each run of this task is a heartbeat of ${agent}: it reviews ${agent}'s open tasks and the comments mentioning it.`,
     status: 'backlog',
-    priority: priorityRank('medium'),
-    position: (await lastPosition(tx.db, 'backlog')) + 1024,
     agent,
-    labels: JSON.stringify(['heartbeat']),
-    parent_id: null,
-    verify_command: null,
-    loop_enabled: 0,
-    loop_max_iterations: 10,
-    loop_delay_ms: 0,
-    loop_done_file: 'DONE',
-    max_attempts: 1,
-    max_cost_usd: null,
-    status_reason: null,
-    escalated_from_run_id: null,
-    created_at: tx.now,
-    updated_at: tx.now,
-  };
-  await insertTask(tx, row);
-  await appendEvent(tx, 'task.created', { taskId: id, data: { title, status: 'backlog' } });
-  return row;
+    labels: ['heartbeat'],
+    maxAttempts: 1,
+  });
 }
 
 interface Mention {

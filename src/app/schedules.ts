@@ -15,8 +15,7 @@ import {
   planCatchUp,
   planOverlap,
 } from '../domain/schedule.js';
-import { canStartRun, priorityRank, type TaskStatus } from '../domain/task.js';
-import { nextValue } from '../store/counters.js';
+import { canStartRun, type TaskStatus } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask } from '../store/runs.js';
 import {
@@ -37,11 +36,11 @@ import {
   waitingTicks,
 } from '../store/schedules.js';
 import type { Tx } from '../store/store.js';
-import { getTask, insertTask, lastPosition, type TaskRow } from '../store/tasks.js';
+import { getTask, type TaskRow } from '../store/tasks.js';
 import type { App } from './context.js';
 import { heartbeatPrompt } from './heartbeat.js';
 import { enqueueRun, taskPrompt } from './queue.js';
-import { checkAgent, requireTask } from './tasks.js';
+import { checkAgent, insertNewTask, requireTask } from './tasks.js';
 
 export const DEFAULT_CATCH_UP: CatchUp = 'latest';
 export const DEFAULT_CATCH_UP_WINDOW_MS = 6 * 3_600_000;
@@ -364,35 +363,11 @@ async function insertTickTask(
       ?.replace(/^#+\s*/, '') ?? '';
   const base = s.title ?? (firstLine.slice(0, 80) || `Schedule ${formatScheduleId(s.id)}`);
   const title = `${base} (${formatTick(tick, s.timezone)})`;
-  const id = await nextValue(tx, 'task');
-  const row: TaskRow = {
-    id,
-    title,
-    body: s.prompt,
-    status: 'todo',
-    priority: priorityRank('medium'),
-    position: (await lastPosition(tx.db, 'todo')) + 1024,
-    agent,
-    labels: JSON.stringify(['scheduled']),
-    parent_id: null,
-    verify_command: null,
-    loop_enabled: 0,
-    loop_max_iterations: 10,
-    loop_delay_ms: 0,
-    loop_done_file: 'DONE',
-    max_attempts: null,
-    max_cost_usd: null,
-    status_reason: null,
-    escalated_from_run_id: null,
-    created_at: tx.now,
-    updated_at: tx.now,
-  };
-  await insertTask(tx, row);
-  await appendEvent(tx, 'task.created', {
-    taskId: id,
-    data: { title, status: 'todo', schedule: formatScheduleId(s.id) },
-  });
-  return row;
+  return insertNewTask(
+    tx,
+    { title, body: s.prompt, status: 'todo', agent, labels: ['scheduled'] },
+    { schedule: formatScheduleId(s.id) },
+  );
 }
 
 /** `2030-01-01 09:00 Europe/Paris` (or UTC). */

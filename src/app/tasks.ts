@@ -46,6 +46,49 @@ const POSITION_GAP = 1024;
 const MAX_TITLE = 500;
 const MAX_BODY = 1_000_000;
 
+/**
+ * Inserts a new, already validated task with its dependency edges and its
+ * `task.created` event, in the caller's transaction: the one way a task row
+ * is made (the CLI and API, schedules, heartbeats).
+ */
+export async function insertNewTask(
+  tx: Tx,
+  input: TaskInput & { status: TaskStatus; agent: string | null },
+  eventData: Record<string, unknown> = {},
+): Promise<TaskRow> {
+  const id = await nextValue(tx, 'task');
+  const row: TaskRow = {
+    id,
+    title: input.title,
+    body: input.body ?? '',
+    status: input.status,
+    priority: priorityRank(input.priority ?? 'medium'),
+    position: (await lastPosition(tx.db, input.status)) + POSITION_GAP,
+    agent: input.agent,
+    labels: JSON.stringify(unique(input.labels ?? [])),
+    parent_id: input.parent ?? null,
+    verify_command: input.verifyCommand ?? null,
+    loop_enabled: input.loop?.enabled ? 1 : 0,
+    loop_max_iterations: input.loop?.maxIterations ?? 10,
+    loop_delay_ms: input.loop?.delayMs ?? 0,
+    loop_done_file: input.loop?.doneFile ?? 'DONE',
+    max_attempts: input.maxAttempts ?? null,
+    max_cost_usd: input.maxCostUsd ?? null,
+    status_reason: null,
+    escalated_from_run_id: null,
+    created_at: tx.now,
+    updated_at: tx.now,
+  };
+  await insertTask(tx, row);
+  const deps = unique(input.dependsOn ?? []);
+  await addDependencies(tx, id, deps);
+  await appendEvent(tx, 'task.created', {
+    taskId: id,
+    data: { title: row.title, status: row.status, ...eventData },
+  });
+  return row;
+}
+
 export async function addTask(app: App, input: TaskInput): Promise<TaskView> {
   const title = validateTitle(input.title);
   validateBody(input.body);
@@ -62,32 +105,13 @@ export async function addTask(app: App, input: TaskInput): Promise<TaskView> {
   const deps = unique(input.dependsOn ?? []);
   return app.store.tx(async (tx) => {
     await requireTasks(tx, [...deps, ...(input.parent ? [input.parent] : [])]);
-    const id = await nextValue(tx, 'task');
-    const row: TaskRow = {
-      id,
+    const row = await insertNewTask(tx, {
+      ...input,
       title,
-      body: input.body ?? '',
       status,
-      priority: priorityRank(input.priority ?? 'medium'),
-      position: (await lastPosition(tx.db, status)) + POSITION_GAP,
+      dependsOn: deps,
       agent: input.agent === undefined ? (app.config.defaults.agent ?? null) : input.agent,
-      labels: JSON.stringify(unique(input.labels ?? [])),
-      parent_id: input.parent ?? null,
-      verify_command: input.verifyCommand ?? null,
-      loop_enabled: input.loop?.enabled ? 1 : 0,
-      loop_max_iterations: input.loop?.maxIterations ?? 10,
-      loop_delay_ms: input.loop?.delayMs ?? 0,
-      loop_done_file: input.loop?.doneFile ?? 'DONE',
-      max_attempts: input.maxAttempts ?? null,
-      max_cost_usd: input.maxCostUsd ?? null,
-      status_reason: null,
-      escalated_from_run_id: null,
-      created_at: tx.now,
-      updated_at: tx.now,
-    };
-    await insertTask(tx, row);
-    await addDependencies(tx, id, deps);
-    await appendEvent(tx, 'task.created', { taskId: id, data: { title, status } });
+    });
     const started = await maybeAutostart(app, tx, row);
     return taskView(started ?? row, deps);
   });
