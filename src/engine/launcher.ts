@@ -13,6 +13,7 @@ import { attachTranscript } from './attach-transcript.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
+import { attachShipper } from './output-shipper.js';
 
 /**
  * Starts a run this worker has just claimed: build the agent's argv and
@@ -108,6 +109,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   });
   ctx.live.set(run.id, live);
   attachTranscript(ctx, live, run);
+  attachShipper(ctx, live);
   let recorded: Promise<unknown> = Promise.resolve();
   live.watchExit(() => {
     // The exit can arrive before "running" is recorded; finalize after it.

@@ -22,6 +22,9 @@ export async function reconcileOnce(
     stopping: false,
     spawner: new Spawner(),
     wake: () => {},
+    agentLimits: {},
+    concurrency: null,
+    shipOutput: false,
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();

@@ -19,11 +19,9 @@ export async function migrate(store: Store): Promise<void> {
       .addColumn('version', 'integer', (c) => c.primaryKey())
       .addColumn('applied_at', 'bigint', (c) => c.notNull())
       .execute();
-    const row = await db
-      .selectFrom('schema_version')
-      .select((eb) => eb.fn.max('version').as('v'))
-      .executeTakeFirst();
-    const current = Number(row?.v ?? 0);
+    const rows = await db.selectFrom('schema_version').select('version').execute();
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    const current = Math.max(0, ...applied);
     if (current > LATEST_VERSION) {
       throw new StoreError(
         'schema_too_new',
@@ -31,7 +29,9 @@ export async function migrate(store: Store): Promise<void> {
       );
     }
     for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+      // By set, not by the highest version: migrations developed side by side
+      // may land with gaps, and one merged later must still be applied.
+      if (applied.has(m.version)) continue;
       // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped schema
       await m.up(db as any, dialect);
       await db

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { initial } from './001-initial.js';
+import { workers } from './003-workers.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -9,6 +10,6 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, workers];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
