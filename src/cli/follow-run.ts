@@ -1,15 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { App } from '../app/context.js';
-import { runDir } from '../config/home.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
-import { followFile } from '../runner/file-follower.js';
-import { getRun } from '../store/runs.js';
+import { followRunOutput } from '../app/run-output.js';
 
 /**
  * Writes a run's log to `out` from `offset`, following it until the run has
- * ended and the file is drained. The file is the source, so a restart of the
- * engine in between loses and repeats nothing.
+ * ended and the log is drained. The log file (or, for a run executed on
+ * another host, the chunks its worker shipped) is the source, so a restart of
+ * the engine in between loses and repeats nothing.
  */
 export async function followRunLog(
   app: App,
@@ -18,26 +14,13 @@ export async function followRunLog(
   out: NodeJS.WritableStream,
   opts: { follow: boolean; offset?: number },
 ): Promise<void> {
-  const file = path.join(runDir(app.paths, runId), `${stream}.log`);
-  let ended = false;
-  const poll = opts.follow
-    ? setInterval(async () => {
-        const run = await getRun(app.store.db, runId).catch(() => undefined);
-        if (!run || isTerminalRun(run.state as RunState)) ended = true;
-      }, 200)
-    : null;
-  try {
-    if (!opts.follow && !fs.existsSync(file)) return;
-    await followFile(file, {
-      offset: opts.offset ?? 0,
-      done: () => !opts.follow || ended,
-      onChunk: (chunk) =>
-        new Promise<void>((resolve) => {
-          if (out.write(chunk)) resolve();
-          else out.once('drain', () => resolve());
-        }),
-    });
-  } finally {
-    if (poll) clearInterval(poll);
-  }
+  await followRunOutput(app, runId, stream, {
+    follow: opts.follow,
+    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
+    onChunk: (chunk) =>
+      new Promise<void>((resolve) => {
+        if (out.write(chunk)) resolve();
+        else out.once('drain', () => resolve());
+      }),
+  });
 }

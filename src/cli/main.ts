@@ -6,6 +6,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorker } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerStart(program);
   registerServe(program);
+  registerWorker(program);
   registerRuns(program);
   registerValidate(program);
   for (const cmd of program.commands) applyExitOverride(cmd);

@@ -37,15 +37,16 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     const decision = live.gaveUp
       ? { state: 'lost' as const, ...classifyExit({ kind: 'lost', reason: live.gaveUp }) }
       : decideRunEnd({
-      stopAction: run.stop_action,
-      stopReason: run.stop_reason,
-      exitCode: exit?.code ?? live.observed?.code ?? null,
-      exitSignal: exit ? null : (live.observed?.signal ?? null),
-      lostReason:
-        live.init.lostReason ?? 'the agent supervisor disappeared without recording an exit status',
-      timeoutMs: live.init.timeoutMs,
-      idleTimeoutMs: live.init.idleTimeoutMs,
-    });
+          stopAction: run.stop_action,
+          stopReason: run.stop_reason,
+          exitCode: exit?.code ?? live.observed?.code ?? null,
+          exitSignal: exit ? null : (live.observed?.signal ?? null),
+          lostReason:
+            live.init.lostReason ??
+            'the agent supervisor disappeared without recording an exit status',
+          timeoutMs: live.init.timeoutMs,
+          idleTimeoutMs: live.init.idleTimeoutMs,
+        });
     const agentError = live.transcript?.failure ?? null;
     if (agentError && decision.state === 'failed')
       decision.reason = `${decision.reason}: ${agentError}`;

@@ -63,7 +63,8 @@ export async function shippedBytes(
     .groupBy('stream')
     .execute();
   const out: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
-  for (const r of rows) if (r.stream === 'stdout' || r.stream === 'stderr') out[r.stream] = Number(r.end);
+  for (const r of rows)
+    if (r.stream === 'stdout' || r.stream === 'stderr') out[r.stream] = Number(r.end);
   return out;
 }
 
@@ -93,7 +94,10 @@ export async function readOutput(
     const start = Number(r.offset);
     if (start > at) break; // a gap: never happens for chunks shipped in order
     const data = Buffer.from(r.data);
-    const slice = data.subarray(at - start, Math.min(data.length, at - start + (offset + limit - at)));
+    const slice = data.subarray(
+      at - start,
+      Math.min(data.length, at - start + (offset + limit - at)),
+    );
     parts.push(slice);
     at += slice.length;
     if (at >= offset + limit) break;

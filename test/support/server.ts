@@ -41,7 +41,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-/** One `agentboard serve` process. */
+/** One `agentboard serve` process (or, with `args`, another engine command such as `worker`). */
 export class ServeProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -53,9 +53,9 @@ export class ServeProcess {
 
   constructor(
     readonly home: string,
-    opts: { env?: Record<string, string>; logFile?: string } = {},
+    opts: { env?: Record<string, string>; logFile?: string; args?: string[] } = {},
   ) {
-    this.child = spawn(process.execPath, [CLI_MAIN, 'serve'], {
+    this.child = spawn(process.execPath, [CLI_MAIN, ...(opts.args ?? ['serve'])], {
       env: boardEnv(home, opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

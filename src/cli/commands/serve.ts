@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openApp } from '../../app/context.js';
-import { startEngine } from '../../engine/engine.js';
+import { type EngineOptions, startEngine } from '../../engine/engine.js';
 import { println } from '../output.js';
 
 /**
@@ -14,13 +14,14 @@ export function registerServe(program: Command): void {
     .description(
       'run the engine: dispatch, supervise and recover runs (Ctrl-C leaves agents running)',
     )
-    .action(() => runEngineInForeground());
+    .option('--no-worker', 'claim and run nothing here (the API only; workers run elsewhere)')
+    .action((f: { worker: boolean }) => runEngineInForeground({ claim: f.worker }));
 }
 
 /** Runs the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
-export async function runEngineInForeground(): Promise<void> {
+export async function runEngineInForeground(opts: EngineOptions = {}): Promise<void> {
   const app = await openApp();
-  const engine = await startEngine(app);
+  const engine = await startEngine(app, opts);
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
   const recovered =
