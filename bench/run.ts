@@ -25,9 +25,10 @@ import {
   verdictOf,
 } from './harness.js';
 import store from './store.js';
+import workers from './workers.js';
 
 /** The registry, in run order. */
-const MODULES: readonly BenchModule[] = [store, engine];
+const MODULES: readonly BenchModule[] = [store, engine, workers];
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');

@@ -115,10 +115,15 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
   timers.push(setInterval(renew, app.config.defaults.lease / 3));
 
-  const onExternal = (types: string[]) =>
+  // Every worker hears every commit: wake only for what can let a claim
+  // succeed (a run queued, a run ended, a card moved) or stop a run. A wake
+  // costs a claim transaction, serialised with every other worker's.
+  const onExternal = (types: string[]) => {
+    if (!types.some((t) => WAKING_TYPES.has(t))) return;
     onEvents(
       types.map((type) => ({ id: 0, type, taskId: null, runId: null, data: {}, createdAt: 0 })),
     );
+  };
   // The LISTEN connection is back: notifications sent meanwhile are lost, so
   // look at the database once, and re-establish leases at once.
   const onListener = (state: 'up' | 'down') => {
@@ -165,6 +170,15 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     },
   };
 }
+
+const WAKING_TYPES = new Set([
+  'external',
+  'run.queued',
+  'run.finished',
+  'run.stop_requested',
+  'task.moved',
+  'task.updated',
+]);
 
 /** `serve --no-worker`: an engine that claims, runs and recovers nothing. */
 function idleEngine(worker: WorkerIdentity): Engine {
