@@ -19,7 +19,6 @@ import { type App, openApp } from '../src/app/context.js';
 import { enqueueRun, taskPrompt } from '../src/app/queue.js';
 import { followRunOutput } from '../src/app/run-output.js';
 import { addTask } from '../src/app/tasks.js';
-import { listRuns } from '../src/store/runs.js';
 import { getTask } from '../src/store/tasks.js';
 import {
   type BenchContext,
@@ -120,9 +119,13 @@ function enqueueAll(app: App, ids: number[], agent: string): Promise<string[]> {
 
 async function waitAllEnded(app: App, count: number): Promise<void> {
   for (;;) {
-    const ended = await listRuns(app.store.db, { states: ['succeeded', 'failed', 'lost'] });
-    if (ended.length >= count) return;
-    await new Promise((r) => setTimeout(r, 10));
+    const r = await app.store.db
+      .selectFrom('runs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', 'in', ['succeeded', 'failed', 'lost'])
+      .executeTakeFirst();
+    if (Number(r?.n) >= count) return;
+    await new Promise((res) => setTimeout(res, 20));
   }
 }
 

@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { ACTIVE_RUN_STATES } from '../domain/run.js';
 import { nextValue } from './counters.js';
 import type { DB, RunsTable } from './schema.js';
-import { leaseNow, type Tx } from './store.js';
+import { leaseDeadlineSql, leaseNow, type Tx } from './store.js';
 
 export type RunRow = Selectable<RunsTable>;
 
@@ -222,6 +222,24 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
   const row = await q.executeTakeFirst();
   if (!row) return undefined;
 
+  if (tx.dialect === 'postgres') {
+    // One statement for the token, the lease deadline and the claim: every
+    // round trip here is spent holding the claim lock.
+    const r = await sql<RunRow>`
+      with token as (
+        insert into counters (name, value) values ('lease', 1)
+        on conflict (name) do update set value = counters.value + 1
+        returning value)
+      update runs set
+        state = 'claimed', worker_id = ${req.workerId}, host = ${req.host},
+        boot_id = ${req.bootId}, lease_token = (select value from token),
+        lease_expires_at = ${leaseDeadlineSql(tx, req.leaseMs)}, claimed_at = ${tx.now}
+      where id = ${row.id}
+      returning *`.execute(tx.db);
+    const claimed = r.rows[0];
+    if (!claimed) throw new Error(`run ${row.id} vanished while locked by its claim`);
+    return normalizeRun(claimed);
+  }
   const token = await nextValue(tx, 'lease');
   const patch = {
     state: 'claimed',

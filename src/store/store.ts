@@ -213,6 +213,11 @@ export class Store {
 /** The database clock in epoch milliseconds (clock_timestamp: the instant, not the tx start). */
 const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
+/** `now + ms` on the lease clock, as an SQL expression to use inside a statement. */
+export function leaseDeadlineSql(tx: Tx, ms: number) {
+  return tx.dbClock ? sql<number>`${DB_NOW} + ${ms}` : sql<number>`${tx.now + ms}`;
+}
+
 /** "Now" for lease and heartbeat writes inside a transaction: see Store.leaseNow. */
 export async function leaseNow(tx: Tx): Promise<number> {
   if (!tx.dbClock) return tx.now;
