@@ -162,7 +162,12 @@ export class ServeProcess {
 /** Spawns `agentboard serve` on `home` and waits until its engine is ready. */
 export async function startServe(
   home: string,
-  opts: { env?: Record<string, string>; logFile?: string; timeoutMs?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    logFile?: string;
+    timeoutMs?: number;
+    args?: string[];
+  } = {},
 ): Promise<ServeProcess> {
   const s = new ServeProcess(home, opts);
   try {
