@@ -85,7 +85,12 @@ export class Store {
         keepAlive: true,
       });
       // A dropped connection must not crash the process; the next query reconnects.
+      // The pool listens on idle clients only: a client checked out (inside a
+      // transaction) when the server goes away would otherwise emit an
+      // unhandled 'error' and kill the worker. Its query fails instead, and
+      // the pool discards it on release.
       pool.on('error', () => {});
+      pool.on('connect', (client) => client.on('error', () => {}));
       const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       store = new Store(db, 'postgres', clock, null, pool);
       store.databaseUrl = opts.databaseUrl;

@@ -79,7 +79,8 @@ test('PostgreSQL restarted during a workload: no run lost, none run twice', asyn
       [...starts.values()].every((n) => n === 1),
       'no run executed twice',
     );
-    for (const w of workers) assert.ok(w.alive, `worker ${w.workerId} survived the restart`);
+    for (const w of workers)
+      assert.ok(w.alive, `worker ${w.workerId} died in the restart:\n${w.stderr.slice(-3000)}`);
     const warned = workers.map((w) => w.stderr).join('');
     assert.match(warned, /could not record the end of run .*; retrying|dispatch failed/);
   } finally {
