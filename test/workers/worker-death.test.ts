@@ -82,7 +82,8 @@ test("same host: a SIGKILLed worker's live agents are adopted by another worker"
   const url = await pg.createDatabase();
   const probe = createWorkerBoard(url, { agents: {} });
   const board = createWorkerBoard(url, {
-    agents: { slow: ledgerAgent(probe.ledger, 6, 6) },
+    // Long enough to still be running when the survivor's reconcile pass comes, even under load.
+    agents: { slow: ledgerAgent(probe.ledger, 6, 15) },
     board: { max_concurrency: 6 },
   });
   const app = await board.open();
@@ -99,8 +100,11 @@ test("same host: a SIGKILLed worker's live agents are adopted by another worker"
     const killedAt = Date.now();
     await victim.kill('SIGKILL');
     await waitFor(
-      'the survivor to adopt every run',
-      async () => (await heldBy(app, survivor.workerId ?? '')).length === 3,
+      'the survivor to take every run over',
+      async () => {
+        const runs = await listRuns(app.store.db, {});
+        return runs.every((r) => r.worker_id === survivor.workerId);
+      },
       TARGET_MS,
     );
     const recoveredMs = Date.now() - killedAt;
@@ -112,6 +116,12 @@ test("same host: a SIGKILLed worker's live agents are adopted by another worker"
         'stale completion rejected',
       );
     }
+    const adopted = await app.store.db
+      .selectFrom('events')
+      .select('run_id')
+      .where('type', '=', 'run.adopted')
+      .execute();
+    assert.equal(adopted.length, 3, 'the live agents were adopted');
     await waitFor(
       'every task done',
       async () => (await listRuns(app.store.db, { states: ['succeeded'] })).length === 3,
