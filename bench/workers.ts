@@ -4,7 +4,9 @@
  * - enqueue → claim latency across processes: the commit that makes a run
  *   runnable, seen from this process, to the commit of its claim by a worker
  *   (NOTIFY → LISTEN wake-up → claim), observed here through a bench-only
- *   trigger that notifies each claim. Target p99 ≤ 10 ms;
+ *   trigger that notifies each claim. Target p99 ≤ 10 ms. Workers idle
+ *   between samples (the previous run's end, which wakes every worker for a
+ *   claim attempt of its own, has settled);
  * - throughput of trivial runs (`true`) with 1, 2 and 4 workers, the same
  *   board limit (8) in each case;
  * - remote output: a log read on the API host (another AGENTBOARD_HOME, so no
@@ -166,6 +168,7 @@ async function claimLatency(ctx: BenchContext): Promise<Row[]> {
       early.get(runId ?? '') ?? (await new Promise<number>((r) => claimed.set(runId ?? '', r)));
     if (i >= 10) samples.push(at - committedAt); // the first few warm the workers up
     await waitAllEnded(b.app, i + 1);
+    await new Promise((r) => setTimeout(r, 25));
   }
   await stopWorkers(workers);
   return latencyRows(

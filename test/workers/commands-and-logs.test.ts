@@ -116,3 +116,47 @@ test('serve --no-worker claims nothing; a worker elsewhere runs the task, its lo
     await api.store.close();
   }
 });
+
+test('a stop requested on the API host reaches the worker on another host', async () => {
+  const board = createWorkerBoard(await pg.createDatabase(), {
+    agents: {
+      sleepy: {
+        kind: 'command',
+        command: '/bin/sh',
+        args: ['-c', 'exec sleep 60'],
+        max_concurrency: 1,
+      },
+    },
+    defaults: { stop_grace: '1s' },
+  });
+  const apiHome = path.join(tempDir('agentboard-api-'), 'home');
+  fs.mkdirSync(apiHome);
+  fs.copyFileSync(path.join(board.home, 'config.yaml'), path.join(apiHome, 'config.yaml'));
+  const env = { AGENTBOARD_DATABASE_URL: board.databaseUrl };
+  const api = await openApp({ env: { AGENTBOARD_HOME: apiHome, ...env }, cwd: apiHome });
+  try {
+    const worker = await board.startWorker([], { AGENTBOARD_HOST: 'host-b' });
+    procs.push(worker);
+    const task = await addTask(api, { title: 'sleep', agent: 'sleepy' });
+    const running = await waitFor('the agent running', async () => {
+      const r = (await listRuns(api.store.db, {}))[0];
+      return r?.state === 'running' && r;
+    });
+    const stop = await runCli(apiHome, ['stop', task.id], { env });
+    assert.equal(stop.code, 0, stop.stderr);
+    const ended = await waitFor(
+      'the worker ended the run',
+      async () => {
+        const r = (await listRuns(api.store.db, {}))[0];
+        return r && r.state !== 'running' && r;
+      },
+      15_000,
+    );
+    assert.equal(ended.state, 'cancelled');
+    assert.equal(ended.worker_id, running.worker_id, 'ended by the worker that ran it');
+    assert.match(worker.stderr + worker.stdout, new RegExp(`run ${running.id} .*cancelled`));
+    await worker.stop();
+  } finally {
+    await api.store.close();
+  }
+});
