@@ -21,7 +21,7 @@ import {
 
 const TASKS = 2000;
 const LIMITS = { alpha: 2, beta: 3 };
-const GLOBAL = 4;
+const GLOBAL = 3;
 
 let pg: TestPostgres;
 const workers: ServeProcess[] = [];
