@@ -27,9 +27,10 @@ import {
 import sse from './sse.js';
 import store from './store.js';
 import web from './web.js';
+import workers from './workers.js';
 
 /** The registry, in run order. */
-const MODULES: readonly BenchModule[] = [store, engine, sse, web];
+const MODULES: readonly BenchModule[] = [store, engine, workers, sse, web];
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');

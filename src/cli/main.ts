@@ -10,6 +10,7 @@ import { registerStart } from './commands/start.js';
 import { registerTask } from './commands/task.js';
 import { registerToken } from './commands/token.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWorker } from './commands/worker.js';
 import { registerWorkspaces } from './commands/workspaces.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerStart(program);
   registerServe(program);
+  registerWorker(program);
   registerRuns(program);
   registerValidate(program);
   registerToken(program);

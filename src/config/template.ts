@@ -43,6 +43,12 @@ board:
   # base_branch: main      # worktree: where task branches start and merge (default: current branch)
   # setup: npm ci          # worktree: run in the task's worktree before each run's agent
   # gc: { older_than: 7d, keep_failed: true, every: 1d }   # periodic gc by the engine
+
+server:
+  host: 127.0.0.1          # any other address needs the API token (shown once; \`agentboard token rotate\`)
+  port: 4317
+  # allowed_hosts: [board.example.lan]           # extra names for the Host header
+  # allowed_origins: ["http://localhost:5173"]   # extra origins allowed to change the board
 `;
 }
 

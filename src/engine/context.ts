@@ -23,6 +23,12 @@ export interface EngineContext {
   /** Wakes the dispatcher (capacity may have freed up). */
   wake(): void;
   observer: EngineObserver;
+  /** The agents this worker may claim runs of (its labels permitting), with their limits. */
+  agentLimits: Record<string, number>;
+  /** The most runs this worker supervises at once; null: only the board's limits. */
+  concurrency: number | null;
+  /** Ship run output to the database (PostgreSQL: the API may run on another host). */
+  shipOutput: boolean;
 }
 
 /**

@@ -2,6 +2,8 @@ import { claimNext, nextDueAt, type RunRow } from '../store/runs.js';
 import type { EngineContext } from './context.js';
 import { launchRun } from './launcher.js';
 
+const MAX_RETRY_MS = 8000;
+
 /**
  * Claims and launches runnable runs the moment something may have made one
  * runnable: a commit in this process, a commit seen from another process, or
@@ -14,6 +16,7 @@ export class Dispatcher {
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
+  private failures = 0;
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -49,9 +52,13 @@ export class Dispatcher {
         // At capacity, the next run to end wakes us; no timer is needed.
         if (!this.atCapacity) await this.armTimer(passStart);
       } while (this.again);
+      this.failures = 0;
     } catch (e) {
-      this.ctx.log.warn(`dispatch failed: ${(e as Error).message}; retrying in 1s`);
-      this.armAt(this.ctx.app.clock.now() + 1000);
+      // The database may be away: stop claiming, and look again with backoff.
+      const delay = Math.min(MAX_RETRY_MS, 1000 * 2 ** this.failures);
+      this.failures++;
+      this.ctx.log.warn(`dispatch failed: ${(e as Error).message}; retrying in ${delay / 1000}s`);
+      this.armAt(this.ctx.app.clock.now() + delay);
     } finally {
       this.running = false;
     }
@@ -70,14 +77,13 @@ export class Dispatcher {
     let total = 0;
     for (const n of mine.values()) total += n;
     if (total >= this.ctx.app.config.board.max_concurrency) return true;
+    // The worker's own cap is enforced here, exactly: only this loop claims for it.
+    if (this.ctx.concurrency !== null && total >= this.ctx.concurrency) return true;
     return Object.entries(agentLimits).every(([agent, limit]) => (mine.get(agent) ?? 0) >= limit);
   }
 
   private claimOne(): Promise<RunRow | undefined> {
-    const { app, worker } = this.ctx;
-    const agentLimits: Record<string, number> = {};
-    for (const [name, a] of Object.entries(app.config.agents))
-      agentLimits[name] = a.max_concurrency;
+    const { app, worker, agentLimits } = this.ctx;
     this.atCapacity = this.full(agentLimits);
     if (this.atCapacity) return Promise.resolve(undefined);
     return app.store.tx((tx) =>

@@ -16,6 +16,7 @@ import { applyStopRequests, monitorTick } from './monitors.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { createWorkerIdentity, type WorkerIdentity } from './worker-identity.js';
+import { claimableAgents } from './worker-labels.js';
 
 export interface EngineOptions {
   log?: EngineLogger;
@@ -26,6 +27,20 @@ export interface EngineOptions {
   changePollMs?: number;
   /** Told of dispatches, lease renewals and reconciliations (metrics); no-op by default. */
   observer?: EngineObserver;
+  /**
+   * false: claim and run nothing (`serve --no-worker`: the API only; the
+   * engine then registers no worker and starts no timers).
+   */
+  claim?: boolean;
+  /** What this worker can run (`worker --labels`): see claimableAgents. Default: every agent. */
+  labels?: string[];
+  /** The most runs this worker supervises at once (`worker --concurrency`). */
+  concurrency?: number;
+  /**
+   * PostgreSQL: how often to look for runnable runs without a notification,
+   * while LISTEN is up (a safety net) and while it is down (the fallback).
+   */
+  fallbackPollMs?: { listening: number; notListening: number };
 }
 
 export interface Engine {
@@ -44,7 +59,10 @@ export interface Engine {
  */
 export async function startEngine(app: App, opts: EngineOptions = {}): Promise<Engine> {
   const worker = createWorkerIdentity();
+  if (opts.claim === false) return idleEngine(worker);
+  const agentLimits = claimableAgents(app.config, opts.labels);
   const timers: NodeJS.Timeout[] = [];
+  const postgres = app.store.dialect === 'postgres';
   let dispatcher: Dispatcher | undefined;
   const ctx: EngineContext = {
     app,
@@ -56,6 +74,9 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     spawner: new Spawner(),
     wake: () => dispatcher?.wake(),
     observer: opts.observer ?? noopObserver,
+    agentLimits,
+    concurrency: opts.concurrency ?? null,
+    shipOutput: postgres,
   };
   dispatcher = new Dispatcher(ctx);
 
@@ -66,7 +87,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       boot_id: worker.bootId,
       pid: worker.pid,
       proc_start_time: worker.startTime,
-      labels: JSON.stringify(Object.keys(app.config.agents)),
+      labels: JSON.stringify(opts.labels ?? Object.keys(agentLimits)),
+      concurrency: opts.concurrency ?? null,
       started_at: tx.now,
     }),
   );
@@ -104,12 +126,50 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   };
   every(opts.monitorIntervalMs ?? 1000, 'monitors', () => monitorTick(ctx));
   every(opts.reconcileIntervalMs ?? 5000, 'reconciler', () => reconcile(ctx));
-  every(app.config.defaults.lease / 3, 'leases', () => renewAll(ctx));
+  const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
+  timers.push(setInterval(renew, app.config.defaults.lease / 3));
   const gcEvery = app.config.board.gc.every;
   if (gcEvery !== undefined) {
     const gc = exclusive(ctx, 'gc', () => scheduledGc(ctx));
     timers.push(setInterval(gc, gcCheckInterval(gcEvery)));
     gc();
+  }
+
+  // Every worker hears every commit: wake only for what can let a claim
+  // succeed (a run queued, a run ended, a card moved) or stop a run. A wake
+  // costs a claim transaction, serialised with every other worker's.
+  const onExternal = (types: string[]) => {
+    if (!types.some((t) => WAKING_TYPES.has(t))) return;
+    onEvents(
+      types.map((type) => ({ id: 0, type, taskId: null, runId: null, data: {}, createdAt: 0 })),
+    );
+  };
+  // The LISTEN connection is back: notifications sent meanwhile are lost, so
+  // look at the database once, and re-establish leases at once.
+  const onListener = (state: 'up' | 'down') => {
+    if (state === 'up') {
+      onExternal(['external']);
+      renew();
+    }
+  };
+  if (postgres) {
+    // Commits by other processes, on any host: LISTEN/NOTIFY, with polling only as a fallback.
+    app.store.changes.on('external', onExternal);
+    app.store.changes.on('listener', onListener);
+    app.store.listen();
+    const poll = opts.fallbackPollMs ?? { listening: 15_000, notListening: 1000 };
+    let lastPoll = performance.now();
+    timers.push(
+      setInterval(
+        () => {
+          const every = app.store.listening ? poll.listening : poll.notListening;
+          if (performance.now() - lastPoll < every) return;
+          lastPoll = performance.now();
+          onExternal(['external']);
+        },
+        Math.min(poll.listening, poll.notListening),
+      ),
+    );
   }
   dispatcher.wake();
 
@@ -123,10 +183,31 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       for (const t of timers) clearInterval(t);
       dispatcher?.stop();
       app.store.changes.off('events', onEvents);
+      app.store.changes.off('external', onExternal);
+      app.store.changes.off('listener', onListener);
       for (const live of ctx.live.values()) live.close();
       ctx.spawner.close();
       await app.store.tx((tx) => stopWorker(tx, worker.id)).catch(() => {});
     },
+  };
+}
+
+const WAKING_TYPES = new Set([
+  'external',
+  'run.queued',
+  'run.finished',
+  'run.stop_requested',
+  'task.moved',
+  'task.updated',
+]);
+
+/** `serve --no-worker`: an engine that claims, runs and recovers nothing. */
+function idleEngine(worker: WorkerIdentity): Engine {
+  return {
+    worker,
+    recovered: { adopted: 0, recorded: 0, lost: 0, pending: 0 },
+    liveRuns: () => 0,
+    stop: async () => {},
   };
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { finishRun } from '../app/finish-run.js';
 import { commitRunWork } from '../app/workspaces.js';
+import { classifyExit } from '../domain/exit.js';
 import { decideRunEnd } from '../domain/run-end.js';
 import { readExitFile } from '../runner/shim.js';
 import { killGroupMembers } from '../runner/signals.js';
@@ -20,26 +21,33 @@ const STDERR_TAIL_BYTES = 2000;
  */
 export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promise<void> {
   const { app } = ctx;
+  if (live.finalizing) return;
+  live.finalizing = true;
+  let retryLater = false;
   try {
     live.sample(app.clock.now());
     // Store the whole transcript (and final usage) before the run is ended.
-    await live.transcript?.finish();
+    if (!live.finalizePending) await live.transcript?.finish();
+    await live.shipper?.finish();
     // Grandchildren still in the group after the agent exited are orphans.
     if (live.init.pgid > 1)
       killGroupMembers(live.init.pgid, { key: RUN_MARKER_ENV, value: live.id });
     const run = await getRun(app.store.db, live.id);
     if (!run || run.lease_token !== live.token) return;
     const exit = readExitFile(live.init.runDir);
-    const decision = decideRunEnd({
-      stopAction: run.stop_action,
-      stopReason: run.stop_reason,
-      exitCode: exit?.code ?? live.observed?.code ?? null,
-      exitSignal: exit ? null : (live.observed?.signal ?? null),
-      lostReason:
-        live.init.lostReason ?? 'the agent supervisor disappeared without recording an exit status',
-      timeoutMs: live.init.timeoutMs,
-      idleTimeoutMs: live.init.idleTimeoutMs,
-    });
+    const decision = live.gaveUp
+      ? { state: 'lost' as const, ...classifyExit({ kind: 'lost', reason: live.gaveUp }) }
+      : decideRunEnd({
+          stopAction: run.stop_action,
+          stopReason: run.stop_reason,
+          exitCode: exit?.code ?? live.observed?.code ?? null,
+          exitSignal: exit ? null : (live.observed?.signal ?? null),
+          lostReason:
+            live.init.lostReason ??
+            'the agent supervisor disappeared without recording an exit status',
+          timeoutMs: live.init.timeoutMs,
+          idleTimeoutMs: live.init.idleTimeoutMs,
+        });
     const agentError = live.transcript?.failure ?? null;
     if (agentError && decision.state === 'failed')
       decision.reason = `${decision.reason}: ${agentError}`;
@@ -87,13 +95,23 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     if (applied)
       ctx.log.info(`run ${live.id} (T-${live.init.taskId}) ${decision.state}: ${decision.reason}`);
   } catch (e) {
-    // Its lease is no longer renewed once it leaves `live`: the reconciler
-    // takes the run over when the lease expires and records the exit then.
-    ctx.log.warn(`could not record the end of run ${live.id}: ${(e as Error).message}`);
+    // On one host, the run leaves `live` and its lease is no longer renewed:
+    // the reconciler takes it over when the lease expires and records the
+    // exit then. On PostgreSQL the taker may sit on another host, where this
+    // exit is invisible (it would be judged lost): so keep the lease and
+    // record the end here once the database answers again (monitor pass).
+    retryLater = app.store.dialect === 'postgres' && !ctx.stopping;
+    live.finalizePending = retryLater;
+    ctx.log.warn(
+      `could not record the end of run ${live.id}: ${(e as Error).message}${retryLater ? '; retrying' : ''}`,
+    );
   } finally {
-    live.close();
-    ctx.live.delete(live.id);
-    ctx.wake();
+    live.finalizing = false;
+    if (!retryLater) {
+      live.close();
+      ctx.live.delete(live.id);
+      ctx.wake();
+    }
   }
 }
 

@@ -18,6 +18,7 @@ import { ensureCliShim } from './cli-shim.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
+import { attachShipper } from './output-shipper.js';
 
 /**
  * Starts a run this worker has just claimed: build the agent's argv and
@@ -141,6 +142,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   });
   ctx.live.set(run.id, live);
   attachTranscript(ctx, live, run);
+  attachShipper(ctx, live);
   let recorded: Promise<unknown> = Promise.resolve();
   live.watchExit(() => {
     // The exit can arrive before "running" is recorded; finalize after it.

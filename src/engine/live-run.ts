@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type GroupUsage, isSameProcess } from '../runner/proc.js';
 import { readExitFile } from '../runner/shim.js';
 import { stopGroup } from '../runner/signals.js';
+import type { OutputShipper } from './output-shipper.js';
 import type { TranscriptTail } from './transcript.js';
 
 export interface LiveRunInit {
@@ -37,6 +38,20 @@ export class LiveRun {
   stopRequested = false;
   /** Parses stdout into stored events while the run lives. */
   transcript: TranscriptTail | null = null;
+  /** Ships the logs to the database (PostgreSQL: they may be read from another host). */
+  shipper: OutputShipper | null = null;
+  /**
+   * When the lease was last known good, on this process's monotonic clock
+   * (performance.now at the start of a renewal that succeeded). With the
+   * database out of reach past `this + lease`, another worker may own the run.
+   */
+  leaseConfirmedAt = performance.now();
+  /** Set once the worker gave the run up itself (its lease ran out while the database was away). */
+  gaveUp: string | null = null;
+  /** Its end could not be recorded yet (the database was out of reach): retried. */
+  finalizePending = false;
+  lastFinalizeTry = 0;
+  finalizing = false;
   private exited = false;
   private watcher: fs.FSWatcher | null = null;
   private onExitCb: (() => void) | null = null;
@@ -133,5 +148,6 @@ export class LiveRun {
   close(): void {
     this.watcher?.close();
     this.transcript?.stop();
+    this.shipper?.stop();
   }
 }

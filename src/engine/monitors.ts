@@ -8,9 +8,11 @@ import { appendEvent } from '../store/events.js';
 import { getRun, listRuns, staleQueuedRuns, updateRun, updateRunFenced } from '../store/runs.js';
 import { updateTask } from '../store/tasks.js';
 import type { EngineContext } from './context.js';
+import { finalizeLiveRun } from './finalize.js';
 import type { LiveRun } from './live-run.js';
 
 const PERSIST_EVERY_MS = 5000;
+const FINALIZE_RETRY_MS = 2000;
 
 /**
  * One pass of the run monitors: output and resources of live runs, the
@@ -22,6 +24,14 @@ export async function monitorTick(ctx: EngineContext): Promise<void> {
   const now = ctx.app.clock.now();
   const usage = sampleGroups(new Set([...ctx.live.values()].map((l) => l.init.pgid)));
   for (const live of ctx.live.values()) {
+    if (live.finalizePending) {
+      // Its end could not be recorded (the database was away): try again.
+      if (now - live.lastFinalizeTry >= FINALIZE_RETRY_MS) {
+        live.lastFinalizeTry = now;
+        void finalizeLiveRun(ctx, live);
+      }
+      continue;
+    }
     live.pollExit();
     live.sample(now, usage);
     if (live.hasExited || live.stopRequested) continue;

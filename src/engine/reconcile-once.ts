@@ -23,6 +23,9 @@ export async function reconcileOnce(
     spawner: new Spawner(),
     wake: () => {},
     observer: noopObserver,
+    agentLimits: {},
+    concurrency: null,
+    shipOutput: false,
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();

@@ -5,12 +5,15 @@ import { hasEnvMarker, isSameProcess, processStartTime } from '../runner/proc.js
 import { readExitFile } from '../runner/shim.js';
 import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
+import { shippedBytes } from '../store/run-output.js';
 import { getRun, listRuns, type RunRow, updateRunFenced } from '../store/runs.js';
+import { leaseNow } from '../store/store.js';
 import { getWorker } from '../store/workers.js';
 import { attachTranscript } from './attach-transcript.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
 import { LiveRun } from './live-run.js';
+import { attachShipper } from './output-shipper.js';
 import { isLocalWorkerDead } from './worker-identity.js';
 
 /** A claimed run with no recorded pid is given this long to write shim.pid before it is judged. */
@@ -35,7 +38,8 @@ export async function reconcile(
 ): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { adopted: 0, recorded: 0, lost: 0, pending: 0 };
   const { app } = ctx;
-  const now = app.clock.now();
+  // Lease expiry is judged on the clock leases are written with (the database's, on PostgreSQL).
+  const now = await app.store.leaseNow();
   const runs = await listRuns(app.store.db, { states: ['claimed', 'running'], order: 'asc' });
   const deadWorkers = new Map<string, boolean>();
   for (const run of runs) {
@@ -99,7 +103,7 @@ async function reconcileRun(
     const ok = await updateRunFenced(tx, run.id, run.lease_token as number, {
       worker_id: worker.id,
       lease_token: t,
-      lease_expires_at: tx.now + app.config.defaults.lease,
+      lease_expires_at: (await leaseNow(tx)) + app.config.defaults.lease,
       ...(alive && run.state === 'claimed'
         ? { state: 'running', pid, pgid: pid, proc_start_time: startTime, started_at: tx.now }
         : run.pid === null && pid !== null
@@ -137,6 +141,7 @@ async function reconcileRun(
       : `worker ${run.worker_id} on ${run.host} stopped renewing its lease`,
   });
   attachTranscript(ctx, live, taken.row);
+  if (local && ctx.shipOutput) attachShipper(ctx, live, await shippedBytes(app.store.db, run.id));
   if (alive) {
     live.lastOutputAt = Math.max(run.last_output_at ?? 0, fileMtime(dir));
     live.sample(app.clock.now());

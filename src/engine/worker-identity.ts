@@ -13,7 +13,9 @@ export interface WorkerIdentity {
 }
 
 export function createWorkerIdentity(): WorkerIdentity {
-  const host = os.hostname();
+  // AGENTBOARD_HOST: the name this host goes by, where hostnames are not
+  // unique (containers); also how tests stand several hosts up on one machine.
+  const host = process.env.AGENTBOARD_HOST || os.hostname();
   return {
     id: `${host}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`,
     host,

@@ -19,11 +19,8 @@ export async function migrate(store: Store): Promise<void> {
       .addColumn('version', 'integer', (c) => c.primaryKey())
       .addColumn('applied_at', 'bigint', (c) => c.notNull())
       .execute();
-    const applied = new Set(
-      (await db.selectFrom('schema_version').select('version').execute()).map((r) =>
-        Number(r.version),
-      ),
-    );
+    const rows = await db.selectFrom('schema_version').select('version').execute();
+    const applied = new Set(rows.map((r) => Number(r.version)));
     const current = Math.max(0, ...applied);
     if (current > LATEST_VERSION) {
       throw new StoreError(
@@ -32,7 +29,8 @@ export async function migrate(store: Store): Promise<void> {
       );
     }
     for (const m of MIGRATIONS) {
-      // By membership, not by the highest version: a gap filled by a later merge still applies.
+      // By set, not by the highest version: migrations developed side by side
+      // may land with gaps, and one merged later must still be applied.
       if (applied.has(m.version)) continue;
       // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped schema
       await m.up(db as any, dialect);

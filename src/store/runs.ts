@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { ACTIVE_RUN_STATES } from '../domain/run.js';
 import { nextValue } from './counters.js';
 import type { DB, RunsTable } from './schema.js';
-import type { Tx } from './store.js';
+import { leaseDeadlineSql, leaseNow, type Tx } from './store.js';
 
 export type RunRow = Selectable<RunsTable>;
 
@@ -170,9 +170,20 @@ export interface ClaimRequest {
  */
 export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | undefined> {
   if (tx.dialect === 'postgres') {
-    // Claims must see each other's counts: without this, concurrent workers each
-    // count the same busy runs and together exceed the limits. (SQLite's BEGIN
-    // IMMEDIATE already serialises writers.) Released at commit.
+    // Limits across workers. SKIP LOCKED alone picks distinct *rows*, but a
+    // limit is a *count*: two workers claiming at once each count the same
+    // busy runs under READ COMMITTED and together overshoot. So claims take
+    // one transaction-scoped advisory lock first: they run one at a time
+    // (a claim is a few short statements, ~1 ms), and each counts after the
+    // previous one committed. Only a claim raises a count (ends and cancels
+    // lower it, takeovers keep it), so limits hold at every instant. Rejected
+    // alternative: per-agent "slot" rows locked with SKIP LOCKED scale better
+    // per agent, but the global limit spans agents and would still need one
+    // shared lock, and slots must be kept in step with every run end.
+    // SKIP LOCKED below still matters: the row picked may be locked by
+    // another writer (a cancel, an edit), and the claim moves on rather than
+    // waits while holding the lock. (SQLite's BEGIN IMMEDIATE already
+    // serialises writers.) Released at commit.
     await sql`select pg_advisory_xact_lock(4317002)`.execute(tx.db);
   }
   const busy = await busyByAgent(tx.db);
@@ -211,6 +222,24 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
   const row = await q.executeTakeFirst();
   if (!row) return undefined;
 
+  if (tx.dialect === 'postgres') {
+    // One statement for the token, the lease deadline and the claim: every
+    // round trip here is spent holding the claim lock.
+    const r = await sql<RunRow>`
+      with token as (
+        insert into counters (name, value) values ('lease', 1)
+        on conflict (name) do update set value = counters.value + 1
+        returning value)
+      update runs set
+        state = 'claimed', worker_id = ${req.workerId}, host = ${req.host},
+        boot_id = ${req.bootId}, lease_token = (select value from token),
+        lease_expires_at = ${leaseDeadlineSql(tx, req.leaseMs)}, claimed_at = ${tx.now}
+      where id = ${row.id}
+      returning *`.execute(tx.db);
+    const claimed = r.rows[0];
+    if (!claimed) throw new Error(`run ${row.id} vanished while locked by its claim`);
+    return normalizeRun(claimed);
+  }
   const token = await nextValue(tx, 'lease');
   const patch = {
     state: 'claimed',
@@ -218,7 +247,7 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
     host: req.host,
     boot_id: req.bootId,
     lease_token: token,
-    lease_expires_at: tx.now + req.leaseMs,
+    lease_expires_at: (await leaseNow(tx)) + req.leaseMs,
     claimed_at: tx.now,
   };
   await updateRun(tx, row.id, patch);
@@ -242,8 +271,10 @@ export async function renewLeases(
   leaseMs: number,
 ): Promise<Set<string>> {
   const kept = new Set<string>();
+  if (held.length === 0) return kept;
+  const expires = (await leaseNow(tx)) + leaseMs;
   for (const h of held) {
-    const ok = await updateRunFenced(tx, h.id, h.token, { lease_expires_at: tx.now + leaseMs });
+    const ok = await updateRunFenced(tx, h.id, h.token, { lease_expires_at: expires });
     if (ok) kept.add(h.id);
   }
   return kept;

@@ -170,6 +170,17 @@ export interface WorkersTable {
   started_at: number;
   heartbeat_at: number;
   stopped_at: number | null;
+  /** The most runs this worker runs at once; null: only the board's limits apply. */
+  concurrency: number | null;
+}
+
+/** A slice of a run's log shipped to the database by the worker running it. */
+export interface RunOutputTable {
+  run_id: string;
+  stream: string;
+  offset: number;
+  data: Uint8Array;
+  created_at: number;
 }
 
 /** A task's git worktree and branch; the row outlives the directory (gc removes only that). */
@@ -216,6 +227,7 @@ export interface DB {
   schedules: SchedulesTable;
   schedule_ticks: ScheduleTicksTable;
   workers: WorkersTable;
+  run_output: RunOutputTable;
   counters: CountersTable;
   workspaces: WorkspacesTable;
   maintenance: MaintenanceTable;

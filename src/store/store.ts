@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { StoreError } from '../domain/errors.js';
 import type { EventRecord } from './events.js';
 import { migrate } from './migrate.js';
 import type { Dialect } from './migrations/index.js';
+import { EVENTS_CHANNEL, encodeNotice, PgListener } from './pg-listener.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -23,6 +25,8 @@ export interface Tx {
   now: number;
   events: EventRecord[];
   dialect: Dialect;
+  /** Leases are timed by the database's clock (PostgreSQL, shared by every host): see leaseNow. */
+  dbClock?: boolean;
 }
 
 export interface OpenStoreOptions {
@@ -40,8 +44,21 @@ const BUSY_RETRIES = 8;
  * events (dispatcher, SSE). Listeners are a wake-up only; the rows are the truth.
  */
 export class Store {
-  readonly changes = new EventEmitter<{ events: [EventRecord[]] }>();
+  /**
+   * `events`: this process committed them. `external`: another process
+   * committed a transaction with events of these types (PostgreSQL
+   * LISTEN/NOTIFY); `listener`: the LISTEN connection went up or down.
+   */
+  readonly changes = new EventEmitter<{
+    events: [EventRecord[]];
+    external: [string[]];
+    listener: ['up' | 'down'];
+  }>();
   private closed = false;
+  /** Tells this process's notifications from other processes'. */
+  private readonly origin = crypto.randomBytes(6).toString('hex');
+  private listener: PgListener | null = null;
+  private databaseUrl: string | null = null;
 
   private constructor(
     readonly db: Kysely<DB>,
@@ -59,11 +76,24 @@ export class Store {
     if (opts.databaseUrl) {
       pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
       pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
-      const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+      // A database that does not answer must not hang a worker forever: it
+      // stops claiming and retries (see the dispatcher and lease renewal).
+      const pool = new pg.Pool({
+        connectionString: opts.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 5000,
+        keepAlive: true,
+      });
       // A dropped connection must not crash the process; the next query reconnects.
+      // The pool listens on idle clients only: a client checked out (inside a
+      // transaction) when the server goes away would otherwise emit an
+      // unhandled 'error' and kill the worker. Its query fails instead, and
+      // the pool discards it on release.
       pool.on('error', () => {});
+      pool.on('connect', (client) => client.on('error', () => {}));
       const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       store = new Store(db, 'postgres', clock, null, pool);
+      store.databaseUrl = opts.databaseUrl;
     } else {
       const file = opts.sqliteFile;
       if (!file) throw new StoreError('store_config', 'no SQLite file and no database URL given');
@@ -109,9 +139,19 @@ export class Store {
   private async runInTransaction<T>(events: EventRecord[], fn: (tx: Tx) => Promise<T>): Promise<T> {
     const now = this.clock.now();
     if (this.dialect === 'postgres') {
-      return this.db
-        .transaction()
-        .execute((trx) => fn({ db: trx, now, events, dialect: this.dialect }));
+      const dbClock = this.clock === systemClock;
+      return this.db.transaction().execute(async (trx) => {
+        const result = await fn({ db: trx, now, events, dialect: this.dialect, dbClock });
+        // Delivered to every LISTENer at commit, never for a rollback: a
+        // worker on another host wakes for exactly the committed change.
+        if (events.length > 0) {
+          const types = [...new Set(events.map((e) => e.type))];
+          await sql`select pg_notify(${EVENTS_CHANNEL}, ${encodeNotice({ origin: this.origin, types })})`.execute(
+            trx,
+          );
+        }
+        return result;
+      });
     }
     return this.db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
@@ -140,11 +180,59 @@ export class Store {
     await sql`select 1`.execute(this.db);
   }
 
+  /**
+   * Starts LISTENing for commits by other processes (PostgreSQL only; a no-op
+   * on SQLite, where dataVersion serves). Idempotent.
+   */
+  listen(): void {
+    if (!this.databaseUrl || this.listener || this.closed) return;
+    this.listener = new PgListener(this.databaseUrl, {
+      notice: (n) => {
+        if (n.origin !== this.origin) this.changes.emit('external', n.types);
+      },
+      up: () => this.changes.emit('listener', 'up'),
+      down: () => this.changes.emit('listener', 'down'),
+    });
+  }
+
+  /** Whether commits by other processes wake this one at once (false: poll). */
+  get listening(): boolean {
+    return this.listener?.connected ?? false;
+  }
+
+  /**
+   * "Now" for leases and heartbeats. On PostgreSQL it is the database's clock,
+   * the one clock every host shares, so a worker with a skewed clock can
+   * neither expire another's lease early nor keep its own alive too long. A
+   * test's own clock (or SQLite, one host) is used as is.
+   */
+  async leaseNow(): Promise<number> {
+    if (this.dialect !== 'postgres' || this.clock !== systemClock) return this.clock.now();
+    const r = await sql<{ t: number }>`select ${DB_NOW} as t`.execute(this.db);
+    return Number(r.rows[0]?.t);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.listener?.close();
     await this.db.destroy();
   }
+}
+
+/** The database clock in epoch milliseconds (clock_timestamp: the instant, not the tx start). */
+const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/** `now + ms` on the lease clock, as an SQL expression to use inside a statement. */
+export function leaseDeadlineSql(tx: Tx, ms: number) {
+  return tx.dbClock ? sql<number>`${DB_NOW} + ${ms}` : sql<number>`${tx.now + ms}`;
+}
+
+/** "Now" for lease and heartbeat writes inside a transaction: see Store.leaseNow. */
+export async function leaseNow(tx: Tx): Promise<number> {
+  if (!tx.dbClock) return tx.now;
+  const r = await sql<{ t: number }>`select ${DB_NOW} as t`.execute(tx.db);
+  return Number(r.rows[0]?.t);
 }
 
 function isBusy(e: unknown): boolean {

@@ -43,7 +43,7 @@ describe('config.yaml validation: each error names the file, the key path and wh
   test('an unknown key, at the top and inside an agent, lists the valid keys', () => {
     assert.equal(
       invalid('agents: {}\nboards: {}\n'),
-      `${FILE}: (top level): unknown key "boards" (valid keys: agents, defaults, board)`,
+      `${FILE}: (top level): unknown key "boards" (valid keys: agents, defaults, board, server)`,
     );
     const msg = invalid('agents:\n  claude:\n    kind: claude\n    modle: opus\n');
     assert.match(
@@ -114,7 +114,7 @@ describe('config.yaml validation: each error names the file, the key path and wh
   test('a top level that is not a mapping', () => {
     assert.equal(
       invalid('- agents\n- board\n'),
-      `${FILE}: expected a mapping at the top level (agents, defaults, board)`,
+      `${FILE}: expected a mapping at the top level (agents, defaults, board, server)`,
     );
   });
 
@@ -151,6 +151,7 @@ describe('defaults', () => {
           workspace: 'shared',
           gc: { older_than: 604_800_000, keep_failed: false },
         },
+        server: { host: '127.0.0.1', port: 4317, allowed_hosts: [], allowed_origins: [] },
       });
     }
   });

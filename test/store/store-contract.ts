@@ -156,6 +156,7 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
       assert.deepEqual(
         versions.map((v) => Number(v.version)).sort((x, y) => x - y),
         MIGRATIONS.map((m) => m.version),
+        'each migration applied once',
       );
       await addTask(a, { title: 'survives a re-open' });
       await a.store.close();

@@ -58,7 +58,8 @@ const server = new EmbeddedPostgres({
   port,
   user: 'postgres',
   password: 'password',
-  persistent: false,
+  // Kept across stop/start (a restart test needs its data); shutdown removes it.
+  persistent: true,
   createPostgresUser: process.getuid?.() === 0,
   postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=200'],
   onLog: () => {},

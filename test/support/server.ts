@@ -30,6 +30,17 @@ export function boardEnv(home: string, extra: Record<string, string> = {}): Node
   return env;
 }
 
+/**
+ * The command line: `serve` on a free port unless `args` names another
+ * command (`worker …`); args that are only flags go to `serve`.
+ */
+function commandLine(args: string[] = []): string[] {
+  const [first, ...rest] = args;
+  if (first !== undefined && !first.startsWith('-') && first !== 'serve') return args;
+  const flags = first === 'serve' ? rest : args;
+  return ['serve', ...(flags.includes('--port') ? [] : ['--port', '0']), ...flags];
+}
+
 /** Every server this test process spawned, so none outlives it. */
 const spawned = new Set<ServeProcess>();
 process.on('exit', () => {
@@ -41,7 +52,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-/** One `agentboard serve` process. */
+/** One `agentboard serve` process (or, with `args`, another engine command such as `worker`). */
 export class ServeProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -53,9 +64,14 @@ export class ServeProcess {
 
   constructor(
     readonly home: string,
-    opts: { env?: Record<string, string>; logFile?: string; args?: string[] } = {},
+    opts: {
+      env?: Record<string, string>;
+      logFile?: string;
+      /** `serve` flags, or a whole command line such as `worker --labels a`. */
+      args?: string[];
+    } = {},
   ) {
-    this.child = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', ...(opts.args ?? [])], {
+    this.child = spawn(process.execPath, [CLI_MAIN, ...commandLine(opts.args)], {
       env: boardEnv(home, opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

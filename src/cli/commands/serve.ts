@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { openApp } from '../../app/context.js';
+import { type App, openApp } from '../../app/context.js';
 import { boardRedactor } from '../../app/secrets.js';
 import { UsageError } from '../../domain/errors.js';
 import { stderrLogger } from '../../engine/context.js';
-import { type Engine, startEngine } from '../../engine/engine.js';
+import { type Engine, type EngineOptions, startEngine } from '../../engine/engine.js';
 import { listenHttp } from '../../server/listen.js';
 import { createMetrics } from '../../server/metrics.js';
 import { nonNegativeInt } from '../args.js';
@@ -12,6 +12,8 @@ import { println } from '../output.js';
 export interface ServeFlags {
   host?: string;
   port?: number;
+  /** false with --no-worker: the API only, runs are claimed elsewhere. */
+  worker?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export function registerServe(program: Command): void {
       'port to listen on (default 4317; 0 picks a free one)',
       nonNegativeInt('--port'),
     )
+    .option('--no-worker', 'claim and run nothing here (the API only; workers run elsewhere)')
     .action((f: ServeFlags) => serveInForeground(f));
 }
 
@@ -56,32 +59,58 @@ export async function serveInForeground(
     await app.store.close();
     throw e;
   }
+  const engine = await startQuietEngine(app, { observer: metrics.observer, claim: f.worker });
+  engineRef.current = engine;
+  const token = http.newToken
+    ? `\nAPI token (shown once; send it as "Authorization: Bearer …"): ${http.newToken}`
+    : http.tokenRequired
+      ? '\nAPI token required (lost it? `agentboard token rotate` makes a new one)'
+      : '';
+  await runUntilSignal(app, engine, `\nboard: ${http.url}/${token}`, () => {
+    onReady?.(`${http.url}/`);
+  });
+  await http.server.close();
+  await engine.stop();
+  await app.store.close();
+}
+
+/** `agentboard worker`: the engine alone, claiming runs from the shared database. */
+export async function runEngineInForeground(opts: EngineOptions = {}): Promise<void> {
+  const app = await openApp();
+  const engine = await startQuietEngine(app, opts);
+  await runUntilSignal(app, engine, '');
+  await engine.stop();
+  await app.store.close();
+}
+
+/** An engine whose log lines pass the redactor: an error summary can quote an agent's stderr. */
+function startQuietEngine(app: App, opts: EngineOptions): Promise<Engine> {
   const redact = boardRedactor(app);
-  const engine = await startEngine(app, {
-    observer: metrics.observer,
-    // An error summary can quote an agent's stderr: no secret reaches our own log either.
+  return startEngine(app, {
+    ...opts,
     log: {
       info: (m) => stderrLogger.info(redact.text(m)),
       warn: (m) => stderrLogger.warn(redact.text(m)),
     },
   });
-  engineRef.current = engine;
+}
+
+/** Prints the ready line (with what was recovered), then waits for SIGTERM or SIGINT. */
+async function runUntilSignal(
+  app: App,
+  engine: Engine,
+  extra: string,
+  onReady?: () => void,
+): Promise<void> {
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
   const recovered =
     r.adopted + r.recorded + r.lost > 0
       ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`
       : '';
-  const token = http.newToken
-    ? `\nAPI token (shown once; send it as "Authorization: Bearer …"): ${http.newToken}`
-    : http.tokenRequired
-      ? '\nAPI token required (lost it? `agentboard token rotate` makes a new one)'
-      : '';
   // One write: whoever waits for the first line also gets the rest.
-  println(
-    `agentboard engine ${engine.worker.id} on ${where}\nboard: ${http.url}/${token}${recovered}`,
-  );
-  onReady?.(`${http.url}/`);
+  println(`agentboard engine ${engine.worker.id} on ${where}${extra}${recovered}`);
+  onReady?.();
   await new Promise<void>((resolve) => {
     const shutdown = (sig: string) => {
       println(
@@ -92,7 +121,4 @@ export async function serveInForeground(
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
-  await http.server.close();
-  await engine.stop();
-  await app.store.close();
 }

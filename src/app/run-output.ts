@@ -1,0 +1,153 @@
+/**
+ * A run's log, wherever it was written: the run directory on this host, or
+ * (a run executed by a worker on another host) the chunks that worker shipped
+ * to the database. Both are addressed by the same byte offsets, so a reader
+ * can move from one to the other without a gap. For the CLI and the HTTP API.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { runDir } from '../config/home.js';
+import { NotFoundError } from '../domain/errors.js';
+import { isTerminalRun, type RunState } from '../domain/run.js';
+import { followFile } from '../runner/file-follower.js';
+import { type OutputStream, readOutput } from '../store/run-output.js';
+import { getRun } from '../store/runs.js';
+import type { App } from './context.js';
+
+export type { OutputStream };
+
+export interface LogRange {
+  data: Buffer;
+  offset: number;
+  /** Where the next read continues. */
+  nextOffset: number;
+  /** Where the bytes came from. */
+  source: 'file' | 'database';
+  /** The run has ended and nothing lies beyond `nextOffset`. */
+  complete: boolean;
+}
+
+const DEFAULT_LIMIT = 1 << 20;
+const DB_POLL_MS = 200;
+
+function logFile(app: App, runId: string, stream: OutputStream): string {
+  return path.join(runDir(app.paths, runId), `${stream}.log`);
+}
+
+async function runEnded(app: App, runId: string): Promise<boolean> {
+  const run = await getRun(app.store.db, runId);
+  if (!run) throw new NotFoundError('run', runId);
+  return isTerminalRun(run.state as RunState);
+}
+
+/** Up to `limit` bytes of a run's stdout or stderr from `offset`. */
+export async function readRunLog(
+  app: App,
+  runId: string,
+  stream: OutputStream,
+  opts: { offset?: number; limit?: number } = {},
+): Promise<LogRange> {
+  const offset = opts.offset ?? 0;
+  const limit = opts.limit ?? DEFAULT_LIMIT;
+  // Asked before reading: bytes present when the run had ended are all there is.
+  const ended = await runEnded(app, runId);
+  const file = logFile(app, runId, stream);
+  let data: Buffer;
+  let source: LogRange['source'];
+  if (app.store.dialect === 'sqlite' || fs.existsSync(file)) {
+    source = 'file';
+    data = readFileRange(file, offset, limit);
+  } else {
+    source = 'database';
+    data = await readOutput(app.store.db, runId, stream, offset, limit);
+  }
+  return {
+    data,
+    offset,
+    nextOffset: offset + data.length,
+    source,
+    complete: ended && data.length < limit,
+  };
+}
+
+/**
+ * Streams a run's log from `offset` to `onChunk` (consecutive slices, no gap
+ * or overlap; a returned promise is waited for) until the run has ended and
+ * everything is read, or `signal` aborts. Resolves with the offset reached.
+ * `follow: false` reads what is there now and returns.
+ */
+export async function followRunOutput(
+  app: App,
+  runId: string,
+  stream: OutputStream,
+  opts: {
+    offset?: number;
+    follow?: boolean;
+    signal?: AbortSignal;
+    onChunk: (chunk: Buffer, offsetAfter: number) => void | Promise<void>;
+  },
+): Promise<number> {
+  const follow = opts.follow ?? true;
+  const file = logFile(app, runId, stream);
+  await runEnded(app, runId);
+  if (app.store.dialect === 'sqlite' || fs.existsSync(file)) {
+    let ended = false;
+    const poll = follow
+      ? setInterval(async () => {
+          ended = await runEnded(app, runId).catch(() => true);
+        }, DB_POLL_MS)
+      : null;
+    try {
+      if (!follow && !fs.existsSync(file)) return opts.offset ?? 0;
+      return await followFile(file, {
+        offset: opts.offset ?? 0,
+        done: () => !follow || ended,
+        onChunk: opts.onChunk,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } finally {
+      if (poll) clearInterval(poll);
+    }
+  }
+  // Written on another host: read what its worker shipped, as it arrives.
+  let offset = opts.offset ?? 0;
+  while (!opts.signal?.aborted) {
+    const r = await readRunLog(app, runId, stream, { offset, limit: 256 << 10 });
+    if (r.data.length > 0) {
+      offset = r.nextOffset;
+      await opts.onChunk(r.data, offset);
+      continue;
+    }
+    if (r.complete || !follow) break;
+    await sleep(DB_POLL_MS, opts.signal);
+  }
+  return offset;
+}
+
+function readFileRange(file: string, offset: number, limit: number): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(limit);
+    const n = fs.readSync(fd, buf, 0, limit, offset);
+    return Buffer.from(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
