@@ -13,7 +13,7 @@
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { App } from '../app/context.js';
-import { type LogStream, logFile } from '../app/logs.js';
+import { type OutputStream as LogStream, logFile } from '../app/run-output.js';
 import type { Redactor } from '../domain/redact.js';
 import { isTerminalRun, type RunState } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
@@ -37,7 +37,7 @@ export interface ExitInfo {
   errorSummary: string | null;
 }
 
-function exitOf(run: RunRow | undefined): ExitInfo {
+export function exitOf(run: RunRow | undefined): ExitInfo {
   return {
     state: run?.state ?? 'deleted',
     exitCode: run?.exit_code ?? null,

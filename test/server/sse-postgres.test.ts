@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { startRun } from '../../src/app/runs.js';
 import { addTask } from '../../src/app/tasks.js';
 import { readEvents } from '../../src/store/events.js';
-import { postgresBoard } from '../support/board.js';
+import { insertOutputChunks } from '../../src/store/run-output.js';
+import { postgresBoard, testConfig } from '../support/board.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { listeningBoard, SseClient } from './sse-helpers.js';
 
@@ -37,6 +39,53 @@ test('PostgreSQL: backlog from ?after, then another pool’s commits via the pol
     c.close();
   } finally {
     await other.store.close();
+    await b.close();
+  }
+});
+
+test('PostgreSQL: a run executing on another host is read and followed from the chunks its worker shipped', async () => {
+  const board = postgresBoard(await pg.createDatabase());
+  const secret = 'remote-secret-0123456789';
+  const b = await listeningBoard({
+    board,
+    secrets: [secret],
+    config: testConfig({ board: { autostart: false } }),
+  });
+  try {
+    const task = await addTask(b.app, { title: 'remote', agent: 'bot' });
+    const run = await startRun(b.app, Number(task.id.slice(2)));
+    // As a worker elsewhere leaves it: running under its lease, no file on this host.
+    await board.rawQuery(
+      `update runs set state = 'running', lease_token = 7 where id = '${run.id}'`,
+    );
+    const ship = (offset: number, text: string) =>
+      b.app.store.tx((tx) =>
+        insertOutputChunks(tx, run.id, 7, [{ stream: 'stdout', offset, data: Buffer.from(text) }]),
+      );
+    const first = `line one ${secret}\n`;
+    assert.equal(await ship(0, first), true);
+
+    const range = await fetch(`${b.url}/api/v1/runs/${run.id}/logs`);
+    assert.equal(range.status, 200);
+    assert.equal(range.headers.get('x-log-size'), String(Buffer.byteLength(first)));
+    assert.equal(await range.text(), first.replace(secret, '*'.repeat(secret.length)));
+
+    const c = await SseClient.connect(`${b.url}/api/v1/runs/${run.id}/logs/stream`);
+    await c.until('the first chunk', () => c.messages.length >= 1);
+    const second = 'line two ✓\n';
+    await ship(Buffer.byteLength(first), second);
+    await board.rawQuery(
+      `update runs set state = 'succeeded', exit_code = 0 where id = '${run.id}'`,
+    );
+    await c.ended;
+    const logs = c.messages.filter((m) => m.event === 'log');
+    const text = logs.map((m) => JSON.parse(m.data).text).join('');
+    assert.equal(text, `${first}${second}`.replace(secret, '*'.repeat(secret.length)));
+    assert.equal(Number(logs.at(-1)?.id), Buffer.byteLength(first + second));
+    const exit = c.messages.at(-1);
+    assert.equal(exit?.event, 'exit');
+    assert.deepEqual(JSON.parse(exit?.data ?? '{}').exitCode, 0);
+  } finally {
     await b.close();
   }
 });

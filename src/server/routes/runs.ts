@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { readLogRange } from '../../app/logs.js';
+import { readRedactedLog } from '../../app/run-output.js';
 import { resolveRun, startRun, stopRun } from '../../app/runs.js';
 import { runView as toRunView } from '../../app/views.js';
 import { readRunEvents } from '../../store/run-events.js';
@@ -93,7 +93,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     produces: 'text/plain',
     handler: async ({ params, query, reply }) => {
       const run = await resolveRun(app, params.id);
-      const r = await readLogRange(app, run.id, query.stream, query.offset, query.limit, redact);
+      const r = await readRedactedLog(app, run.id, query.stream, query.offset, query.limit, redact);
       reply
         .header('content-type', 'text/plain; charset=utf-8')
         .header('x-log-size', String(r.size))

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { logFile } from '../../app/logs.js';
+import { isRemoteLog, logLength } from '../../app/run-output.js';
 import { resolveRun } from '../../app/runs.js';
 import { readEvents } from '../../store/events.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../error-catalog.js';
 import { EventFeed, eventView } from '../event-feed.js';
-import { LogHub, logSize } from '../log-stream.js';
+import { LogHub } from '../log-stream.js';
+import { streamRemoteLog } from '../remote-log.js';
 import { intQuery, runParams, taskRef } from '../schemas.js';
 import { lastEventIdOf, SseRegistry } from '../sse.js';
 
@@ -95,7 +96,7 @@ export function streamRoutes(
     handler: async ({ params, query, request, reply }) => {
       const run = await resolveRun(app, params.id);
       const offset = lastEventIdOf(request) ?? query.offset ?? 0;
-      const size = await logSize(logFile(app, run.id, query.stream));
+      const size = await logLength(app, run.id, query.stream);
       if (offset > size) {
         throw new HttpError(
           'range_not_satisfiable',
@@ -104,7 +105,11 @@ export function streamRoutes(
         );
       }
       const conn = streams.start(reply);
-      logs.subscribe(run.id, query.stream, offset, conn);
+      if (isRemoteLog(app, run.id, query.stream)) {
+        streamRemoteLog(app, redact, run.id, query.stream, offset, conn).catch(() => conn.end());
+      } else {
+        logs.subscribe(run.id, query.stream, offset, conn);
+      }
       return reply;
     },
   });
