@@ -30,7 +30,9 @@ export function parseConfigText(text: string, file: string): Config {
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${file}: expected a mapping at the top level (agents, defaults, board, server)`);
+    throw new ConfigError(
+      `${file}: expected a mapping at the top level (agents, defaults, board, server)`,
+    );
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(file, result.error), { file });
