@@ -233,19 +233,18 @@ const web: BenchModule = {
       const r = (await fetch(`${url}/api/v1/runs/${run.id}`).then((x) => x.json())) as {
         state: string;
       };
-      const ev = (await fetch(
-        `${url}/api/v1/runs/${run.id}/events?after=${lines - 1}&limit=1`,
-      ).then((x) => x.json())) as { items: unknown[] };
-      if (r.state !== 'queued' && r.state !== 'running' && r.state !== 'claimed' && ev.items.length)
-        break;
+      if (!['queued', 'claimed', 'running'].includes(r.state)) break;
       if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish: ${r.state}`);
       await new Promise((res) => setTimeout(res, 250));
     }
     const t0 = Date.now();
     await page.goto(`${url}/tasks/${task.id}?run=${run.id}`);
-    await page.locator('.transcript').getByText(String(lines), { exact: true }).waitFor({
-      timeout: 120_000,
-    });
+    // The command agent's lines arrive as coalesced messages; the last holds the last line.
+    await page.waitForFunction(
+      (last) => document.querySelector('.transcript')?.textContent?.includes(`\n${last}`),
+      String(lines),
+      { timeout: 120_000 },
+    );
     const transcriptOpen = Date.now() - t0;
     await page.evaluate(() => {
       const el = document.querySelector('.transcript') as HTMLElement;

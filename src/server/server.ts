@@ -9,7 +9,7 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RouteRegistry } from './route.js';
 import { agentRoutes } from './routes/agents.js';
-import { cardRoutes } from './routes/cards.js';
+import { boardRoutes } from './routes/board.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
@@ -47,7 +47,7 @@ const ROUTE_MODULES = [
   treeRoutes,
   scheduleRoutes,
   metricsRoutes,
-  cardRoutes,
+  boardRoutes,
   workspaceRoutes,
   webRoutes,
 ];

@@ -191,6 +191,14 @@ describe('web board', { timeout: 240_000 }, () => {
     await page.keyboard.press('Enter');
     await page.locator(card('done', 'T-3')).waitFor();
     assert.equal((await board.api<TaskJson>('/tasks/T-3')).status, 'done');
+    // The moved card keeps the keyboard focus in its new column.
+    await until('focus on T-3 in Done', () =>
+      page.evaluate(
+        () =>
+          (document.activeElement as HTMLElement | null)?.closest('[data-column="done"]') !==
+            null && (document.activeElement as HTMLElement).dataset.taskId === 'T-3',
+      ),
+    );
   });
 
   it('filters the board by search text', async () => {
@@ -213,6 +221,26 @@ describe('web board', { timeout: 240_000 }, () => {
     assert.equal((await board.api<TaskJson>('/tasks/T-3')).status, 'done');
   });
 
+  it('shows hostile task text as text, never as markup', async () => {
+    const hostile = await board.api<{ id: string }>('/tasks', {
+      method: 'POST',
+      body: {
+        title: '<img src=x onerror="window.__pwned=1">',
+        status: 'backlog',
+        body: '<script>window.__pwned=1</script>\n[click](javascript:window.__pwned=1) **ok**',
+      },
+    });
+    await page.goto(`${board.url}/tasks/${hostile.id}`);
+    await page.getByText('<script>window.__pwned=1</script>').waitFor();
+    await page.locator('h1', { hasText: '<img src=x' }).waitFor();
+    assert.equal(await page.locator('main img, main script').count(), 0);
+    assert.equal(await page.locator('a[href^="javascript"]').count(), 0);
+    assert.equal(await page.locator('.md strong', { hasText: 'ok' }).count(), 1);
+    assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
+    await page.goto(`${board.url}/`);
+    await page.locator(card('backlog', hostile.id)).waitFor();
+  });
+
   it('survives a server restart: the page reconnects without a reload', async () => {
     await page.evaluate(() => {
       (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
@@ -226,11 +254,11 @@ describe('web board', { timeout: 240_000 }, () => {
     await page.locator('[data-testid="feed-status"]', { hasText: 'live' }).waitFor({
       timeout: 20_000,
     });
-    await board.api('/tasks', {
+    const made = await board.api<{ id: string }>('/tasks', {
       method: 'POST',
       body: { title: 'Made after the restart', status: 'backlog' },
     });
-    await page.locator(card('backlog', 'T-5')).waitFor();
+    await page.locator(card('backlog', made.id)).waitFor();
     assert.equal(
       await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
       true,

@@ -101,6 +101,35 @@ describe('web route', () => {
   });
 });
 
+describe('recent board events', () => {
+  let b: ApiBoard;
+  before(async () => {
+    b = await apiBoard();
+  });
+  after(() => b.close());
+
+  it('gives the latest events oldest first and the id the live feed resumes after', async () => {
+    const empty = (await b.server.inject({ url: '/api/v1/events/recent' })).json();
+    assert.deepEqual(empty, { items: [], last: 0 });
+    for (let i = 0; i < 5; i++) await addTask(b.app, { title: `t${i}`, status: 'backlog' });
+    const r = (await b.server.inject({ url: '/api/v1/events/recent?limit=3' })).json() as {
+      items: { id: number; type: string; taskId: string }[];
+      last: number;
+    };
+    assert.equal(r.last, 5);
+    assert.deepEqual(
+      r.items.map((e) => [e.id, e.type, e.taskId]),
+      [
+        [3, 'task.created', 'T-3'],
+        [4, 'task.created', 'T-4'],
+        [5, 'task.created', 'T-5'],
+      ],
+    );
+    const bad = await b.server.inject({ url: '/api/v1/events/recent?limit=0' });
+    assert.equal(bad.statusCode, 400);
+  });
+});
+
 describe('web route off loopback', () => {
   let b: ApiBoard;
   before(async () => {

@@ -38,11 +38,42 @@ class BoardFeed {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryMs = 500;
   private everLive = false;
+  private seeded = false;
+  private seeding = false;
   private readonly statusListeners = new Set<() => void>();
   private readonly eventListeners = new Set<EventListener>();
   private readonly reconnectListeners = new Set<() => void>();
 
+  /**
+   * Connects: first the latest events (the activity panel's history, and the
+   * id the feed resumes after, so nothing slips between the two), then SSE.
+   */
   start(): void {
+    if (this.source || this.seeding) return;
+    if (this.seeded) {
+      this.open();
+      return;
+    }
+    this.seeding = true;
+    fetch('/api/v1/events/recent?limit=100', { credentials: 'same-origin' })
+      .then(async (res) => {
+        if (!res.ok) return;
+        const r = (await res.json()) as { items: BoardEvent[]; last: number };
+        if (this.lastId === 0) {
+          this.recent = r.items;
+          this.lastId = r.last;
+        }
+        this.seeded = true;
+        for (const l of this.statusListeners) l();
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.seeding = false;
+        this.open();
+      });
+  }
+
+  private open(): void {
     if (this.source) return;
     const url = `/api/v1/events/stream${this.lastId > 0 ? `?after=${this.lastId}` : ''}`;
     const es = new EventSource(url, { withCredentials: true });
@@ -139,7 +170,7 @@ const ANY = () => true;
 export function useFeedRefresh(
   onChange: () => void,
   filter: (e: BoardEvent) => boolean = ANY,
-  delayMs = 150,
+  delayMs = 250,
 ): void {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -33,7 +33,7 @@ function describe(e: BoardEvent): string {
   }
 }
 
-/** Every board event since the page opened, newest first, each linked to its task and run. */
+/** The latest board events (100 at load, then live), newest first, linked to task and run. */
 export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   const events = useRecentEvents();
   const shown = events.slice(-200).reverse();
@@ -49,8 +49,8 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
       </div>
       {shown.length === 0 ? (
         <p className="muted pad">
-          Board events appear here as they happen, from when this page opened: cards created and
-          moved, runs starting and finishing, comments and bus messages.
+          No board events yet. Cards created and moved, runs starting and finishing, comments and
+          bus messages appear here as they happen.
         </p>
       ) : (
         <ol className="activity-list">

@@ -62,6 +62,7 @@ export function BoardPage({ agents, onError }: { agents: string[]; onError: (m: 
   dragRef.current = drag;
   const justDragged = useRef(false);
   const lists = useRef(new Map<TaskStatus, VirtualHandle | null>());
+  const focusCardRef = useRef<(status: TaskStatus, index: number) => void>(() => {});
 
   const drop = useCallback(
     (d: Drag) => {
@@ -81,7 +82,15 @@ export function BoardPage({ agents, onError }: { agents: string[]; onError: (m: 
         return;
       }
       setAnnounce(`${d.task.id} moved to ${STATUS_LABEL[t.status]}, position ${index + 1}`);
-      data.move(d.task, t.status, index).catch((e: unknown) => onError(errorText(e)));
+      data
+        .move(d.task, t.status, index)
+        .then(() => {
+          // The keyboard user keeps the card they moved in focus, at its new place.
+          if (d.via !== 'keyboard') return;
+          const at = data.findIndex(t.status, d.task.id);
+          if (at >= 0) focusCardRef.current(t.status, at);
+        })
+        .catch((e: unknown) => onError(errorText(e)));
     },
     [data, onError],
   );
@@ -161,6 +170,8 @@ export function BoardPage({ agents, onError }: { agents: string[]; onError: (m: 
         ?.focus({ preventScroll: true });
     });
   };
+
+  focusCardRef.current = focusCard;
 
   // Keyboard: Space picks a card up, arrows move it, Space/Enter drop it, Escape cancels.
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {

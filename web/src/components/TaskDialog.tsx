@@ -33,6 +33,7 @@ export function TaskDialog({ task, agents, onClose, onSaved }: Props) {
   const [maxIter, setMaxIter] = useState(String(task?.loop.maxIterations ?? 5));
   const [delaySec, setDelaySec] = useState(String((task?.loop.delayMs ?? 0) / 1000));
   const [doneFile, setDoneFile] = useState(task?.loop.doneFile ?? 'DONE');
+  const [startIn, setStartIn] = useState<'backlog' | 'todo'>('backlog');
   const [maxAttempts, setMaxAttempts] = useState(task?.maxAttempts ? String(task.maxAttempts) : '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -84,7 +85,7 @@ export function TaskDialog({ task, agents, onClose, onSaved }: Props) {
       } else {
         saved = await api<Task>('/tasks', {
           method: 'POST',
-          json: { ...fields, status: 'backlog', dependsOn: list(deps) },
+          json: { ...fields, status: startIn, dependsOn: list(deps) },
         });
       }
       onSaved(saved);
@@ -184,6 +185,19 @@ export function TaskDialog({ task, agents, onClose, onSaved }: Props) {
               onChange={(e) => setParent(e.target.value)}
             />
           </label>
+          {task ? null : (
+            <label>
+              Start in <span className="hint">Todo starts its agent</span>
+              <select
+                name="status"
+                value={startIn}
+                onChange={(e) => setStartIn(e.target.value as 'backlog' | 'todo')}
+              >
+                <option value="backlog">Backlog</option>
+                <option value="todo">Todo</option>
+              </select>
+            </label>
+          )}
           <label>
             Max attempts <span className="hint">blank: board default</span>
             <input

@@ -8,9 +8,19 @@ import { VirtualList } from './VirtualList';
 /** One row of the transcript: an event, or a tool call joined with its result. */
 type Row =
   | { kind: 'event'; e: TranscriptEvent }
-  | { kind: 'tool'; call: TranscriptEvent; result: TranscriptEvent | null };
+  | { kind: 'tool'; call: TranscriptEvent; result: TranscriptEvent | null }
+  | { kind: 'text'; seq: number; part: number; text: string };
+
+/** Long plain output (a command agent's lines) is cut into rows of this many lines. */
+const CHUNK_LINES = 40;
 
 const HIDDEN = new Set(['usage', 'cost']);
+
+function lineCount(s: string): number {
+  let n = 1;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
 function rowsOf(events: TranscriptEvent[]): Row[] {
   const rows: Row[] = [];
@@ -24,6 +34,21 @@ function rowsOf(events: TranscriptEvent[]): Row[] {
     } else if (e.type === 'tool_result' && tools.has(String(e.id))) {
       const r = tools.get(String(e.id));
       if (r) r.result = e;
+    } else if (
+      e.type === 'message' &&
+      typeof e.text === 'string' &&
+      lineCount(e.text) > CHUNK_LINES
+    ) {
+      // One huge row would defeat the virtual list: split it, as plain text.
+      const lines = e.text.split('\n');
+      for (let i = 0; i < lines.length; i += CHUNK_LINES) {
+        rows.push({
+          kind: 'text',
+          seq: e.seq,
+          part: i / CHUNK_LINES,
+          text: lines.slice(i, i + CHUNK_LINES).join('\n'),
+        });
+      }
     } else {
       rows.push({ kind: 'event', e });
     }
@@ -82,6 +107,13 @@ export function Transcript({ runId, active }: { runId: string; active: boolean }
   }, [active, pull]);
 
   const rows = useMemo(() => rowsOf(events), [events]);
+  const estimate = useCallback(
+    (i: number) => {
+      const r = rows[i];
+      return r?.kind === 'text' ? lineCount(r.text) * 18 + 12 : 44;
+    },
+    [rows],
+  );
   const toggle = (seq: number) =>
     setOpen((s) => {
       const n = new Set(s);
@@ -113,14 +145,19 @@ export function Transcript({ runId, active }: { runId: string; active: boolean }
       count={rows.length}
       rowHeight={44}
       measure
+      estimate={estimate}
       followTail
       rowKey={(i) => {
         const r = rows[i];
-        return r ? (r.kind === 'tool' ? r.call.seq : r.e.seq) : i;
+        if (!r) return i;
+        return r.kind === 'tool' ? r.call.seq : r.kind === 'text' ? `${r.seq}.${r.part}` : r.e.seq;
       }}
       render={(i) => {
         const r = rows[i];
         if (!r) return null;
+        if (r.kind === 'text') {
+          return <div className={`tr tr-text${r.part > 0 ? ' cont' : ''}`}>{r.text}</div>;
+        }
         return r.kind === 'tool' ? (
           <ToolRow row={r} open={open.has(r.call.seq)} onToggle={() => toggle(r.call.seq)} />
         ) : (

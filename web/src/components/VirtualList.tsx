@@ -22,6 +22,8 @@ interface Props {
   rowHeight: number;
   /** Rows differ in height: measure each once rendered. */
   measure?: boolean;
+  /** The guess for a row not measured yet (`rowHeight` otherwise). */
+  estimate?: (index: number) => number;
   render: (index: number) => ReactNode;
   rowKey?: (index: number) => string | number;
   /** Keep the view at the bottom while new rows arrive, unless the user scrolled up. */
@@ -53,10 +55,11 @@ export function VirtualList(p: Props) {
     void version;
     const o = new Float64Array(p.count + 1);
     for (let i = 0; i < p.count; i++) {
-      o[i + 1] = (o[i] ?? 0) + (p.measure ? (heights.current.get(i) ?? p.rowHeight) : p.rowHeight);
+      const guess = p.estimate ? p.estimate(i) : p.rowHeight;
+      o[i + 1] = (o[i] ?? 0) + (p.measure ? (heights.current.get(i) ?? guess) : p.rowHeight);
     }
     return o;
-  }, [p.count, p.rowHeight, p.measure, version]);
+  }, [p.count, p.rowHeight, p.measure, p.estimate, version]);
   const total = offsets[p.count] ?? 0;
 
   const indexAt = useCallback(

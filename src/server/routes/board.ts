@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { formatTaskId } from '../../domain/ids.js';
 import { cardRuns } from '../../store/cards.js';
+import { lastEventId, readEvents } from '../../store/events.js';
 import type { ServerContext } from '../context.js';
-import { taskRef } from '../schemas.js';
+import { eventView } from '../event-feed.js';
+import { intQuery, taskRef } from '../schemas.js';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -30,8 +32,30 @@ const cardView = z.object({
     .nullable(),
 });
 
-/** What the board's cards show about runs, for a page of tasks at once. */
-export function cardRoutes(f: FastifyInstance, { app, routes }: ServerContext): void {
+/**
+ * What the web board needs besides the core API: run summaries for a page of
+ * cards at once, and the latest board events (the activity panel's history,
+ * and where the live feed takes over).
+ */
+export function boardRoutes(f: FastifyInstance, { app, routes }: ServerContext): void {
+  routes.add(f, {
+    method: 'GET',
+    url: '/api/v1/events/recent',
+    tag: 'events',
+    summary:
+      'The latest `limit` board events, oldest first, and the last id (resume the SSE feed with ?after=last)',
+    query: z.strictObject({ limit: intQuery(1, 1000).default(100) }),
+    handler: async ({ query }) => {
+      const last = await lastEventId(app.store.db);
+      // Event ids are gap-free, so the last `limit` events are exactly those after last - limit.
+      const items = await readEvents(app.store.db, {
+        after: Math.max(0, last - query.limit),
+        limit: query.limit,
+      });
+      return { items: items.map(eventView), last };
+    },
+  });
+
   routes.add(f, {
     method: 'GET',
     url: '/api/v1/cards',
