@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Command } from 'commander';
 import { openApp } from '../../app/context.js';
-import { createMcpServer } from '../../mcp/server.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
@@ -20,6 +18,9 @@ export function registerMcp(program: Command): void {
     .command('mcp')
     .description('serve the board as MCP tools over stdio (for agents and editors)')
     .action(async () => {
+      // Loaded here: the SDK is big, and only this command needs it.
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+      const { createMcpServer } = await import('../../mcp/server.js');
       const app = await openApp();
       const server = createMcpServer(app, { version: VERSION });
       const closed = new Promise<void>((resolve) => {

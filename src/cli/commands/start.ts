@@ -7,7 +7,6 @@ import { openBrowser } from '../open-browser.js';
 import { println, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 import { initBoard } from './init.js';
-import { serveInForeground } from './serve.js';
 
 /** `npm start`: make sure the board exists, show it, and say what to do next. */
 export function registerStart(program: Command): void {
@@ -53,6 +52,6 @@ Next steps, in another terminal (npx agentboard …):
       println(
         'Starting the board and the engine (Ctrl-C stops them; running agents are left alone and re-adopted next time).',
       );
-      await serveInForeground({}, (url) => openBrowser(url));
+      await (await import('./serve-run.js')).serveInForeground({}, (url) => openBrowser(url));
     });
 }

@@ -4,7 +4,6 @@ import { ConfigError } from '../../domain/errors.js';
 import { positiveInt } from '../args.js';
 import { printJson, println } from '../output.js';
 import { withApp } from '../with-app.js';
-import { runEngineInForeground } from './serve.js';
 
 /**
  * `agentboard worker`: claims and runs agents on this host for a board kept in
@@ -35,7 +34,7 @@ export function registerWorker(program: Command): void {
           'agentboard worker needs the shared database: set AGENTBOARD_DATABASE_URL=postgres://... (the same on every host); on one machine, `agentboard serve` runs the engine',
         );
       }
-      await runEngineInForeground({
+      await (await import('./serve-run.js')).runEngineInForeground({
         ...(f.labels ? { labels: f.labels } : {}),
         ...(f.concurrency ? { concurrency: f.concurrency } : {}),
       });

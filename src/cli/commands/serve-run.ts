@@ -1,0 +1,96 @@
+/**
+ * What `serve` and `worker` run, apart from their registration: the HTTP
+ * server, metrics and engine are loaded only by the commands that need them,
+ * so every other command starts fast.
+ */
+import { type App, openApp } from '../../app/context.js';
+import { boardRedactor } from '../../app/secrets.js';
+import { UsageError } from '../../domain/errors.js';
+import { stderrLogger } from '../../engine/context.js';
+import { type Engine, type EngineOptions, startEngine } from '../../engine/engine.js';
+import { listenHttp } from '../../server/listen.js';
+import { createMetrics } from '../../server/metrics.js';
+import { println } from '../output.js';
+import type { ServeFlags } from './serve.js';
+
+/** Runs the API and the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
+export async function serveInForeground(
+  f: ServeFlags = {},
+  onReady?: (boardUrl: string) => void,
+): Promise<void> {
+  if (f.port !== undefined && f.port > 65535) {
+    throw new UsageError(`--port must be 0..65535, got ${f.port}`, { field: 'port' });
+  }
+  const app = await openApp();
+  const engineRef: { current: Engine | null } = { current: null };
+  const metrics = createMetrics({ app, engine: engineRef, processMetrics: true });
+  let http: Awaited<ReturnType<typeof listenHttp>>;
+  try {
+    http = await listenHttp(app, { host: f.host, port: f.port, engine: engineRef, metrics });
+  } catch (e) {
+    await app.store.close();
+    throw e;
+  }
+  const engine = await startQuietEngine(app, { observer: metrics.observer, claim: f.worker });
+  engineRef.current = engine;
+  const token = http.newToken
+    ? `\nAPI token (shown once; send it as "Authorization: Bearer …"): ${http.newToken}`
+    : http.tokenRequired
+      ? '\nAPI token required (lost it? `agentboard token rotate` makes a new one)'
+      : '';
+  await runUntilSignal(app, engine, `\nboard: ${http.url}/${token}`, () => {
+    onReady?.(`${http.url}/`);
+  });
+  await http.server.close();
+  await engine.stop();
+  await app.store.close();
+}
+
+/** `agentboard worker`: the engine alone, claiming runs from the shared database. */
+export async function runEngineInForeground(opts: EngineOptions = {}): Promise<void> {
+  const app = await openApp();
+  const engine = await startQuietEngine(app, opts);
+  await runUntilSignal(app, engine, '');
+  await engine.stop();
+  await app.store.close();
+}
+
+/** An engine whose log lines pass the redactor: an error summary can quote an agent's stderr. */
+function startQuietEngine(app: App, opts: EngineOptions): Promise<Engine> {
+  const redact = boardRedactor(app);
+  return startEngine(app, {
+    ...opts,
+    log: {
+      info: (m) => stderrLogger.info(redact.text(m)),
+      warn: (m) => stderrLogger.warn(redact.text(m)),
+    },
+  });
+}
+
+/** Prints the ready line (with what was recovered), then waits for SIGTERM or SIGINT. */
+async function runUntilSignal(
+  app: App,
+  engine: Engine,
+  extra: string,
+  onReady?: () => void,
+): Promise<void> {
+  const r = engine.recovered;
+  const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
+  const recovered =
+    r.adopted + r.recorded + r.lost > 0
+      ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`
+      : '';
+  // One write: whoever waits for the first line also gets the rest.
+  println(`agentboard engine ${engine.worker.id} on ${where}${extra}${recovered}`);
+  onReady?.();
+  await new Promise<void>((resolve) => {
+    const shutdown = (sig: string) => {
+      println(
+        `${sig}: stopping; ${engine.liveRuns()} agent(s) keep running and are re-adopted at the next start`,
+      );
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
