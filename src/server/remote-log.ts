@@ -2,7 +2,7 @@ import type { App } from '../app/context.js';
 import { followRunOutput, type OutputStream } from '../app/run-output.js';
 import { type Redactor, streamRedactor } from '../domain/redact.js';
 import { getRun } from '../store/runs.js';
-import { exitOf, utf8Boundary } from './log-stream.js';
+import { exitOf, utf8Boundary } from './log-frames.js';
 import { type SseConnection, sseFrame } from './sse.js';
 
 /**
