@@ -12,7 +12,13 @@ import { getRun, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask, updateTask } from '../store/tasks.js';
 import type { App } from './context.js';
-import { enqueueRun, onTaskFinished, openSubtasks, WAITING_FOR_SUBTASKS } from './queue.js';
+import {
+  enqueueRun,
+  finishWaitingParent,
+  onTaskFinished,
+  openSubtasks,
+  WAITING_FOR_SUBTASKS,
+} from './queue.js';
 import { postRunStop } from './run-messages.js';
 
 /** What a requested stop leads to: block the card, cancel the task, or a monitor's verdict. */
@@ -174,6 +180,7 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       const to = transitionTask(from, { type: 'cancel' }, formatTaskId(task.id));
       await updateTask(tx, task.id, { status: to, status_reason: end.reason });
       await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
+      await finishWaitingParent(app, tx, task.id);
       return;
     }
   }

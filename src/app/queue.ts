@@ -157,8 +157,11 @@ export async function onTaskFinished(app: App, tx: Tx, taskId: number): Promise<
 /** The status reason of a parent whose run succeeded while subtasks were open (finish-run.ts). */
 export const WAITING_FOR_SUBTASKS = 'waiting for subtasks: ';
 
-/** The last open subtask is done: a parent held in Review only for its subtasks is done too. */
-async function finishWaitingParent(app: App, tx: Tx, childId: number): Promise<void> {
+/**
+ * A subtask was closed (Done or Cancelled): if it was the last open one, a
+ * parent held in Review only for its subtasks is done too.
+ */
+export async function finishWaitingParent(app: App, tx: Tx, childId: number): Promise<void> {
   const parentId = (await getTask(tx.db, childId))?.parent_id ?? null;
   if (parentId === null) return;
   const parent = await getTask(tx.db, parentId);

@@ -23,7 +23,7 @@ import {
 } from '../store/tasks.js';
 import type { App } from './context.js';
 import { queueMentionRun } from './mentions.js';
-import { maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
+import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
 import { cancelActiveRun } from './runs.js';
 import { commentView, type RunView, runView, type TaskView, taskView } from './views.js';
 
@@ -237,6 +237,7 @@ export async function cancelTask(app: App, id: number, by = 'user'): Promise<Tas
     }
     await updateTask(tx, id, { status: 'cancelled', status_reason: `cancelled by ${by}` });
     await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: 'cancelled' } });
+    await finishWaitingParent(app, tx, id);
     return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
   });
 }
