@@ -1,24 +1,21 @@
-import { type FormEvent, useCallback, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { api, errorText } from '../api';
-import { USER_MOVES } from '../board-data';
 import { useFeedRefresh } from '../feed';
-import { ago, duration, usd, when } from '../format';
-import { useAsync, useNow } from '../hooks';
-import { linkClick, navigate } from '../router';
+import { usd } from '../format';
+import { useAsync } from '../hooks';
+import { linkClick } from '../router';
 import {
   ACTIVE_RUN_STATES,
   type BoardEvent,
   type TaskDetail as Detail,
-  type Run,
   STATUS_LABEL,
-  type Task,
-  type TaskStatus,
 } from '../types';
-import { DiffView } from './DiffView';
+import { Comments } from './Comments';
 import { Markdown } from './Markdown';
-import { RawLog } from './RawLog';
+import { RunHistory } from './RunHistory';
+import { RunView } from './RunView';
+import { MoveSelect, ResumeButton } from './TaskActions';
 import { TaskDialog } from './TaskDialog';
-import { Transcript } from './Transcript';
 
 interface Props {
   id: string;
@@ -156,68 +153,6 @@ export function TaskDetailPage({ id, runParam, agents, onError }: Props) {
   );
 }
 
-type Act = (what: string, f: () => Promise<unknown>) => Promise<void>;
-
-function ResumeButton({ task, act }: { task: Task; act: Act }) {
-  const [open, setOpen] = useState(false);
-  const [prompt, setPrompt] = useState('');
-  if (!open) {
-    return (
-      <button type="button" onClick={() => setOpen(true)}>
-        Resume…
-      </button>
-    );
-  }
-  return (
-    <form
-      className="resume"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void act('Resume', () =>
-          api(`/tasks/${task.id}/runs`, { method: 'POST', json: { prompt: prompt.trim() } }),
-        ).then(() => setOpen(false));
-      }}
-    >
-      <input
-        aria-label="Resume prompt"
-        placeholder="What should the agent do next?"
-        value={prompt}
-        onChange={(e) => setPrompt(e.target.value)}
-        required
-      />
-      <button type="submit" className="primary" disabled={!prompt.trim()}>
-        Resume
-      </button>
-    </form>
-  );
-}
-
-function MoveSelect({ task, act }: { task: Task; act: Act }) {
-  const moves = USER_MOVES[task.status];
-  return (
-    <select
-      aria-label="Move to"
-      value=""
-      onChange={(e) => {
-        const to = e.target.value as TaskStatus;
-        if (!to) return;
-        void act('Move', () =>
-          to === 'cancelled'
-            ? api(`/tasks/${task.id}/cancel`, { method: 'POST' })
-            : api(`/tasks/${task.id}/move`, { method: 'POST', json: { status: to } }),
-        );
-      }}
-    >
-      <option value="">Move to…</option>
-      {moves.map((s) => (
-        <option key={s} value={s}>
-          {STATUS_LABEL[s]}
-        </option>
-      ))}
-    </select>
-  );
-}
-
 function Relations({ t }: { t: Detail }) {
   if (!t.parent && t.dependsOn.length === 0 && t.children.length === 0) return null;
   const link = (x: string) => (
@@ -247,181 +182,5 @@ function Relations({ t }: { t: Detail }) {
         </div>
       ) : null}
     </div>
-  );
-}
-
-function Comments({
-  task,
-  agents,
-  reload,
-  onError,
-}: {
-  task: Detail;
-  agents: string[];
-  reload: () => void;
-  onError: (m: string) => void;
-}) {
-  const [body, setBody] = useState('');
-  const [note, setNote] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const text = body.trim();
-    if (!text) return;
-    try {
-      // The server turns an @agent mention into a run of that agent, prompted by the comment.
-      const c = await api<{ mentionRun: { agent: string } | null }>(`/tasks/${task.id}/comments`, {
-        method: 'POST',
-        json: { body: text },
-      });
-      setBody('');
-      setNote(c.mentionRun ? `Sent to @${c.mentionRun.agent}: a run is queued.` : null);
-      reload();
-    } catch (err) {
-      onError(`Comment: ${errorText(err)}`);
-    }
-  };
-  return (
-    <div className="comments">
-      <h2>Comments</h2>
-      {task.comments.length === 0 ? <p className="muted">No comments yet.</p> : null}
-      {task.comments.map((c) => (
-        <div key={c.id} className="comment">
-          <div className="comment-head">
-            <strong>{c.author}</strong> <span className="muted">{when(c.createdAt)}</span>
-          </div>
-          <Markdown text={c.body} />
-        </div>
-      ))}
-      <form onSubmit={submit} className="comment-form">
-        <textarea
-          aria-label="Comment"
-          placeholder={
-            agents.length > 0
-              ? `Comment; @${agents[0]} hands it to that agent`
-              : 'Comment (markdown)'
-          }
-          value={body}
-          rows={3}
-          onChange={(e) => setBody(e.target.value)}
-        />
-        <div className="row">
-          {note ? <span className="muted">{note}</span> : <span />}
-          <button type="submit" disabled={!body.trim()}>
-            Comment
-          </button>
-        </div>
-      </form>
-    </div>
-  );
-}
-
-function RunHistory({
-  runs,
-  selected,
-  taskId,
-}: {
-  runs: Run[];
-  selected: string | null;
-  taskId: string;
-}) {
-  const now = useNow(
-    1000,
-    runs.some((r) => ACTIVE_RUN_STATES.includes(r.state)),
-  );
-  if (runs.length === 0) return <p className="muted">No runs yet.</p>;
-  return (
-    <ol className="run-history" data-testid="run-history">
-      {runs.map((r) => {
-        const live = ACTIVE_RUN_STATES.includes(r.state);
-        const dur = r.durationMs ?? (live && r.startedAt ? now - Date.parse(r.startedAt) : null);
-        return (
-          <li key={r.id} className={r.id === selected ? 'on' : ''}>
-            <button
-              type="button"
-              onClick={() => navigate(`/tasks/${taskId}?run=${r.id}`, true)}
-              data-run-id={r.id}
-            >
-              <span className={`run-badge rs-${r.state}`}>
-                {live && r.state !== 'queued' ? <span className="spinner small" /> : null}
-                {r.state.replace('_', ' ')}
-              </span>
-              <span>
-                attempt {r.attempt}/{r.maxAttempts}
-                {r.iteration > 1 ? ` · iteration ${r.iteration}` : ''}
-              </span>
-              <span className="muted">{duration(dur)}</span>
-              <span className="muted">
-                {r.exitCode !== null ? `exit ${r.exitCode}` : (r.exitSignal ?? '')}
-              </span>
-              <span className="muted">{usd(r.costUsd)}</span>
-              {r.errorSummary ? (
-                <span className="run-error" data-testid="run-error">
-                  {r.errorSummary.split('\n')[0]}
-                </span>
-              ) : null}
-            </button>
-          </li>
-        );
-      })}
-    </ol>
-  );
-}
-
-type Tab = 'transcript' | 'stdout' | 'stderr' | 'diff';
-const TAB_LABEL: Record<Tab, string> = {
-  transcript: 'Transcript',
-  stdout: 'Raw stdout',
-  stderr: 'Raw stderr',
-  diff: 'Diff',
-};
-
-function RunView({ run }: { run: Run }) {
-  const [tab, setTab] = useState<Tab>('transcript');
-  // A run in a git worktree has a diff once its work is committed (when it ends).
-  const tabs: Tab[] = run.commits?.after
-    ? ['transcript', 'stdout', 'stderr', 'diff']
-    : ['transcript', 'stdout', 'stderr'];
-  const active = ACTIVE_RUN_STATES.includes(run.state);
-  return (
-    <section className="run-view" data-testid="run-view" data-run-id={run.id}>
-      <div className="run-view-head">
-        <h2>
-          Run <code>{run.id}</code>{' '}
-          <span className={`run-badge rs-${run.state}`}>{run.state.replace('_', ' ')}</span>
-        </h2>
-        <span className="muted">
-          {run.agent} · started {ago(run.startedAt)}
-          {run.notice ? ` · ${run.notice}` : ''}
-        </span>
-      </div>
-      {run.errorSummary ? (
-        <pre className="error-summary" data-testid="error-summary">
-          {run.errorSummary}
-        </pre>
-      ) : null}
-      <div className="tabs" role="tablist">
-        {tabs.map((k) => (
-          <button
-            key={k}
-            type="button"
-            role="tab"
-            aria-selected={tab === k}
-            className={tab === k ? 'on' : ''}
-            onClick={() => setTab(k)}
-          >
-            {TAB_LABEL[k]}
-          </button>
-        ))}
-      </div>
-      <div className="run-pane">
-        {tab === 'transcript' ? (
-          <Transcript runId={run.id} active={active} />
-        ) : tab === 'diff' ? (
-          <DiffView runId={run.id} />
-        ) : (
-          <RawLog runId={run.id} stream={tab} />
-        )}
-      </div>
-    </section>
   );
 }
