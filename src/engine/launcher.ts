@@ -143,13 +143,9 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   ctx.live.set(run.id, live);
   attachTranscript(ctx, live, run);
   attachShipper(ctx, live);
-  let recorded: Promise<unknown> = Promise.resolve();
-  live.watchExit(() => {
-    // The exit can arrive before "running" is recorded; finalize after it.
-    recorded.then(() => finalizeLiveRun(ctx, live));
-  });
-  ctx.spawner.onExit(spawned.pid, (code, signal) => live.supervisorExited(code, signal));
-  recorded = app.store
+  // Recorded before the exit is watched: a fast agent's exit, found at once,
+  // must be finalized after "running", or the start would look taken away.
+  const recorded = app.store
     .tx(async (tx) => {
       const ok = await updateRunFenced(tx, run.id, token, {
         state: 'running',
@@ -179,4 +175,9 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     .catch((e) =>
       ctx.log.warn(`could not record the start of run ${run.id}: ${(e as Error).message}`),
     );
+  live.watchExit(() => {
+    // The exit can arrive before "running" is recorded; finalize after it.
+    recorded.then(() => finalizeLiveRun(ctx, live));
+  });
+  ctx.spawner.onExit(spawned.pid, (code, signal) => live.supervisorExited(code, signal));
 }
