@@ -22,7 +22,6 @@ describe('dispatch and the card after success', () => {
       agents: { bot: shAgent('cat; echo "task=$AGENTBOARD_TASK_ID"; sleep 0.4') },
     });
     t.after(() => b.close());
-    const t0 = Date.now();
     const view = await addTask(b.app, { title: 'Say hello', body: 'Please greet.', agent: 'bot' });
     const id = taskNo(view);
     // Autostart enqueues in the same transaction as the insert.
@@ -33,8 +32,8 @@ describe('dispatch and the card after success', () => {
     assert.equal(queued.trigger, 'autostart');
     assert.equal(queued.agent, 'bot');
 
+    // How fast is measured in bench/ (dispatch latency), not here.
     const running = await waitForRun(b.app, id, 'running', 15_000);
-    assert.ok(Date.now() - t0 < 5000, `started within 5s (took ${Date.now() - t0} ms)`);
     assert.ok(running.pid !== null && running.pgid !== null, 'the process identity is recorded');
     assert.equal((await task(b.app, id)).status, 'in_progress', 'In Progress while running');
 

@@ -65,8 +65,9 @@ describe('concurrency limits', () => {
       ledger = path.join(root, 'ledger.txt');
       return {
         agents: {
-          narrow: nodeAgent('ledger-agent.mjs', [ledger, '300'], { max_concurrency: 2 }),
-          wide: nodeAgent('ledger-agent.mjs', [ledger, '300'], { max_concurrency: 5 }),
+          // Long enough that runs overlap even on a loaded machine: the limits must be reached.
+          narrow: nodeAgent('ledger-agent.mjs', [ledger, '1000'], { max_concurrency: 2 }),
+          wide: nodeAgent('ledger-agent.mjs', [ledger, '1000'], { max_concurrency: 5 }),
         },
         board: { max_concurrency: 3 },
       };
@@ -78,7 +79,7 @@ describe('concurrency limits', () => {
       ids.push(taskNo(await addTask(b.app, { title: `narrow ${i}`, agent: 'narrow' })));
       ids.push(taskNo(await addTask(b.app, { title: `wide ${i}`, agent: 'wide' })));
     }
-    for (const id of ids) await waitForStatus(b.app, id, 'review', 15_000);
+    for (const id of ids) await waitForStatus(b.app, id, 'review', 30_000);
 
     const entries = readLedger(ledger);
     assert.equal(entries.length, 20, 'each of the 10 agents logged start and end once');

@@ -23,11 +23,9 @@ describe('missing agent binary', () => {
       defaults: { max_attempts: 5, backoff: { base: '50ms', factor: 1, jitter: 0 } },
     });
     t.after(() => b.close());
-    const t0 = Date.now();
     const id = taskNo(await addTask(b.app, { title: 'Needs a CLI', agent: 'ghost' }));
     const card = await waitForStatus(b.app, id, 'blocked', 15_000);
-    // No retries with backoff happened before it (5 attempts would be allowed): it failed at once.
-    assert.ok(Date.now() - t0 < 5000, `blocked within 5s (took ${Date.now() - t0} ms)`);
+    // No retries happened before it (5 attempts would be allowed): see the run count below.
 
     const message = `agent CLI \`${MISSING}\` is not installed: install it or set agents.ghost.command`;
     assert.equal(card.status_reason, message);

@@ -47,7 +47,7 @@ describe('timeouts', () => {
     const running = await waitForRun(b.app, id, 'running');
     const agent = await agentIdentity(b.app, running.id);
 
-    const card = await waitForStatus(b.app, id, 'blocked', 4000);
+    const card = await waitForStatus(b.app, id, 'blocked', 10_000);
     const [r, ...more] = await runsOf(b.app, id);
     assert.ok(r);
     assert.equal(more.length, 0);
@@ -58,10 +58,9 @@ describe('timeouts', () => {
     assert.ok(r.started_at !== null && r.ended_at !== null);
     const lived = r.ended_at - r.started_at;
     assert.ok(lived >= 600, `killed only after the timeout (lived ${lived} ms)`);
-    assert.ok(
-      lived < 600 + 300 + 1000,
-      `killed promptly after timeout + grace (lived ${lived} ms)`,
-    );
+    // Well under the default 10 s grace: the configured 300 ms was used. The
+    // margin is for a loaded CI machine, where the monitors' ticks run late.
+    assert.ok(lived < 5000, `killed promptly after timeout + grace (lived ${lived} ms)`);
     // SIGTERM was ignored, so only the SIGKILL after the grace can have ended it.
     assert.ok(lived >= 600 + 300 - 50, `the grace was honoured (lived ${lived} ms)`);
     assert.equal(isSameProcess(agent.pid, agent.start), false, 'the agent process is gone');
