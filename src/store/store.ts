@@ -99,7 +99,7 @@ export class Store {
       if (!file) throw new StoreError('store_config', 'no SQLite file and no database URL given');
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const sqlite = new SqliteDatabase(file, { timeout: 5000 });
-      sqlite.pragma('journal_mode = WAL');
+      await enableWal(sqlite);
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
       const db = new Kysely<DB>({
@@ -233,6 +233,23 @@ export async function leaseNow(tx: Tx): Promise<number> {
   if (!tx.dbClock) return tx.now;
   const r = await sql<{ t: number }>`select ${DB_NOW} as t`.execute(tx.db);
   return Number(r.rows[0]?.t);
+}
+
+/**
+ * Switches a fresh file to WAL. The switch needs the file to itself, and
+ * SQLite answers "busy" at once (without its busy timeout) while another
+ * process opening the same fresh board holds a lock, so it is retried.
+ */
+async function enableWal(sqlite: SqliteDatabase.Database): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if (!isBusy(e) || attempt >= 200) throw e;
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+    }
+  }
 }
 
 function isBusy(e: unknown): boolean {
