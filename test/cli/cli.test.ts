@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseConfigText } from '../../src/config/load.js';
+import { execCli } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -31,27 +32,16 @@ interface RunOptions {
 function board() {
   const dir = tempDir('agentboard-cli-');
   const home = join(dir, 'home');
-  const run = (args: string[], o: RunOptions = {}): Promise<Result> =>
-    new Promise((resolve, reject) => {
-      // A clean environment: no NO_COLOR/FORCE_COLOR/TERM or database URL from the caller.
-      const env = { PATH: BASE_PATH, AGENTBOARD_HOME: home, USER: 'tester', ...o.env };
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env,
-        cwd: o.cwd ?? dir,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => {
-        stdout += c;
-      });
-      child.stderr.setEncoding('utf8').on('data', (c: string) => {
-        stderr += c;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(o.input ?? '');
+  const run = (args: string[], o: RunOptions = {}): Promise<Result> => {
+    // A clean environment: no NO_COLOR/FORCE_COLOR/TERM or database URL from the caller.
+    const env = { PATH: BASE_PATH, AGENTBOARD_HOME: home, USER: 'tester', ...o.env };
+    return execCli(args, {
+      env,
+      cwd: o.cwd ?? dir,
+      entry: BIN,
+      ...(o.input !== undefined ? { input: o.input } : {}),
     });
+  };
   /** Runs a command that must succeed with `--json`, returning the parsed output. */
   const json = async (args: string[], o: RunOptions = {}) => {
     const r = await run([...args, '--json'], o);

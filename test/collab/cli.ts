@@ -4,35 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { boardEnv, CLI_MAIN } from '../support/server.js';
+import { boardEnv, CLI_MAIN, type CliResult, execCli } from '../support/server.js';
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
+/** `agentboard <args>` on `home` as the user "tester", to completion. */
 export function runCli(
   home: string,
   args: string[],
   o: { input?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
-      env: boardEnv(home, { USER: 'tester', ...o.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(o.input ?? '');
+  return execCli(args, {
+    env: boardEnv(home, { USER: 'tester', ...o.env }),
+    ...(o.input !== undefined ? { input: o.input } : {}),
   });
 }
 

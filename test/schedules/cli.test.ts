@@ -3,11 +3,11 @@
  * child process, with AGENTBOARD_HOME in a temp dir. Needs the build.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { execCli } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,20 +28,11 @@ function board() {
     'agents:\n  triage:\n    kind: command\n    command: "true"\n',
   );
   const run = (args: string[], input = ''): Promise<Result> =>
-    new Promise((resolve, reject) => {
-      const env = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, AGENTBOARD_HOME: home };
-      const child = spawn(process.execPath, [BIN, ...args], { env, cwd: dir });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => {
-        stdout += c;
-      });
-      child.stderr.setEncoding('utf8').on('data', (c: string) => {
-        stderr += c;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input);
+    execCli(args, {
+      env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, AGENTBOARD_HOME: home },
+      cwd: dir,
+      entry: BIN,
+      input,
     });
   const json = async (args: string[]) => {
     const r = await run([...args, '--json']);

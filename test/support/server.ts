@@ -227,23 +227,46 @@ export function spawnCli(
   });
 }
 
-/** Runs `agentboard <args>` to completion. */
-export async function runCli(
+/** Runs `agentboard <args>` on `home` to completion. */
+export function runCli(
   home: string,
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
-  const child = spawnCli(home, args, opts);
+  return execCli(args, {
+    env: boardEnv(home, opts.env),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+}
+
+/**
+ * Runs the CLI with exactly this environment, working directory and standard
+ * input, to completion (killed after `timeoutMs`). `entry` is the script
+ * node runs: the build's main.js, or bin/agentboard.js to test the bin.
+ */
+export async function execCli(
+  args: string[],
+  o: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number; entry?: string },
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [o.entry ?? CLI_MAIN, ...args], {
+    env: o.env,
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    stdout += b.toString('utf8');
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
   });
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString('utf8');
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  const code = await new Promise<number | null>((resolve) => {
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(o.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
     child.once('close', (c) => resolve(c));
   });
   clearTimeout(timer);
