@@ -55,7 +55,8 @@ export async function finishRun(
   leaseToken: number | null,
   end: RunEnd,
 ): Promise<boolean> {
-  return app.store.tx(async (tx) => {
+  // Grouped: a busy worker records many ends at once (see GroupCommit).
+  return app.store.txGrouped(async (tx) => {
     const run = await getRun(tx.db, runId);
     if (!run || isTerminalRun(run.state as RunState)) return false;
     if (leaseToken !== null && run.lease_token !== leaseToken) return false;

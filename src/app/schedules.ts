@@ -219,6 +219,8 @@ export interface SchedulePass {
   nextDueAt: number | null;
   /** Schedules that could not be ticked, with the reason (the pass goes on with the others). */
   errors: string[];
+  /** Ticks may be waiting for a run to end (overlap `queue`): a run's end calls for another pass. */
+  mayHaveWaiting: boolean;
 }
 
 /**
@@ -227,11 +229,16 @@ export interface SchedulePass {
  * say when the next tick falls due. Each schedule is its own transaction.
  */
 export async function runDueSchedules(app: App, now: number): Promise<SchedulePass> {
-  const pass: SchedulePass = { ticks: { ...NO_TICKS }, nextDueAt: null, errors: [] };
   const [rows, waiting] = await Promise.all([
     listSchedules(app.store.db, { enabledOnly: true }),
     schedulesWithWaitingTicks(app.store.db),
   ]);
+  const pass: SchedulePass = {
+    ticks: { ...NO_TICKS },
+    nextDueAt: null,
+    errors: [],
+    mayHaveWaiting: waiting.size > 0,
+  };
   for (const s of rows) {
     try {
       const first = nextTick(parseCron(s), s.last_tick_at ?? s.created_at);
@@ -243,6 +250,7 @@ export async function runDueSchedules(app: App, now: number): Promise<SchedulePa
       pass.errors.push(`schedule ${formatScheduleId(s.id)}: ${(e as Error).message}`);
     }
   }
+  if (pass.ticks.waiting > 0) pass.mayHaveWaiting = true;
   for (const s of await listSchedules(app.store.db, { enabledOnly: true })) {
     try {
       const t = nextTick(parseCron(s), Math.max(s.last_tick_at ?? s.created_at, now));

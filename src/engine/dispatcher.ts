@@ -1,4 +1,4 @@
-import { claimNext, nextDueAt, type RunRow } from '../store/runs.js';
+import { claimRuns, nextDueAt, type RunRow } from '../store/runs.js';
 import type { EngineContext } from './context.js';
 import { launchRun } from './launcher.js';
 
@@ -39,14 +39,16 @@ export class Dispatcher {
         const passStart = this.ctx.app.clock.now();
         for (;;) {
           if (this.ctx.stopping) return;
-          const run = await this.claimOne();
-          if (!run) break;
-          this.ctx.launching.set(run.id, run.agent);
-          void launchRun(this.ctx, run)
-            .catch((e) =>
-              this.ctx.log.warn(`launching run ${run.id} failed: ${(e as Error).message}`),
-            )
-            .finally(() => this.ctx.launching.delete(run.id));
+          const runs = await this.claimSome();
+          if (runs.length === 0) break;
+          for (const run of runs) {
+            this.ctx.launching.set(run.id, run.agent);
+            void launchRun(this.ctx, run)
+              .catch((e) =>
+                this.ctx.log.warn(`launching run ${run.id} failed: ${(e as Error).message}`),
+              )
+              .finally(() => this.ctx.launching.delete(run.id));
+          }
         }
         // Inside the loop: a wake-up that arrives while the timer is armed is not lost.
         // At capacity, the next run to end wakes us; no timer is needed.
@@ -65,36 +67,45 @@ export class Dispatcher {
   }
 
   /**
-   * Whether this worker's own runs already fill every limit. Then no claim
-   * can succeed, and the DB need not be asked until one of them ends (which
-   * wakes the dispatcher). Only a shortcut: the claim itself enforces limits.
+   * How many more runs this worker may start now by its own counts: none
+   * when its runs already fill every limit, and then the DB need not be
+   * asked until one of them ends (which wakes the dispatcher). Only a
+   * shortcut and a batch size: the claim itself enforces the limits.
    */
-  private full(agentLimits: Record<string, number>): boolean {
+  private room(agentLimits: Record<string, number>): number {
     const mine = new Map<string, number>();
     for (const l of this.ctx.live.values())
       mine.set(l.init.agent, (mine.get(l.init.agent) ?? 0) + 1);
     for (const agent of this.ctx.launching.values()) mine.set(agent, (mine.get(agent) ?? 0) + 1);
     let total = 0;
     for (const n of mine.values()) total += n;
-    if (total >= this.ctx.app.config.board.max_concurrency) return true;
+    let room = this.ctx.app.config.board.max_concurrency - total;
     // The worker's own cap is enforced here, exactly: only this loop claims for it.
-    if (this.ctx.concurrency !== null && total >= this.ctx.concurrency) return true;
-    return Object.entries(agentLimits).every(([agent, limit]) => (mine.get(agent) ?? 0) >= limit);
+    if (this.ctx.concurrency !== null) room = Math.min(room, this.ctx.concurrency - total);
+    let agentRoom = 0;
+    for (const [agent, limit] of Object.entries(agentLimits))
+      agentRoom += Math.max(0, limit - (mine.get(agent) ?? 0));
+    return Math.max(0, Math.min(room, agentRoom));
   }
 
-  private claimOne(): Promise<RunRow | undefined> {
+  private claimSome(): Promise<RunRow[]> {
     const { app, worker, agentLimits } = this.ctx;
-    this.atCapacity = this.full(agentLimits);
-    if (this.atCapacity) return Promise.resolve(undefined);
+    const room = this.room(agentLimits);
+    this.atCapacity = room === 0;
+    if (this.atCapacity) return Promise.resolve([]);
     return app.store.tx((tx) =>
-      claimNext(tx, {
-        workerId: worker.id,
-        host: worker.host,
-        bootId: worker.bootId,
-        leaseMs: app.config.defaults.lease,
-        agentLimits,
-        globalLimit: app.config.board.max_concurrency,
-      }),
+      claimRuns(
+        tx,
+        {
+          workerId: worker.id,
+          host: worker.host,
+          bootId: worker.bootId,
+          leaseMs: app.config.defaults.lease,
+          agentLimits,
+          globalLimit: app.config.board.max_concurrency,
+        },
+        room,
+      ),
     );
   }
 

@@ -146,7 +146,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   // Recorded before the exit is watched: a fast agent's exit, found at once,
   // must be finalized after "running", or the start would look taken away.
   const recorded = app.store
-    .tx(async (tx) => {
+    .txGrouped(async (tx) => {
       const ok = await updateRunFenced(tx, run.id, token, {
         state: 'running',
         pid: spawned.pid,
@@ -175,9 +175,16 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     .catch((e) =>
       ctx.log.warn(`could not record the start of run ${run.id}: ${(e as Error).message}`),
     );
-  live.watchExit(() => {
-    // The exit can arrive before "running" is recorded; finalize after it.
-    recorded.then(() => finalizeLiveRun(ctx, live));
-  });
-  ctx.spawner.onExit(spawned.pid, (code, signal) => live.supervisorExited(code, signal));
+  live.watchExit(
+    () => {
+      // The exit can arrive before "running" is recorded; finalize after it.
+      recorded.then(() => finalizeLiveRun(ctx, live));
+    },
+    { watch: false },
+  );
+  ctx.spawner.onExit(
+    spawned.pid,
+    (code, signal) => live.supervisorExited(code, signal),
+    () => live.watchExitFile(),
+  );
 }

@@ -69,12 +69,21 @@ export class LiveRun {
   }
 
   /**
-   * Calls `cb` once the agent's supervisor has exited: when a complete
-   * exit.json appears (inotify on the run directory), or, for a supervisor
-   * that died without writing one, when a monitor pass finds it gone.
+   * Calls `cb` once the agent's supervisor has exited. For a supervisor this
+   * worker's spawner started, the spawner reports its exit (after reaping it,
+   * so its group is then empty unless something was left behind): pass
+   * `watch: false`. Otherwise (an adopted run, or its spawner died) a
+   * complete exit.json is watched for with inotify. A supervisor that died
+   * without writing one is found gone by a monitor pass.
    */
-  watchExit(cb: () => void): void {
+  watchExit(cb: () => void, opts: { watch: boolean } = { watch: true }): void {
     this.onExitCb = cb;
+    if (opts.watch) this.watchExitFile();
+  }
+
+  /** Falls back to inotify on exit.json: the spawner that would have reported the exit is gone. */
+  watchExitFile(): void {
+    if (this.exited || this.watcher) return;
     try {
       this.watcher = fs.watch(this.init.runDir, (_e, name) => {
         if (name === 'exit.json' && readExitFile(this.init.runDir)) this.fireExit();

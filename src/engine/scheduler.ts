@@ -9,11 +9,6 @@ import type { EngineContext } from './context.js';
  */
 const MAX_SLEEP_MS = 60_000;
 
-/** Events after which a pass may have something to do: schedules changed, or a run ended (queued ticks). */
-function relevant(e: EventRecord): boolean {
-  return e.type.startsWith('schedule.') || e.type === 'run.finished' || e.type === 'external';
-}
-
 /**
  * Fires schedule ticks. One timer is armed for the earliest due tick; it is
  * only a wake-up: each pass reads the schedules and their ticks from the
@@ -25,6 +20,8 @@ export class Scheduler {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** From the last pass: whether a run's end may start a waiting tick. */
+  private waitingTicks = true;
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -38,7 +35,12 @@ export class Scheduler {
     this.wake();
   }
 
+  /** Wakes for what may give a pass something to do: schedules changed, or a run ended while ticks wait. */
   notice(events: EventRecord[]): void {
+    const relevant = (e: EventRecord) =>
+      e.type.startsWith('schedule.') ||
+      e.type === 'external' ||
+      (e.type === 'run.finished' && this.waitingTicks);
     if (events.some(relevant)) this.wake();
   }
 
@@ -55,6 +57,7 @@ export class Scheduler {
   /** One pass at `now`: what the timer does, exposed for tests driving a fake clock. */
   async tick(now: number): Promise<SchedulePass> {
     const pass = await runDueSchedules(this.ctx.app, now);
+    this.waitingTicks = pass.mayHaveWaiting;
     for (const e of pass.errors) this.ctx.log.warn(e);
     return pass;
   }

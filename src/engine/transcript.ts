@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentAdapter } from '../agents/adapter.js';
 import type { AgentEvent, TranscriptParser } from '../agents/events.js';
@@ -10,6 +11,12 @@ import type { EngineContext } from './context.js';
 const MAX_LINE_BYTES = 1 << 20;
 const FLUSH_EVENTS = 200;
 const FLUSH_MS = 100;
+/**
+ * How long a run lives before its log is followed live. Most of a follow's
+ * cost is its setup (a file handle, inotify), and a run that ends sooner is
+ * read once, at its end, which loses nothing: the raw log has every byte.
+ */
+const FOLLOW_AFTER_MS = 200;
 /** Beyond this much stored text, bulky events are dropped (the raw log keeps every byte). */
 const MAX_STORED_BYTES = 8 << 20;
 const COALESCE_BYTES = 64 << 10;
@@ -42,6 +49,7 @@ export class TranscriptTail {
   /** The agent's own account of a failure (a fatal error, a failed result). */
   failure: string | null = null;
   private following: Promise<number> | null = null;
+  private startTimer: NodeJS.Timeout | null = null;
   private wakeFollower: () => void = () => {};
   private readonly abort = new AbortController();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -84,6 +92,13 @@ export class TranscriptTail {
   }
 
   start(): void {
+    this.startTimer = setTimeout(() => this.follow(), FOLLOW_AFTER_MS);
+    this.startTimer.unref();
+  }
+
+  private follow(): void {
+    this.startTimer = null;
+    if (this.following || this.abort.signal.aborted) return;
     this.following = followFile(path.join(this.runDir, 'stdout.log'), {
       offset: this.consumed,
       signal: this.abort.signal,
@@ -103,6 +118,8 @@ export class TranscriptTail {
    * down (or lost the run), and the next owner resumes from the stored offset.
    */
   stop(): void {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
     this.abort.abort();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
@@ -111,6 +128,11 @@ export class TranscriptTail {
   /** The agent has exited: read to the end, parse the last line, store everything. */
   async finish(): Promise<void> {
     this.finished = true;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+    // Never followed (a short run): one pass to the end, if there is anything to read.
+    if (!this.following && fileSize(path.join(this.runDir, 'stdout.log')) > this.consumed)
+      this.follow();
     this.wakeFollower();
     await this.following?.catch(() => {});
     if (this.lineBytes > 0 && !this.skippingLongLine) this.parseLine(Buffer.concat(this.line));
@@ -229,7 +251,7 @@ export class TranscriptTail {
     const estimated = t.reported === null ? estimateCostUsd(t.model, t) : null;
     const cost = t.reported ?? estimated ?? 0;
     const firstSeq = this.seq + 1;
-    const ok = await this.ctx.app.store.tx(async (tx) => {
+    const ok = await this.ctx.app.store.txGrouped(async (tx) => {
       const fenced = await updateRunFenced(tx, this.run.id, this.token(), {
         parsed_offset: offset,
         event_count: this.seq + events.length,
@@ -275,6 +297,14 @@ export class TranscriptTail {
       out.push(e);
     }
     return out;
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -89,6 +89,7 @@ async function openIfExists(path: string): Promise<FileHandle | null> {
 class Waker {
   private watcher: FSWatcher | null = null;
   private dirty = false;
+  private watchTried = false;
   private wake: (() => void) | null = null;
   private readonly onAbort = (): void => this.fire();
 
@@ -98,7 +99,6 @@ class Waker {
     private readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.ensureWatcher();
   }
 
   private ensureWatcher(): void {
@@ -128,7 +128,16 @@ class Waker {
       this.dirty = false;
       return Promise.resolve();
     }
-    this.ensureWatcher();
+    // Created on the first wait, not up front: a follow that ends in one pass
+    // (a short run's log) never pays for inotify. A change made between the
+    // last read and the watch's creation would go unseen, so the first wait
+    // returns at once and the caller reads once more under the watch.
+    if (this.watcher === null) {
+      const first = !this.watchTried;
+      this.watchTried = true;
+      this.ensureWatcher();
+      if (first) return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.fire(), this.pollMs);
       this.wake = () => {

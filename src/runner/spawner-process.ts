@@ -6,15 +6,32 @@
  * run in their own sessions).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { AgentboardError } from '../domain/errors.js';
+import { RunDirPool } from './run-dir-pool.js';
 import type { SpawnerExit, SpawnRequest, SpawnResponse } from './spawner.js';
 import { spawnSupervised } from './supervisor.js';
+
+/** Spares per runs directory (one per board this helper has launched for). */
+const SPARES = 4;
+const pools = new Map<string, RunDirPool>();
+
+function poolFor(runDir: string): RunDirPool {
+  const runsDir = dirname(resolve(runDir));
+  let pool = pools.get(runsDir);
+  if (!pool) {
+    pool = new RunDirPool(runsDir, SPARES);
+    pools.set(runsDir, pool);
+  }
+  return pool;
+}
 
 process.on('message', (msg: SpawnRequest) => {
   if (typeof msg.id !== 'number') return;
   let reply: SpawnResponse;
+  const pool = poolFor(msg.opts.runDir);
   try {
+    pool.take(resolve(msg.opts.runDir));
     if (msg.prompt !== undefined && msg.opts.stdinFile !== undefined) {
       mkdirSync(dirname(msg.opts.stdinFile), { recursive: true });
       writeFileSync(msg.opts.stdinFile, msg.prompt);
@@ -32,5 +49,6 @@ process.on('message', (msg: SpawnRequest) => {
     reply = { id: msg.id, ok: false, code, message: (e as Error).message };
   }
   process.send?.(reply);
+  pool.refill();
 });
 process.on('disconnect', () => process.exit(0));

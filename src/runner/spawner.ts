@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentboardError } from '../domain/errors.js';
@@ -34,38 +35,64 @@ export interface Spawned {
 const HELPER = fileURLToPath(new URL('./spawner-process.js', import.meta.url));
 
 /**
- * Starts agents through the spawner helper process (see spawner-process.ts).
- * If the helper cannot run, agents are spawned from this process instead:
+ * How many helpers spawn at once. A spawn blocks its helper for the fork and
+ * the exec, and for creating the run's files (slow on a busy disk), so one
+ * helper per core lets launches overlap instead of queueing behind each other.
+ */
+const HELPERS = Math.max(1, Math.min(4, availableParallelism()));
+
+interface Helper {
+  child: ChildProcess;
+  /** Spawn requests sent and not yet answered: the least busy helper gets the next one. */
+  inFlight: number;
+  /** Shims this helper started and has not yet seen exit. */
+  pids: Set<number>;
+}
+
+/**
+ * Starts agents through spawner helper processes (see spawner-process.ts).
+ * If no helper can run, agents are spawned from this process instead:
  * slower, never wrong. Exits are observed through exit.json either way.
  */
 export class Spawner {
-  private helper: ChildProcess | null = null;
+  private readonly helpers: (Helper | null)[] = Array.from({ length: HELPERS }, () => null);
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (s: Spawned) => void; reject: (e: Error) => void }
+    { resolve: (s: Spawned) => void; reject: (e: Error) => void; helper: Helper }
   >();
   private broken = false;
-  private readonly exitListeners = new Map<number, ExitListener>();
+  private readonly exitListeners = new Map<number, { cb: ExitListener; orphaned: () => void }>();
   /** Exits that arrived before anyone asked (kept briefly, by pid). */
   private readonly earlyExits = new Map<number, [number | null, string | null]>();
 
-  /** Calls `cb` when the shim with this pid exits (if this spawner started it). */
-  onExit(pid: number, cb: ExitListener): void {
+  /**
+   * Calls `cb` when the shim with this pid exits (if this spawner started
+   * it), or `orphaned` if the helper that would report it has died (the shim
+   * lives on, reparented): the caller must then watch for the exit itself.
+   */
+  onExit(pid: number, cb: ExitListener, orphaned: () => void): void {
     const early = this.earlyExits.get(pid);
     if (early) {
       this.earlyExits.delete(pid);
       cb(early[0], early[1]);
       return;
     }
-    this.exitListeners.set(pid, cb);
+    if (!this.helpers.some((h) => h?.pids.has(pid)) && !this.ownChildren.has(pid)) {
+      orphaned();
+      return;
+    }
+    this.exitListeners.set(pid, { cb, orphaned });
   }
 
+  /** Shims spawned from this process (no helper could run). */
+  private readonly ownChildren = new Set<number>();
+
   private exited(pid: number, code: number | null, signal: string | null): void {
-    const cb = this.exitListeners.get(pid);
-    if (cb) {
+    const listener = this.exitListeners.get(pid);
+    if (listener) {
       this.exitListeners.delete(pid);
-      cb(code, signal);
+      listener.cb(code, signal);
       return;
     }
     if (this.earlyExits.size > 1000) this.earlyExits.clear();
@@ -73,13 +100,14 @@ export class Spawner {
   }
 
   spawn(opts: SpawnOptions, prompt?: string): Promise<Spawned> {
-    const helper = this.ensureHelper();
+    const helper = this.pickHelper();
     if (!helper) return Promise.resolve(this.spawnHere(opts, prompt));
     const id = this.nextId++;
+    helper.inFlight++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, helper });
       const req: SpawnRequest = { id, opts, ...(prompt !== undefined ? { prompt } : {}) };
-      helper.send(req, (err) => {
+      helper.child.send(req, (err) => {
         if (err) this.settle({ id, ok: false, code: 'spawn_failed', message: err.message });
       });
     });
@@ -91,52 +119,79 @@ export class Spawner {
       writeFileSync(opts.stdinFile, prompt);
     }
     const s = spawnSupervised(opts);
-    s.child.once('exit', (code, signal) => this.exited(s.pid, code, signal));
+    this.ownChildren.add(s.pid);
+    s.child.once('exit', (code, signal) => {
+      this.ownChildren.delete(s.pid);
+      this.exited(s.pid, code, signal);
+    });
     return { pid: s.pid, pgid: s.pgid, startTime: s.startTime };
   }
 
-  private ensureHelper(): ChildProcess | null {
-    if (this.helper || this.broken) return this.helper;
+  /** The least busy helper, forking it (or a replacement for one that died) when needed. */
+  private pickHelper(): Helper | null {
+    if (this.broken) return null;
+    let best: Helper | null = null;
+    for (let i = 0; i < this.helpers.length; i++) {
+      let h = this.helpers[i] ?? null;
+      // Forked lazily: a second helper only once the first is busy.
+      if (!h && (best === null || best.inFlight > 0)) h = this.startHelper(i);
+      if (h && (best === null || h.inFlight < best.inFlight)) best = h;
+      if (best?.inFlight === 0) break;
+    }
+    return best;
+  }
+
+  private startHelper(slot: number): Helper | null {
+    let child: ChildProcess;
     try {
-      const child = fork(HELPER, [], {
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-        execArgv: [],
-      });
-      child.on('message', (m: SpawnResponse | SpawnerExit) => {
-        if ('exit' in m) this.exited(m.exit, m.code, m.signal);
-        else this.settle(m);
-      });
-      child.on('error', () => {});
-      child.once('exit', () => {
-        if (this.helper === child) this.helper = null;
-        for (const id of [...this.pending.keys()]) {
-          this.settle({
-            id,
-            ok: false,
-            code: 'spawn_failed',
-            message: 'the spawner helper exited',
-          });
-        }
-      });
-      child.unref();
-      (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
-      this.helper = child;
+      child = fork(HELPER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
     } catch {
       this.broken = true;
+      return null;
     }
-    return this.helper;
+    const helper: Helper = { child, inFlight: 0, pids: new Set() };
+    child.on('message', (m: SpawnResponse | SpawnerExit) => {
+      if ('exit' in m) {
+        helper.pids.delete(m.exit);
+        this.exited(m.exit, m.code, m.signal);
+      } else {
+        if (m.ok) helper.pids.add(m.pid);
+        this.settle(m);
+      }
+    });
+    child.on('error', () => {});
+    child.once('exit', () => {
+      if (this.helpers[slot] === helper) this.helpers[slot] = null;
+      for (const [id, p] of this.pending) {
+        if (p.helper !== helper) continue;
+        this.settle({ id, ok: false, code: 'spawn_failed', message: 'the spawner helper exited' });
+      }
+      for (const pid of helper.pids) {
+        const listener = this.exitListeners.get(pid);
+        this.exitListeners.delete(pid);
+        listener?.orphaned();
+      }
+      helper.pids.clear();
+    });
+    child.unref();
+    (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
+    this.helpers[slot] = helper;
+    return helper;
   }
 
   private settle(m: SpawnResponse): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    p.helper.inFlight--;
     if (m.ok) p.resolve({ pid: m.pid, pgid: m.pgid, startTime: m.startTime });
     else p.reject(new AgentboardError(m.code, m.message));
   }
 
   close(): void {
-    this.helper?.disconnect();
-    this.helper = null;
+    for (let i = 0; i < this.helpers.length; i++) {
+      this.helpers[i]?.child.disconnect();
+      this.helpers[i] = null;
+    }
   }
 }

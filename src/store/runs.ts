@@ -169,6 +169,15 @@ export interface ClaimRequest {
  * token, or undefined when nothing can run now.
  */
 export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | undefined> {
+  return (await claimRuns(tx, req, 1))[0];
+}
+
+/**
+ * Claims up to `max` runnable runs in this transaction, in claimNext's
+ * order and under the same limits: one query finds the candidates for all
+ * of them, which is what makes a burst of free slots cheap to fill.
+ */
+export async function claimRuns(tx: Tx, req: ClaimRequest, max: number): Promise<RunRow[]> {
   if (tx.dialect === 'postgres') {
     // Limits across workers. SKIP LOCKED alone picks distinct *rows*, but a
     // limit is a *count*: two workers claiming at once each count the same
@@ -188,15 +197,32 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
   }
   const busy = await busyByAgent(tx.db);
   let total = 0;
-  const full = new Set<string>();
-  for (const [agent, n] of busy) {
-    total += n;
-    if (n >= (req.agentLimits[agent] ?? 0)) full.add(agent);
+  for (const n of busy.values()) total += n;
+  const claimed: RunRow[] = [];
+  const hasRoom = (agent: string) => (busy.get(agent) ?? 0) < (req.agentLimits[agent] ?? 0);
+  let want = Math.min(max, req.globalLimit - total);
+  while (want > 0) {
+    const agents = Object.keys(req.agentLimits).filter(hasRoom);
+    if (agents.length === 0) break;
+    const candidates = await runnable(tx, agents, want);
+    let full = false;
+    for (const row of candidates) {
+      if (!hasRoom(row.agent)) {
+        full = true; // this agent filled up within the batch: look again without it
+        continue;
+      }
+      claimed.push(await claimRow(tx, req, row));
+      busy.set(row.agent, (busy.get(row.agent) ?? 0) + 1);
+      want--;
+      if (want === 0) break;
+    }
+    if (!full || candidates.length === 0) break;
   }
-  if (total >= req.globalLimit) return undefined;
-  const agents = Object.keys(req.agentLimits).filter((a) => !full.has(a));
-  if (agents.length === 0) return undefined;
+  return claimed;
+}
 
+/** Up to `limit` queued, due runs of these agents whose dependencies are done, in claim order. */
+async function runnable(tx: Tx, agents: string[], limit: number): Promise<RunRow[]> {
   let q = tx.db
     .selectFrom('runs as r')
     .selectAll('r')
@@ -217,11 +243,12 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
     .orderBy('r.priority', 'desc')
     .orderBy('r.run_at')
     .orderBy('r.id')
-    .limit(1);
+    .limit(limit);
   if (tx.dialect === 'postgres') q = q.forUpdate().skipLocked();
-  const row = await q.executeTakeFirst();
-  if (!row) return undefined;
+  return (await q.execute()).map(normalizeRun);
+}
 
+async function claimRow(tx: Tx, req: ClaimRequest, row: RunRow): Promise<RunRow> {
   if (tx.dialect === 'postgres') {
     // One statement for the token, the lease deadline and the claim: every
     // round trip here is spent holding the claim lock.

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { StoreError } from '../domain/errors.js';
 import type { EventRecord } from './events.js';
+import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrate.js';
 import type { Dialect } from './migrations/index.js';
 import { EVENTS_CHANNEL, encodeNotice, PgListener } from './pg-listener.js';
@@ -55,6 +56,7 @@ export class Store {
     listener: ['up' | 'down'];
   }>();
   private closed = false;
+  private readonly grouped = new GroupCommit((fn) => this.tx(fn));
   /** Tells this process's notifications from other processes'. */
   private readonly origin = crypto.randomBytes(6).toString('hex');
   private listener: PgListener | null = null;
@@ -134,6 +136,16 @@ export class Store {
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
       }
     }
+  }
+
+  /**
+   * Like tx(), but may share its transaction with other writes requested in
+   * the same turn of the event loop (see GroupCommit): for the engine's
+   * frequent small records. `fn` must not depend on running alone.
+   */
+  txGrouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError('store_closed', 'the store is closed'));
+    return this.grouped.run(fn);
   }
 
   private async runInTransaction<T>(events: EventRecord[], fn: (tx: Tx) => Promise<T>): Promise<T> {
