@@ -9,12 +9,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AgentboardError } from '../domain/errors.js';
 import { RunDirPool } from './run-dir-pool.js';
-import type { SpawnerExit, SpawnRequest, SpawnResponse } from './spawner.js';
+import {
+  applyEnvDelta,
+  type SpawnerExit,
+  type SpawnRequest,
+  type SpawnResponse,
+} from './spawner.js';
 import { spawnSupervised } from './supervisor.js';
 
 /** Spares per runs directory (one per board this helper has launched for). */
 const SPARES = 4;
 const pools = new Map<string, RunDirPool>();
+let baseEnv: Record<string, string> = {};
 
 function poolFor(runDir: string): RunDirPool {
   const runsDir = dirname(resolve(runDir));
@@ -29,6 +35,8 @@ function poolFor(runDir: string): RunDirPool {
 process.on('message', (msg: SpawnRequest) => {
   if (typeof msg.id !== 'number') return;
   let reply: SpawnResponse;
+  if (msg.base) baseEnv = msg.opts.env;
+  else if (msg.envDelta) msg.opts.env = applyEnvDelta(baseEnv, msg.envDelta);
   const pool = poolFor(msg.opts.runDir);
   try {
     pool.take(resolve(msg.opts.runDir));

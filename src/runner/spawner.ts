@@ -8,9 +8,37 @@ import { type SpawnOptions, spawnSupervised } from './supervisor.js';
 
 export interface SpawnRequest {
   id: number;
+  /**
+   * opts.env is sent whole once per helper (`base`); later requests carry
+   * only what differs from it in `envDelta`, with opts.env empty. A full
+   * environment is kilobytes of JSON to encode and decode per launch.
+   */
   opts: SpawnOptions;
+  base?: true;
+  envDelta?: { set: Record<string, string>; unset: string[] };
   /** Written to opts.stdinFile before the agent starts. */
   prompt?: string;
+}
+
+/** What `env` changes relative to `base`. */
+export function envDelta(
+  base: Record<string, string>,
+  env: Record<string, string>,
+): { set: Record<string, string>; unset: string[] } {
+  const set: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (base[k] !== v) set[k] = v;
+  const unset = Object.keys(base).filter((k) => !(k in env));
+  return { set, unset };
+}
+
+/** The environment a request describes, given the helper's base. */
+export function applyEnvDelta(
+  base: Record<string, string>,
+  delta: { set: Record<string, string>; unset: string[] },
+): Record<string, string> {
+  const env = { ...base, ...delta.set };
+  for (const k of delta.unset) delete env[k];
+  return env;
 }
 
 export type SpawnResponse =
@@ -47,6 +75,8 @@ interface Helper {
   inFlight: number;
   /** Shims this helper started and has not yet seen exit. */
   pids: Set<number>;
+  /** The environment sent whole with the first request (see SpawnRequest). */
+  baseEnv: Record<string, string> | null;
 }
 
 /**
@@ -106,7 +136,14 @@ export class Spawner {
     helper.inFlight++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, helper });
-      const req: SpawnRequest = { id, opts, ...(prompt !== undefined ? { prompt } : {}) };
+      let req: SpawnRequest;
+      if (helper.baseEnv === null) {
+        helper.baseEnv = opts.env;
+        req = { id, opts, base: true };
+      } else {
+        req = { id, opts: { ...opts, env: {} }, envDelta: envDelta(helper.baseEnv, opts.env) };
+      }
+      if (prompt !== undefined) req.prompt = prompt;
       helper.child.send(req, (err) => {
         if (err) this.settle({ id, ok: false, code: 'spawn_failed', message: err.message });
       });
@@ -149,7 +186,7 @@ export class Spawner {
       this.broken = true;
       return null;
     }
-    const helper: Helper = { child, inFlight: 0, pids: new Set() };
+    const helper: Helper = { child, inFlight: 0, pids: new Set(), baseEnv: null };
     child.on('message', (m: SpawnResponse | SpawnerExit) => {
       if ('exit' in m) {
         helper.pids.delete(m.exit);

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { hotQuery } from './hot-sql.js';
 import type { Tx } from './store.js';
 
 /**
@@ -7,11 +7,11 @@ import type { Tx } from './store.js';
  * out in commit order (what SSE resume by event id relies on).
  */
 export async function nextValue(tx: Tx, name: string): Promise<number> {
-  const r = await sql<{ value: number }>`
-    insert into counters (name, value) values (${name}, 1)
-    on conflict (name) do update set value = counters.value + 1
-    returning value`.execute(tx.db);
-  const row = r.rows[0];
+  const [row] = await hotQuery<{ value: number }>(
+    tx.db,
+    'insert into counters (name, value) values (?, 1) on conflict (name) do update set value = counters.value + 1 returning value',
+    [name],
+  );
   if (!row) throw new Error(`counter ${name} returned no row`);
   return Number(row.value);
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { nextValue } from './counters.js';
+import { hotQuery } from './hot-sql.js';
 import type { DB } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -31,17 +32,11 @@ export async function appendEvent(
     data: ref.data ?? {},
     createdAt: tx.now,
   };
-  await tx.db
-    .insertInto('events')
-    .values({
-      id,
-      type,
-      task_id: record.taskId,
-      run_id: record.runId,
-      data: JSON.stringify(record.data),
-      created_at: tx.now,
-    })
-    .execute();
+  await hotQuery(
+    tx.db,
+    'insert into events (id, type, task_id, run_id, data, created_at) values (?, ?, ?, ?, ?, ?)',
+    [id, type, record.taskId, record.runId, JSON.stringify(record.data), tx.now],
+  );
   tx.events.push(record);
   return record;
 }

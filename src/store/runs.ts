@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { ACTIVE_RUN_STATES } from '../domain/run.js';
 import { nextValue } from './counters.js';
+import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, RunsTable } from './schema.js';
 import { leaseDeadlineSql, leaseNow, type Tx } from './store.js';
 
@@ -42,7 +43,7 @@ export async function insertRun(tx: Tx, row: RunRow): Promise<void> {
 }
 
 export async function getRun(db: Kysely<DB>, id: string): Promise<RunRow | undefined> {
-  const r = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  const [r] = await hotQuery<RunRow>(db, 'select * from runs where id = ?', [id]);
   return r && normalizeRun(r);
 }
 
@@ -118,7 +119,9 @@ export async function listRuns(db: Kysely<DB>, f: RunFilter): Promise<RunRow[]> 
 }
 
 export async function updateRun(tx: Tx, id: string, patch: Updateable<RunsTable>): Promise<void> {
-  await tx.db.updateTable('runs').set(patch).where('id', '=', id).execute();
+  const set = setClause(patch);
+  if (set.values.length === 0) return;
+  await hotQuery(tx.db, `update runs set ${set.text} where id = ?`, [...set.values, id]);
 }
 
 /**
@@ -131,14 +134,15 @@ export async function updateRunFenced(
   leaseToken: number,
   patch: Updateable<RunsTable>,
 ): Promise<boolean> {
-  const r = await tx.db
-    .updateTable('runs')
-    .set(patch)
-    .where('id', '=', id)
-    .where('lease_token', '=', leaseToken)
-    .where('state', 'in', ACTIVE_RUN_STATES)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  const set = setClause(patch);
+  const active = ACTIVE_RUN_STATES.map(() => '?').join(', ');
+  // `returning id` says whether the fence held, the same way on both dialects.
+  const rows = await hotQuery(
+    tx.db,
+    `update runs set ${set.text || 'id = id'} where id = ? and lease_token = ? and state in (${active}) returning id`,
+    [...set.values, id, leaseToken, ...ACTIVE_RUN_STATES],
+  );
+  return rows.length > 0;
 }
 
 /** Claimed or running runs per agent: what counts against concurrency limits. */

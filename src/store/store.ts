@@ -8,6 +8,7 @@ import pg from 'pg';
 import { StoreError } from '../domain/errors.js';
 import type { EventRecord } from './events.js';
 import { GroupCommit } from './group-commit.js';
+import { registerHandle } from './hot-sql.js';
 import { migrate } from './migrate.js';
 import type { Dialect } from './migrations/index.js';
 import { EVENTS_CHANNEL, encodeNotice, PgListener } from './pg-listener.js';
@@ -70,6 +71,7 @@ export class Store {
     readonly pool: pg.Pool | null,
   ) {
     this.changes.setMaxListeners(0);
+    registerHandle(db, dialect);
   }
 
   static async open(opts: OpenStoreOptions): Promise<Store> {
@@ -153,6 +155,7 @@ export class Store {
     if (this.dialect === 'postgres') {
       const dbClock = this.clock === systemClock;
       return this.db.transaction().execute(async (trx) => {
+        registerHandle(trx, 'postgres');
         const result = await fn({ db: trx, now, events, dialect: this.dialect, dbClock });
         // Delivered to every LISTENer at commit, never for a rollback: a
         // worker on another host wakes for exactly the committed change.
@@ -166,6 +169,7 @@ export class Store {
       });
     }
     return this.db.connection().execute(async (conn) => {
+      registerHandle(conn, 'sqlite');
       await sql`begin immediate`.execute(conn);
       try {
         const result = await fn({ db: conn, now, events, dialect: this.dialect });

@@ -5,6 +5,7 @@ import {
   sql,
   type Updateable,
 } from 'kysely';
+import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, TasksTable } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -27,7 +28,7 @@ export async function insertTask(tx: Tx, row: TaskRow): Promise<void> {
 }
 
 export async function getTask(db: Kysely<DB>, id: number): Promise<TaskRow | undefined> {
-  const row = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = await hotQuery<TaskRow>(db, 'select * from tasks where id = ?', [id]);
   return row && normalizeTask(row);
 }
 
@@ -38,11 +39,8 @@ export async function getTasks(db: Kysely<DB>, ids: number[]): Promise<TaskRow[]
 }
 
 export async function updateTask(tx: Tx, id: number, patch: Updateable<TasksTable>): Promise<void> {
-  await tx.db
-    .updateTable('tasks')
-    .set({ ...patch, updated_at: tx.now })
-    .where('id', '=', id)
-    .execute();
+  const set = setClause({ ...patch, updated_at: tx.now });
+  await hotQuery(tx.db, `update tasks set ${set.text} where id = ?`, [...set.values, id]);
 }
 
 /** LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (used with ESCAPE '\\'). */

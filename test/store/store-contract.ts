@@ -31,6 +31,7 @@ import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations/index.js'
 import {
   activeRunOfTask,
   claimNext,
+  claimRuns,
   getRun,
   insertRun,
   listRuns,
@@ -715,6 +716,91 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         await addTask(app, { title: 'bot again', agent: 'bot' });
         assert.equal(await claim(app, { helper: 9 }, 99), undefined);
         assert.equal((await claim(app, { bot: 9 }, 99))?.agent, 'bot');
+      });
+    });
+
+    test('claimRuns: one batch fills the free slots in claim order, under every limit', async () => {
+      await withApp(async (app) => {
+        // Interleaved: bot, helper, bot, helper, ... with ascending priority for later tasks.
+        for (let i = 0; i < 4; i++) {
+          await addTask(app, {
+            title: `bot ${i}`,
+            agent: 'bot',
+            priority: i === 3 ? 'urgent' : 'medium',
+          });
+          await addTask(app, { title: `helper ${i}`, agent: 'helper' });
+        }
+        const batch = await app.store.tx((tx) =>
+          claimRuns(tx, { ...WORKER, agentLimits: { bot: 3, helper: 1 }, globalLimit: 10 }, 10),
+        );
+        // bot limit 3 (the priority-3 one first), helper limit 1: four in all.
+        assert.deepEqual(
+          batch.map((r) => [r.agent, r.task_id]),
+          [
+            ['bot', 7],
+            ['bot', 1],
+            ['helper', 2],
+            ['bot', 3],
+          ],
+        );
+        assert.equal(new Set(batch.map((r) => r.lease_token)).size, 4, 'a token each');
+        assert.ok(batch.every((r) => r.state === 'claimed' && r.worker_id === WORKER.workerId));
+        const busy = await listRuns(app.store.db, { states: ['claimed'] });
+        assert.equal(busy.length, 4);
+        // `max` and the global limit cap the batch too.
+        const limits = { ...WORKER, agentLimits: { bot: 9, helper: 9 } };
+        const one = await app.store.tx((tx) => claimRuns(tx, { ...limits, globalLimit: 10 }, 1));
+        assert.deepEqual(
+          one.map((r) => r.task_id),
+          [4],
+          'the oldest left (bot 5 came after helper 4)',
+        );
+        const upTo6 = await app.store.tx((tx) => claimRuns(tx, { ...limits, globalLimit: 6 }, 9));
+        assert.deepEqual(
+          upTo6.map((r) => r.task_id),
+          [5],
+          'five busy and a global limit of 6: room for one',
+        );
+        assert.deepEqual(
+          await app.store.tx((tx) => claimRuns(tx, { ...limits, globalLimit: 6 }, 9)),
+          [],
+        );
+      });
+    });
+
+    test('txGrouped: writes of the same moment commit together; one that throws is undone alone', async () => {
+      await withApp(async (app) => {
+        const seen: string[] = [];
+        const onEvents = (events: { type: string }[]) => {
+          for (const e of events) seen.push(e.type);
+        };
+        app.store.changes.on('events', onEvents);
+        const write = (type: string, fail = false) =>
+          app.store.txGrouped(async (tx) => {
+            await appendEvent(tx, type, {});
+            if (fail) throw new UsageError(`${type} refused`);
+            return type;
+          });
+        const results = await Promise.allSettled([
+          write('test.one'),
+          write('test.bad', true),
+          write('test.two'),
+        ]);
+        app.store.changes.off('events', onEvents);
+        assert.deepEqual(
+          results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+          ['test.one', 'test.bad refused', 'test.two'],
+        );
+        const stored = await readEvents(app.store.db, { after: 0, limit: 1000 });
+        const types = stored.map((e) => e.type).filter((t) => t.startsWith('test.'));
+        assert.deepEqual(types, ['test.one', 'test.two'], 'the refused write left nothing');
+        assert.deepEqual(seen, ['test.one', 'test.two'], 'only committed events are announced');
+        // Ids stay gap-free across the undone write.
+        const ids = stored.map((e) => e.id);
+        assert.deepEqual(
+          ids,
+          ids.map((_, i) => (ids[0] as number) + i),
+        );
       });
     });
 
