@@ -36,6 +36,8 @@ export function instructionsOf(app: App, name: string, agent: AgentConfig): stri
 }
 
 function readMemory(file: string): string {
+  // Most agents never write one: asking first spares a thrown ENOENT per launch.
+  if (!fs.existsSync(file)) return '';
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch (e) {

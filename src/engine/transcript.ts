@@ -52,6 +52,7 @@ export class TranscriptTail {
   private startTimer: NodeJS.Timeout | null = null;
   private wakeFollower: () => void = () => {};
   private readonly abort = new AbortController();
+  private stopped = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly totals: {
@@ -98,7 +99,7 @@ export class TranscriptTail {
 
   private follow(): void {
     this.startTimer = null;
-    if (this.following || this.abort.signal.aborted) return;
+    if (this.following || this.stopped) return;
     this.following = followFile(path.join(this.runDir, 'stdout.log'), {
       offset: this.consumed,
       signal: this.abort.signal,
@@ -120,7 +121,9 @@ export class TranscriptTail {
   stop(): void {
     if (this.startTimer) clearTimeout(this.startTimer);
     this.startTimer = null;
-    this.abort.abort();
+    this.stopped = true;
+    // Only a follower still reading needs the abort (an AbortError is not free to make).
+    if (this.following && !this.finished) this.abort.abort();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
   }

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { nextValue } from './counters.js';
+import { hotQuery } from './hot-sql.js';
 import type { DB, MessagesTable } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -23,7 +24,11 @@ export async function insertMessage(
     body: m.body,
     created_at: tx.now,
   };
-  await tx.db.insertInto('messages').values(row).execute();
+  await hotQuery(
+    tx.db,
+    'insert into messages (id, task_id, run_id, type, author, body, created_at) values (?, ?, ?, ?, ?, ?, ?)',
+    [row.id, row.task_id, row.run_id, row.type, row.author, row.body, row.created_at],
+  );
   return row;
 }
 

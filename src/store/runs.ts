@@ -147,12 +147,11 @@ export async function updateRunFenced(
 
 /** Claimed or running runs per agent: what counts against concurrency limits. */
 export async function busyByAgent(db: Kysely<DB>): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('runs')
-    .select(['agent', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('state', 'in', ['claimed', 'running'])
-    .groupBy('agent')
-    .execute();
+  const rows = await hotQuery<{ agent: string; n: number }>(
+    db,
+    "select agent, count(*) as n from runs where state in ('claimed', 'running') group by agent",
+    [],
+  );
   return new Map(rows.map((r) => [r.agent, Number(r.n)]));
 }
 
@@ -226,33 +225,23 @@ export async function claimRuns(tx: Tx, req: ClaimRequest, max: number): Promise
 }
 
 /** Up to `limit` queued, due runs of these agents whose dependencies are done, in claim order. */
-async function runnable(tx: Tx, agents: string[], limit: number): Promise<RunRow[]> {
-  let q = tx.db
-    .selectFrom('runs as r')
-    .selectAll('r')
-    .where('r.state', '=', 'queued')
-    .where('r.run_at', '<=', tx.now)
-    .where('r.agent', 'in', agents)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('task_dependencies as d')
-            .innerJoin('tasks as t', 't.id', 'd.depends_on_id')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('d.task_id', '=', 'r.task_id')
-            .where('t.status', '!=', 'done'),
-        ),
-      ),
-    )
-    .orderBy('r.priority', 'desc')
-    .orderBy('r.run_at')
-    .orderBy('r.id')
-    .limit(limit);
-  if (tx.dialect === 'postgres') q = q.forUpdate().skipLocked();
-  return (await q.execute()).map(normalizeRun);
+async function runnable(
+  tx: Tx,
+  agents: string[],
+  limit: number,
+): Promise<{ id: string; agent: string }[]> {
+  // Ids only: the claim's update returns the whole row.
+  const text = `select r.id, r.agent from runs r
+    where r.state = 'queued' and r.run_at <= ? and r.agent in (${agents.map(() => '?').join(', ')})
+      and not exists (
+        select 1 from task_dependencies d join tasks t on t.id = d.depends_on_id
+        where d.task_id = r.task_id and t.status != 'done')
+    order by r.priority desc, r.run_at, r.id
+    limit ?${tx.dialect === 'postgres' ? ' for update skip locked' : ''}`;
+  return hotQuery(tx.db, text, [tx.now, ...agents, limit]);
 }
 
-async function claimRow(tx: Tx, req: ClaimRequest, row: RunRow): Promise<RunRow> {
+async function claimRow(tx: Tx, req: ClaimRequest, row: { id: string }): Promise<RunRow> {
   if (tx.dialect === 'postgres') {
     // One statement for the token, the lease deadline and the claim: every
     // round trip here is spent holding the claim lock.
@@ -272,17 +261,15 @@ async function claimRow(tx: Tx, req: ClaimRequest, row: RunRow): Promise<RunRow>
     return normalizeRun(claimed);
   }
   const token = await nextValue(tx, 'lease');
-  const patch = {
-    state: 'claimed',
-    worker_id: req.workerId,
-    host: req.host,
-    boot_id: req.bootId,
-    lease_token: token,
-    lease_expires_at: (await leaseNow(tx)) + req.leaseMs,
-    claimed_at: tx.now,
-  };
-  await updateRun(tx, row.id, patch);
-  return normalizeRun({ ...row, ...patch });
+  const [claimed] = await hotQuery<RunRow>(
+    tx.db,
+    `update runs set state = 'claimed', worker_id = ?, host = ?, boot_id = ?, lease_token = ?,
+       lease_expires_at = ?, claimed_at = ?
+     where id = ? returning *`,
+    [req.workerId, req.host, req.bootId, token, (await leaseNow(tx)) + req.leaseMs, tx.now, row.id],
+  );
+  if (!claimed) throw new Error(`run ${row.id} vanished during its claim`);
+  return normalizeRun(claimed);
 }
 
 /** Earliest run_at among queued runs in the future: when the dispatcher should wake. */
