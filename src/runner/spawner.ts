@@ -95,6 +95,8 @@ export class Spawner {
   private readonly exitListeners = new Map<number, { cb: ExitListener; orphaned: () => void }>();
   /** Exits that arrived before anyone asked (kept briefly, by pid). */
   private readonly earlyExits = new Map<number, [number | null, string | null]>();
+  /** Shims spawned from this process (no helper could run). */
+  private readonly ownChildren = new Set<number>();
 
   /**
    * Calls `cb` when the shim with this pid exits (if this spawner started
@@ -114,9 +116,6 @@ export class Spawner {
     }
     this.exitListeners.set(pid, { cb, orphaned });
   }
-
-  /** Shims spawned from this process (no helper could run). */
-  private readonly ownChildren = new Set<number>();
 
   private exited(pid: number, code: number | null, signal: string | null): void {
     const listener = this.exitListeners.get(pid);
