@@ -35,6 +35,18 @@ function ending(spawner: Spawner, s: Spawned): Promise<Ending> {
   );
 }
 
+/** Starts `sh -c script` as run `id` under `dir/runs`. */
+function launch(spawner: Spawner, dir: string, id: string, script: string): Promise<Spawned> {
+  return held(
+    spawner.spawn({
+      runDir: join(dir, 'runs', id),
+      argv: ['/bin/sh', '-c', script],
+      env: agentEnv(),
+      cwd: dir,
+    }),
+  );
+}
+
 /** The helpers this process forked. */
 function helperPids(): number[] {
   return readdirSync('/proc')
@@ -94,18 +106,8 @@ test('a launch takes a spare run directory made while the helper was idle', asyn
   try {
     const dir = tempDir();
     const runs = join(dir, 'runs');
-    const launch = async (id: string) => {
-      const s = await held(
-        spawner.spawn({
-          runDir: join(runs, id),
-          argv: ['/bin/sh', '-c', 'echo ran'],
-          env: agentEnv(),
-          cwd: dir,
-        }),
-      );
-      return ending(spawner, s);
-    };
-    assert.deepEqual(await launch('first'), { code: 0, signal: null });
+    const run = async (id: string) => ending(spawner, await launch(spawner, dir, id, 'echo ran'));
+    assert.deepEqual(await run('first'), { code: 0, signal: null });
     const spareDir = join(runs, SPARES_DIR);
     await waitFor('spares', () => {
       try {
@@ -118,7 +120,7 @@ test('a launch takes a spare run directory made while the helper was idle', asyn
       (n) => readdirSync(join(spareDir, n)).length === 5,
     );
     const inodes = new Set(complete.map((n) => statSync(join(spareDir, n)).ino));
-    assert.deepEqual(await launch('second'), { code: 0, signal: null });
+    assert.deepEqual(await run('second'), { code: 0, signal: null });
     assert.ok(inodes.has(statSync(join(runs, 'second')).ino), 'second run used a spare');
     assert.equal(readFileSync(join(runs, 'second', 'stdout.log'), 'utf8'), 'ran\n');
     assert.equal(readExitFile(join(runs, 'second'))?.code, 0);
@@ -130,27 +132,13 @@ test('a launch takes a spare run directory made while the helper was idle', asyn
 test('when a helper dies, the runs it started are handed back to be watched by their files', async () => {
   const spawner = new Spawner();
   const dir = tempDir();
-  const s = await held(
-    spawner.spawn({
-      runDir: join(dir, 'runs', 'long'),
-      argv: ['/bin/sh', '-c', 'sleep 30'],
-      env: agentEnv(),
-      cwd: dir,
-    }),
-  );
+  const s = await launch(spawner, dir, 'long', 'sleep 30');
   try {
     const ended = ending(spawner, s);
     for (const pid of helperPids()) process.kill(pid, 'SIGKILL');
     assert.equal(await ended, 'orphaned');
     // A later launch forks a new helper.
-    const again = await held(
-      spawner.spawn({
-        runDir: join(dir, 'runs', 'after'),
-        argv: ['/bin/sh', '-c', 'exit 3'],
-        env: agentEnv(),
-        cwd: dir,
-      }),
-    );
+    const again = await launch(spawner, dir, 'after', 'exit 3');
     assert.deepEqual(await ending(spawner, again), { code: 3, signal: null });
   } finally {
     signalGroup(s.pgid, 'SIGKILL');
