@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { syncHeartbeats } from '../../src/app/heartbeat.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
+import { type ApiBoard, apiBoard } from '../support/api.js';
 import { FakeClock, testConfig } from '../support/board.js';
 
 /** The schedule routes through inject(): each route and its error paths. */
@@ -17,13 +17,7 @@ describe('HTTP API: schedules', () => {
   });
   after(() => api.close());
 
-  const call = (method: string, url: string, payload?: unknown) =>
-    api.server.inject({
-      method: method as 'GET',
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-      headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
-    });
+  const call: ApiBoard['call'] = (method, url, payload) => api.call(method, url, payload);
 
   it('lists the heartbeat, creates, reads and deletes a schedule', async () => {
     const listed = await call('GET', '/api/v1/schedules');

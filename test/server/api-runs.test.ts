@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDir } from '../../src/config/home.js';
 import { insertRunEvents } from '../../src/store/run-events.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
+import { type ApiBoard, apiBoard } from '../support/api.js';
 import { testConfig } from '../support/board.js';
 
 const SECRET = 'tok-1234567890-very-secret';
@@ -19,13 +19,7 @@ describe('HTTP API: runs, logs and run events', () => {
   });
   after(() => api.close());
 
-  const call = (method: string, url: string, payload?: unknown) =>
-    api.server.inject({
-      method: method as 'GET',
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-      headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
-    });
+  const call: ApiBoard['call'] = (method, url, payload) => api.call(method, url, payload);
 
   async function queuedRun(): Promise<{ task: string; run: string }> {
     const t = (await call('POST', '/api/v1/tasks', { title: 'run me', agent: 'bot' })).json();

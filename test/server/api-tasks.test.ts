@@ -10,13 +10,7 @@ describe('HTTP API: tasks', () => {
   });
   after(() => api.close());
 
-  const call = (method: string, url: string, payload?: unknown) =>
-    api.server.inject({
-      method: method as 'GET',
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-      headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
-    });
+  const call: ApiBoard['call'] = (method, url, payload) => api.call(method, url, payload);
 
   it('creates, reads, patches, moves, comments on, cancels and deletes a task', async () => {
     const created = await call('POST', '/api/v1/tasks', {

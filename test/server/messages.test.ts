@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { postMessage, readMessages } from '../../src/app/messages.js';
 import { parseTaskId } from '../../src/domain/ids.js';
 import { readEvents } from '../../src/store/events.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
+import { type ApiBoard, apiBoard } from '../support/api.js';
 import { type BoardLocation, postgresBoard, snapshot, sqliteBoard } from '../support/board.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -26,13 +26,7 @@ function messageSuite(name: string, location: () => Promise<BoardLocation>): voi
     });
     after(() => api?.close());
 
-    const call = (method: string, url: string, payload?: unknown) =>
-      api.server.inject({
-        method: method as 'GET',
-        url,
-        ...(payload === undefined ? {} : { payload: payload as object }),
-        headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
-      });
+    const call: ApiBoard['call'] = (method, url, payload) => api.call(method, url, payload);
 
     it('posts to the board, a task and a run, and reads them back by cursor', async () => {
       const board = await call('POST', '/api/v1/messages', {

@@ -1,5 +1,5 @@
 /** The HTTP API over a fresh SQLite board, driven through inject(). Not a test file. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app/context.js';
 import { boardRedactor } from '../../src/app/secrets.js';
 import type { Config } from '../../src/config/schema.js';
@@ -16,6 +16,8 @@ export interface ApiBoard {
   app: App;
   board: BoardLocation;
   server: FastifyInstance;
+  /** A request as the board's own page makes it: writes carry its Origin. */
+  call(method: string, url: string, payload?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,13 @@ export async function apiBoard(
     app,
     board,
     server,
+    call: (method, url, payload) =>
+      server.inject({
+        method: method as 'GET',
+        url,
+        ...(payload === undefined ? {} : { payload: payload as object }),
+        headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
+      }),
     async close() {
       await server.close();
       await app.store.close();
