@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../config/schema.js';
-import type { TranscriptParser } from './events.js';
+import type { ErrorCategory, TranscriptParser } from './events.js';
 
 /** What the launcher needs to start an agent: never a shell string. */
 export interface Invocation {
@@ -22,14 +22,39 @@ export interface InvocationContext {
   maxCostUsd: number | null;
 }
 
+/** The versions of a CLI its adapter was tested with, both ends included. */
+export interface VersionRange {
+  min: string;
+  max: string;
+}
+
+/** What an adapter recognised in an exit: the category decides that it is not retried. */
+export interface ExitDiagnosis {
+  category: ErrorCategory;
+  /** What the CLI or provider said, in one line (no stack trace, no escape codes). */
+  message: string;
+}
+
 /** One agent CLI: how to start it headless, and how to read what it prints. */
 export interface AgentAdapter {
   kind: AgentConfig['kind'];
   /** The environment variable that carries the API key for this CLI. */
   tokenEnv: string;
-  /** The oldest version we have tested; `validate` warns below it. */
-  minVersion: string | null;
+  /** The versions this adapter was tested with; `validate` and `serve` warn outside it. */
+  testedVersions: VersionRange | null;
   versionArgs: string[];
   buildInvocation(ctx: InvocationContext): Invocation;
-  parser(): TranscriptParser;
+  /** A parser of stdout; `saved` is a snapshot an earlier parser of the same run took. */
+  parser(saved?: unknown): TranscriptParser;
+  /**
+   * A parser of stderr, for CLIs that print retry notices or fatal errors only
+   * there. Only its `retry` and `error` events are used.
+   */
+  stderrParser?(): TranscriptParser;
+  /**
+   * Reads an exit the stdout transcript did not explain: the CLI's own exit
+   * codes for auth and configuration errors, a usage error, a key rejected
+   * in plain text on stderr. null when nothing is recognised.
+   */
+  diagnoseExit?(exit: { code: number | null; stderrTail: string }): ExitDiagnosis | null;
 }

@@ -6,7 +6,7 @@ import { claudeParser } from './claude.js';
 export const ampAdapter: AgentAdapter = {
   kind: 'amp',
   tokenEnv: 'AMP_API_KEY',
-  minVersion: '0.0.1',
+  testedVersions: { min: '0.0.1', max: '0.0.1790142911' },
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent)];

@@ -20,7 +20,7 @@ import {
 export const claudeAdapter: AgentAdapter = {
   kind: 'claude',
   tokenEnv: 'ANTHROPIC_API_KEY',
-  minVersion: '2.0.0',
+  testedVersions: { min: '2.0.0', max: '2.1.330' },
   versionArgs: ['--version'],
   buildInvocation({ name, agent, resumeSessionId, token, isRoot, env, maxCostUsd }): Invocation {
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json', '--verbose'];

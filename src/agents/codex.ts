@@ -18,7 +18,7 @@ import {
 export const codexAdapter: AgentAdapter = {
   kind: 'codex',
   tokenEnv: 'OPENAI_API_KEY',
-  minVersion: '0.100.0',
+  testedVersions: { min: '0.100.0', max: '0.169.0' },
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), 'exec'];

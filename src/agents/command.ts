@@ -6,7 +6,7 @@ import type { TranscriptParser } from './events.js';
 export const commandAdapter: AgentAdapter = {
   kind: 'command',
   tokenEnv: 'AGENTBOARD_AGENT_TOKEN',
-  minVersion: null,
+  testedVersions: null,
   versionArgs: ['--version'],
   buildInvocation({ agent, token }): Invocation {
     const env: Record<string, string> = token ? { AGENTBOARD_AGENT_TOKEN: token } : {};

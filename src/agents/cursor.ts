@@ -10,7 +10,7 @@ import { type AgentEvent, obj, str, type TranscriptParser, toolKind } from './ev
 export const cursorAdapter: AgentAdapter = {
   kind: 'cursor',
   tokenEnv: 'CURSOR_API_KEY',
-  minVersion: '2025.1.0',
+  testedVersions: { min: '2025.1.0', max: '2025.12.31' },
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json'];

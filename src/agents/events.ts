@@ -11,7 +11,16 @@ export type AgentEvent =
   | { type: 'thinking'; text: string }
   | { type: 'tool_call'; id: string; name: string; kind: ToolKind; input: unknown }
   | { type: 'tool_result'; id: string; status: 'ok' | 'error'; output: string }
-  | { type: 'error'; message: string; status?: number; fatal?: boolean }
+  | {
+      type: 'error';
+      message: string;
+      status?: number;
+      fatal?: boolean;
+      /** What kind of failure, when the adapter recognised it: decides retry and wording. */
+      category?: ErrorCategory;
+    }
+  /** A tool use the agent was not allowed to make (its CLI's permission rules refused it). */
+  | { type: 'denial'; id: string; tool: string; input: unknown; message: string }
   | {
       type: 'retry';
       attempt: number;
@@ -20,19 +29,48 @@ export type AgentEvent =
       status: number | null;
       message: string;
     }
-  | { type: 'usage'; tokensIn: number; tokensOut: number; cacheRead: number; cacheWrite: number }
-  | { type: 'cost'; usd: number; source: 'reported' | 'estimated' }
+  | {
+      type: 'usage';
+      tokensIn: number;
+      tokensOut: number;
+      cacheRead: number;
+      cacheWrite: number;
+      /** `session`: a running total for the whole (resumed) session; default `run`: this run's own, added up. */
+      scope?: UsageScope;
+    }
+  | { type: 'cost'; usd: number; source: 'reported' | 'estimated'; scope?: UsageScope }
   | { type: 'result'; ok: boolean; text: string; sessionId: string | null }
   | { type: 'raw'; data: unknown }
   | { type: 'parse_warning'; message: string; line: string };
 
 export type AgentEventType = AgentEvent['type'];
 
+/**
+ * A failure the adapter recognised. None of these is retried: the same
+ * credentials, configuration or command line fail the same way next time.
+ * - `auth`: the provider rejected the key (401/403, invalid or revoked key);
+ * - `auth_expired`: the provider said the key or login expired;
+ * - `config`: the CLI's own configuration is incomplete (e.g. no auth method selected);
+ * - `usage`: the CLI refused its command line (unknown flag, exit 2);
+ * - `budget`: the CLI stopped itself on its own budget or turn limit.
+ */
+export const ERROR_CATEGORIES = ['auth', 'auth_expired', 'config', 'usage', 'budget'] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+/** Whether usage and cost figures are this run's own (`run`) or the session's running total. */
+export type UsageScope = 'run' | 'session';
+
 /** A streaming parser: fed one line of stdout at a time. */
 export interface TranscriptParser {
   line(text: string): AgentEvent[];
   /** End of output: anything buffered. */
   end(): AgentEvent[];
+  /**
+   * The state a parser carries between lines (ids already seen, a thread id),
+   * as JSON. Stored with the parse offset, so a parser made again after a
+   * server restart (`adapter.parser(saved)`) emits nothing twice.
+   */
+  snapshot?(): unknown;
 }
 
 const MAX_WARNING_LINE = 500;

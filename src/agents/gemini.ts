@@ -17,7 +17,7 @@ import {
 export const geminiAdapter: AgentAdapter = {
   kind: 'gemini',
   tokenEnv: 'GEMINI_API_KEY',
-  minVersion: '0.30.0',
+  testedVersions: { min: '0.30.0', max: '0.61.0' },
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), '--output-format', 'stream-json'];

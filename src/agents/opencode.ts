@@ -14,7 +14,7 @@ import {
 export const opencodeAdapter: AgentAdapter = {
   kind: 'opencode',
   tokenEnv: 'OPENCODE_API_KEY',
-  minVersion: '0.5.0',
+  testedVersions: { min: '0.5.0', max: '1.18.33' },
   versionArgs: ['--version'],
   buildInvocation({ agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), 'run', '--format', 'json'];

@@ -7,15 +7,19 @@ import { ampAdapter } from './amp.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { commandAdapter } from './command.js';
+import { copilotAdapter } from './copilot.js';
 import { cursorAdapter } from './cursor.js';
 import { geminiAdapter } from './gemini.js';
 import { opencodeAdapter } from './opencode.js';
+import { qwenAdapter } from './qwen.js';
 
 const ADAPTERS: Record<AgentConfig['kind'], AgentAdapter> = {
   claude: claudeAdapter,
   codex: codexAdapter,
   gemini: geminiAdapter,
   opencode: opencodeAdapter,
+  copilot: copilotAdapter,
+  qwen: qwenAdapter,
   cursor: cursorAdapter,
   amp: ampAdapter,
   command: commandAdapter,

@@ -52,10 +52,10 @@ export async function checkAgent(
     if (!version) warnings.push(`could not read the version of ${command}`);
   }
   const versionOk =
-    version && adapter.minVersion ? compareVersions(version, adapter.minVersion) >= 0 : null;
+    version && adapter.testedVersions ? compareVersions(version, adapter.testedVersions.min) >= 0 : null;
   if (versionOk === false) {
     warnings.push(
-      `version ${version} is older than the oldest tested (${adapter.minVersion}): upgrade it`,
+      `version ${version} is older than the oldest tested (${adapter.testedVersions?.min}): upgrade it`,
     );
   }
   const credentials = checkCredentials(name, agent, adapter.tokenEnv, o);
@@ -70,7 +70,7 @@ export async function checkAgent(
     command,
     path: found,
     version,
-    minVersion: adapter.minVersion,
+    minVersion: adapter.testedVersions?.min ?? null,
     versionOk,
     credentials,
     problems,

@@ -8,6 +8,8 @@ export const AGENT_KINDS = [
   'codex',
   'gemini',
   'opencode',
+  'copilot',
+  'qwen',
   'cursor',
   'amp',
   'command',
@@ -177,6 +179,8 @@ export const DEFAULT_COMMANDS: Record<Exclude<AgentKind, 'command'>, string> = {
   codex: 'codex',
   gemini: 'gemini',
   opencode: 'opencode',
+  copilot: 'copilot',
+  qwen: 'qwen',
   cursor: 'cursor-agent',
   amp: 'amp',
 };

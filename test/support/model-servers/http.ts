@@ -30,6 +30,11 @@ export interface CapturedRequest {
   turn?: number;
   /** The HTTP status answered. */
   status: number;
+  /**
+   * The usage this server reported for this request (what a provider would bill), so a test can
+   * add up the figures of one run's requests and compare them with what agentboard recorded.
+   */
+  usage?: { input: number; output: number; cacheRead: number };
 }
 
 export interface ModelServer {

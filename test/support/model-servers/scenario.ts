@@ -23,6 +23,12 @@ export interface ModelTurn {
   text?: string;
   /** A tool call after the text; the turn then ends with stop reason "tool use". */
   tool?: ToolCall;
+  /**
+   * The connection is cut mid-stream: the response starts (status 200, the first text delta),
+   * then the socket is destroyed before the turn ends. Only the first `cut` requests for this
+   * turn are cut; a retry of the same turn is answered whole.
+   */
+  cut?: number;
 }
 
 /** Every request (side requests included) is answered with this HTTP error. */
