@@ -52,7 +52,9 @@ export async function checkAgent(
     if (!version) warnings.push(`could not read the version of ${command}`);
   }
   const versionOk =
-    version && adapter.testedVersions ? compareVersions(version, adapter.testedVersions.min) >= 0 : null;
+    version && adapter.testedVersions
+      ? compareVersions(version, adapter.testedVersions.min) >= 0
+      : null;
   if (versionOk === false) {
     warnings.push(
       `version ${version} is older than the oldest tested (${adapter.testedVersions?.min}): upgrade it`,
