@@ -24,6 +24,9 @@ import { postRunStop } from './run-messages.js';
 /** What a requested stop leads to: block the card, cancel the task, or a monitor's verdict. */
 export type StopAction = 'block' | 'cancel' | 'timeout' | 'idle' | 'budget' | 'api_error';
 
+/** How much of the last verify output a loop's Blocked card quotes. */
+const VERIFY_TAIL_CHARS = 2000;
+
 export interface RunEnd {
   state: 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'lost';
   exitCode: number | null;
@@ -112,6 +115,8 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       },
       complete: end.complete,
       verified: end.verified,
+      verifyExitCode: end.verify?.exitCode ?? null,
+      denials: run.denials,
       successColumn: app.config.board.on_success,
       doneWhenVerified: app.config.board.done_when_verified,
       backoff: {
@@ -158,7 +163,7 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       const reason =
         open.length > 0
           ? `${WAITING_FOR_SUBTASKS}${open.map((c) => `${formatTaskId(c.id)} (${c.status})`).join(', ')}`
-          : null;
+          : follow.note;
       await updateTask(tx, task.id, { status: to, status_reason: reason });
       await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
       if (to === 'done') await onTaskFinished(app, tx, task.id);
@@ -169,7 +174,11 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
       // DESIGN §3: a Blocked card carries the error summary, i.e. the classified
       // exit *and* the stderr tail; follow.reason alone dropped the tail, so the
       // card never said what the agent printed before giving up.
-      const reason = errorSummary({ ...end, reason: follow.reason }, end.stderrTail);
+      const verifyTail = end.verify?.output.trim().slice(-VERIFY_TAIL_CHARS);
+      const reason = errorSummary(
+        { ...end, reason: follow.reason },
+        verifyTail ? `last verify output:\n${verifyTail}` : end.stderrTail,
+      );
       await updateTask(tx, task.id, { status: to, status_reason: reason });
       await appendEvent(tx, 'task.moved', {
         taskId: task.id,

@@ -92,6 +92,11 @@ export async function enqueueRun(
     workdir: null,
     commit_before: null,
     commit_after: null,
+    cli_version: null,
+    denials: 0,
+    unparsed_lines: 0,
+    parser_state: null,
+    session_totals: null,
   };
   await insertRun(tx, row);
   await appendEvent(tx, 'run.queued', {

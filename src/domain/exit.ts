@@ -1,3 +1,5 @@
+import { plainTail } from './plain-text.js';
+
 /**
  * What ended a run, classified for the error summary and the retry policy.
  * Pure: the facts come in, a verdict comes out.
@@ -11,7 +13,21 @@ export type ExitFacts =
   | { kind: 'lost'; reason: string }
   | { kind: 'lease_lost' }
   | { kind: 'budget'; reason: string }
-  | { kind: 'api_error'; reason: string };
+  | { kind: 'api_error'; reason: string }
+  | {
+      kind: 'agent_error';
+      /** The agent's name in config, and its CLI with the version that ran ("claude 2.1.330"). */
+      agent: string;
+      cli: string;
+      category: AgentErrorCategory;
+      /** What the provider or CLI said, one plain line. */
+      message: string;
+      status: number | null;
+    }
+  | { kind: 'no_result'; agent: string; cli: string; unparsedLines: number };
+
+/** Mirrors the adapters' error categories (agents/events.ts): the domain imports nothing. */
+export type AgentErrorCategory = 'auth' | 'auth_expired' | 'config' | 'usage' | 'budget';
 
 export interface ExitVerdict {
   /** One line for the card and the run list. */
@@ -49,8 +65,36 @@ export function classifyExit(f: ExitFacts): ExitVerdict {
       return { reason: `budget exceeded: ${f.reason}`, retryable: false };
     case 'api_error':
       return { reason: f.reason, retryable: false };
+    case 'agent_error':
+      return { reason: agentErrorSentence(f), retryable: false };
+    case 'no_result':
+      return {
+        reason:
+          f.unparsedLines > 0
+            ? `no final result from ${f.cli}: output not recognised (${f.unparsedLines} unparsed ${f.unparsedLines === 1 ? 'line' : 'lines'}) — is this CLI version supported? Check agents.${f.agent}.args and \`agentboard validate\``
+            : `no final result from ${f.cli}: it exited 0 without reporting one — is this CLI version supported? Check agents.${f.agent}.args and \`agentboard validate\``,
+        retryable: false,
+      };
     case 'exit':
       return classifyCode(f.code, f.signal);
+  }
+}
+
+/** One sentence: which agent, what the provider or CLI said, and what to do. */
+function agentErrorSentence(f: Extract<ExitFacts, { kind: 'agent_error' }>): string {
+  const said = `${f.status ? `${f.status}: ` : ''}${f.message}`;
+  const who = `${f.agent} (${f.cli})`;
+  switch (f.category) {
+    case 'auth':
+      return `${who}: the provider rejected the API key (${said}); set a valid key in agents.${f.agent}.token or token_file, then retry`;
+    case 'auth_expired':
+      return `${who}: the API key or login has expired (${said}); renew it, update agents.${f.agent}.token or token_file, then retry`;
+    case 'config':
+      return `${who}: the CLI's own configuration is incomplete (${said}); fix its settings (agentboard validate names them), then retry`;
+    case 'usage':
+      return `${who}: the CLI refused its command line (${said}); check agents.${f.agent}.args against this CLI version`;
+    case 'budget':
+      return `${who}: stopped at its own budget or turn limit (${said}); raise the limit or split the task`;
   }
 }
 
@@ -94,6 +138,6 @@ export function formatDuration(ms: number): string {
 
 /** The error summary stored on a run: the classified exit, then the tail of stderr. */
 export function errorSummary(verdict: ExitVerdict, stderrTail: string): string {
-  const tail = stderrTail.trim();
+  const tail = plainTail(stderrTail);
   return tail ? `${verdict.reason}\n${tail}` : verdict.reason;
 }

@@ -4,7 +4,7 @@ import { type BackoffPolicy, backoffMs } from './retry.js';
 export type FollowUp =
   | { kind: 'retry'; attempt: number; delayMs: number }
   | { kind: 'loop'; iteration: number; delayMs: number }
-  | { kind: 'finish'; to: 'review' | 'done' }
+  | { kind: 'finish'; to: 'review' | 'done'; note: string | null }
   | { kind: 'block'; reason: string }
   | { kind: 'cancel' };
 
@@ -21,6 +21,10 @@ export interface FollowUpInput {
   complete: boolean;
   /** A verify command was configured and exited 0. */
   verified: boolean;
+  /** The verify command's exit code, when one ran. */
+  verifyExitCode: number | null;
+  /** Tool uses the agent's permission rules denied: its work may be incomplete. */
+  denials: number;
   successColumn: 'review' | 'done';
   /** Board policy: a run whose verify command passed goes straight to Done. */
   doneWhenVerified: boolean;
@@ -34,12 +38,26 @@ export function planFollowUp(i: FollowUpInput, random: () => number): FollowUp {
       if (i.loop.iteration < i.loop.maxIterations) {
         return { kind: 'loop', iteration: i.loop.iteration + 1, delayMs: i.loop.delayMs };
       }
+      const why = ['DONE marker absent'];
+      if (i.verifyExitCode !== null) why.push(`verify exited ${i.verifyExitCode}`);
       return {
         kind: 'block',
-        reason: `loop ended after ${i.loop.maxIterations} iterations without reaching its completion condition`,
+        reason: `loop stopped after ${i.loop.iteration} iterations: ${why.join(', ')}`,
       };
     }
-    return { kind: 'finish', to: i.verified && i.doneWhenVerified ? 'done' : i.successColumn };
+    // A person looks at work done with tools denied: it is never Done on its own.
+    if (i.denials > 0) {
+      return {
+        kind: 'finish',
+        to: 'review',
+        note: `${i.denials} tool ${i.denials === 1 ? 'use' : 'uses'} denied`,
+      };
+    }
+    return {
+      kind: 'finish',
+      to: i.verified && i.doneWhenVerified ? 'done' : i.successColumn,
+      note: null,
+    };
   }
   if (i.outcome === 'cancelled') return { kind: 'block', reason: i.reason };
   if (i.retryable && i.attempt < i.maxAttempts) {

@@ -27,3 +27,12 @@ export function plainLine(text: string, max = 300): string {
   const one = lines.join(' ').replace(/\s+/g, ' ');
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
+
+/** Several lines of plain text (a stderr tail): escape codes and stack frames removed. */
+export function plainTail(text: string): string {
+  return stripAnsi(text)
+    .split(/\r?\n/)
+    .filter((l) => !STACK_FRAME.test(l.trim()))
+    .join('\n')
+    .trim();
+}

@@ -1,4 +1,4 @@
-import { classifyExit, type ExitFacts, type ExitVerdict } from './exit.js';
+import { type AgentErrorCategory, classifyExit, type ExitFacts, type ExitVerdict } from './exit.js';
 
 /**
  * How a live run ended, decided from what is known afterwards: whether a stop
@@ -45,4 +45,64 @@ export function decideRunEnd(f: RunEndFacts): RunEndDecision {
   const facts: ExitFacts = { kind: 'exit', code: f.exitCode, signal: f.exitSignal };
   const verdict = classifyExit(facts);
   return { state: f.exitCode === 0 ? 'succeeded' : 'failed', ...verdict };
+}
+
+/** What the agent itself said about the run, as its adapter read it. */
+export interface AgentAccount {
+  /** The agent's name in config, and its CLI with the version that ran ("claude 2.1.330"). */
+  agent: string;
+  cli: string;
+  /** The agent's final result: true ok, false an error, null none seen. */
+  resultOk: boolean | null;
+  /** The agent's own words about a failure. */
+  failure: string | null;
+  /** A failure the adapter recognised (a rejected key, a usage error): never retried. */
+  diagnosis: { category: AgentErrorCategory; message: string; status: number | null } | null;
+  unparsedLines: number;
+  /** A plain command reports nothing but its exit code: exit 0 is its result. */
+  exitIsResult: boolean;
+}
+
+/**
+ * A run succeeds only on the agent's own account (DESIGN §8): exit 0 without
+ * a final result is a failure that names the CLI, and a recognised auth or
+ * configuration failure is never retried. Stops and timeouts keep their verdict.
+ */
+export function judgeByAccount(
+  d: RunEndDecision,
+  stopped: boolean,
+  a: AgentAccount,
+): RunEndDecision {
+  if (stopped || (d.state !== 'succeeded' && d.state !== 'failed')) return d;
+  if (a.diagnosis) {
+    return {
+      state: 'failed',
+      ...classifyExit({
+        kind: 'agent_error',
+        agent: a.agent,
+        cli: a.cli,
+        ...a.diagnosis,
+      }),
+    };
+  }
+  if (d.state === 'failed') {
+    return a.failure ? { ...d, reason: `${d.reason}: ${a.failure}` } : d;
+  }
+  if (a.exitIsResult || a.resultOk === true) return d;
+  if (a.resultOk === false) {
+    return {
+      state: 'failed',
+      retryable: true,
+      reason: `the agent reported an error: ${a.failure ?? 'no message'}`,
+    };
+  }
+  return {
+    state: 'failed',
+    ...classifyExit({
+      kind: 'no_result',
+      agent: a.agent,
+      cli: a.cli,
+      unparsedLines: a.unparsedLines,
+    }),
+  };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { adapterFor } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
 import { commitRunWork } from '../app/workspaces.js';
 import { classifyExit } from '../domain/exit.js';
@@ -10,6 +11,7 @@ import { getTask } from '../store/tasks.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
 import type { LiveRun } from './live-run.js';
+import { judgeLiveRun } from './run-verdict.js';
 
 export const RUN_MARKER_ENV = 'AGENTBOARD_RUN_ID';
 const STDERR_TAIL_BYTES = 2000;
@@ -28,6 +30,7 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     live.sample(app.clock.now());
     // Store the whole transcript (and final usage) before the run is ended.
     if (!live.finalizePending) await live.transcript?.finish();
+    await live.stderrWatch?.finish();
     await live.shipper?.finish();
     // Grandchildren still in the group after the agent exited are orphans.
     if (live.init.pgid > 1)
@@ -35,29 +38,36 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     const run = await getRun(app.store.db, live.id);
     if (!run || run.lease_token !== live.token) return;
     const exit = readExitFile(live.init.runDir);
+    const exitCode = exit?.code ?? live.observed?.code ?? null;
+    let stderrRead: string | null = null;
+    // Read only for a run that did not succeed: most runs never need it.
+    const stderrTail = () =>
+      (stderrRead ??= readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES));
+    const agent = app.config.agents[run.agent];
     const decision = live.gaveUp
       ? { state: 'lost' as const, ...classifyExit({ kind: 'lost', reason: live.gaveUp }) }
-      : decideRunEnd({
-          stopAction: run.stop_action,
-          stopReason: run.stop_reason,
-          exitCode: exit?.code ?? live.observed?.code ?? null,
-          exitSignal: exit ? null : (live.observed?.signal ?? null),
-          lostReason:
-            live.init.lostReason ??
-            'the agent supervisor disappeared without recording an exit status',
-          timeoutMs: live.init.timeoutMs,
-          idleTimeoutMs: live.init.idleTimeoutMs,
-        });
-    const agentError = live.transcript?.failure ?? null;
-    if (agentError && decision.state === 'failed')
-      decision.reason = `${decision.reason}: ${agentError}`;
-    if (agentError && decision.state === 'succeeded') {
-      Object.assign(decision, {
-        state: 'failed',
-        retryable: true,
-        reason: `the agent reported an error: ${agentError}`,
-      });
-    }
+      : judgeLiveRun(
+          decideRunEnd({
+            stopAction: run.stop_action,
+            stopReason: run.stop_reason,
+            exitCode,
+            exitSignal: exit ? null : (live.observed?.signal ?? null),
+            lostReason:
+              live.init.lostReason ??
+              'the agent supervisor disappeared without recording an exit status',
+            timeoutMs: live.init.timeoutMs,
+            idleTimeoutMs: live.init.idleTimeoutMs,
+          }),
+          {
+            stopped: run.stop_action !== null,
+            agent: run.agent,
+            adapter: agent ? adapterFor(run.agent, agent) : null,
+            version: live.cliVersion ?? run.cli_version,
+            transcript: live.transcript,
+            exitCode,
+            stderrTail,
+          },
+        );
     // Before the end is recorded, so a crash in between only means committing again (a no-op).
     const commitAfter = await commitWork(ctx, run, decision.state);
     let completion: Completion = { complete: false, verified: false };
@@ -74,17 +84,15 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
         });
       }
     }
-    const stderrTail =
-      decision.state === 'succeeded'
-        ? ''
-        : readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES);
+    // A recognised failure is said in one sentence: the stderr tail (a stack trace, raw JSON) adds noise.
+    const shownTail = decision.state === 'succeeded' || !decision.retryable ? '' : stderrTail();
     const applied = await finishRun(app, live.id, live.token, {
       state: decision.state,
-      exitCode: exit?.code ?? live.observed?.code ?? null,
+      exitCode,
       exitSignal: exit ? null : (live.observed?.signal ?? null),
       reason: decision.reason,
       retryable: decision.retryable,
-      stderrTail,
+      stderrTail: shownTail,
       ...completion,
       endedAt: exit?.endedAt ?? app.clock.now(),
       cpuMs: live.cpuMs,

@@ -4,6 +4,7 @@ import { type GroupUsage, isSameProcess } from '../runner/proc.js';
 import { readExitFile } from '../runner/shim.js';
 import { stopGroup } from '../runner/signals.js';
 import type { OutputShipper } from './output-shipper.js';
+import type { StderrWatch } from './stderr-watch.js';
 import type { TranscriptTail } from './transcript.js';
 
 export interface LiveRunInit {
@@ -40,6 +41,10 @@ export class LiveRun {
   transcript: TranscriptTail | null = null;
   /** Ships the logs to the database (PostgreSQL: they may be read from another host). */
   shipper: OutputShipper | null = null;
+  /** Reads stderr for CLIs that print their retry notices only there. */
+  stderrWatch: StderrWatch | null = null;
+  /** The agent CLI's version, once read (recorded on the run). */
+  cliVersion: string | null = null;
   /**
    * When the lease was last known good, on this process's monotonic clock
    * (performance.now at the start of a renewal that succeeded). With the
@@ -157,6 +162,7 @@ export class LiveRun {
   close(): void {
     this.watcher?.close();
     this.transcript?.stop();
+    this.stderrWatch?.stop();
     this.shipper?.stop();
   }
 }

@@ -1,14 +1,17 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentAdapter } from '../agents/adapter.js';
-import type { AgentEvent, TranscriptParser } from '../agents/events.js';
+import type { AgentEvent, ErrorCategory, TranscriptParser } from '../agents/events.js';
 import { estimateCostUsd } from '../agents/prices.js';
+import { formatDuration } from '../domain/exit.js';
+import { plainLine } from '../domain/plain-text.js';
 import { followFile } from '../runner/file-follower.js';
 import { insertRunEvents } from '../store/run-events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
 import type { EngineContext } from './context.js';
+import { LineSplitter } from './line-splitter.js';
+import { addToSession, RunUsage, type SessionTotals, type UsageState } from './run-usage.js';
 
-const MAX_LINE_BYTES = 1 << 20;
 const FLUSH_EVENTS = 200;
 const FLUSH_MS = 100;
 /**
@@ -27,27 +30,42 @@ export interface TranscriptVerdict {
   reason: string;
 }
 
+/** A failure the adapter recognised: its category says it is not worth retrying. */
+export interface Diagnosis {
+  category: ErrorCategory;
+  message: string;
+  status: number | null;
+}
+
+/** What is stored beside the parse offset, so a parser made after a restart goes on from there. */
+interface SavedState {
+  parser?: unknown;
+  usage?: UsageState;
+}
+
 /**
  * Turns a live run's stdout into stored, normalized events as it grows.
- * Events and the parse offset commit together (fenced by the lease), so after
- * a restart parsing resumes exactly where it stopped: nothing is lost or
- * stored twice. Memory is bounded by one read chunk and one line.
+ * Events, the parse offset and the parser's state commit together (fenced by
+ * the lease), so after a restart parsing resumes exactly where it stopped:
+ * nothing is lost or stored twice. Memory is bounded by one read chunk and one line.
  */
 export class TranscriptTail {
   private readonly parser: TranscriptParser;
   private readonly coalesce: boolean;
-  private consumed: number;
+  private readonly lines: LineSplitter;
   private storedOffset: number;
   private seq: number;
   private pending: AgentEvent[] = [];
-  private line: Buffer[] = [];
-  private lineBytes = 0;
-  private skippingLongLine = false;
   private storedBytes = 0;
   private truncated = false;
   private finished = false;
+  /** The agent's own final result, once seen. */
+  result: { ok: boolean; text: string } | null = null;
   /** The agent's own account of a failure (a fatal error, a failed result). */
   failure: string | null = null;
+  diagnosis: Diagnosis | null = null;
+  denials: number;
+  unparsed: number;
   private following: Promise<number> | null = null;
   private startTimer: NodeJS.Timeout | null = null;
   private wakeFollower: () => void = () => {};
@@ -55,16 +73,8 @@ export class TranscriptTail {
   private stopped = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  private readonly totals: {
-    tokensIn: number;
-    tokensOut: number;
-    cacheRead: number;
-    cacheWrite: number;
-    reported: number | null;
-    sessionId: string | null;
-    model: string | null;
-    notice: string | null;
-  };
+  private readonly usage: RunUsage;
+  private readonly facts: { sessionId: string | null; model: string | null; notice: string | null };
 
   constructor(
     private readonly ctx: EngineContext,
@@ -72,24 +82,45 @@ export class TranscriptTail {
     private readonly runDir: string,
     private readonly token: () => number,
     adapter: AgentAdapter,
+    /** The session's totals before this run (resumed sessions), read once at attach. */
+    private readonly baseline: Promise<SessionTotals | null>,
     private readonly onVerdict: (v: TranscriptVerdict) => void,
-    private readonly stopOnAuthError: boolean,
+    private readonly describeAuthStop: (d: Diagnosis) => string | null,
   ) {
-    this.parser = adapter.parser();
+    const saved = readSaved(run.parser_state);
+    this.parser = adapter.parser(saved.parser);
     this.coalesce = adapter.kind === 'command';
-    this.consumed = run.parsed_offset;
+    this.lines = new LineSplitter(
+      run.parsed_offset,
+      (line) => {
+        for (const e of this.parser.line(line)) this.accept(e);
+      },
+      () =>
+        this.pending.push({
+          type: 'parse_warning',
+          message: 'line longer than 1 MiB skipped',
+          line: '',
+        }),
+    );
     this.storedOffset = run.parsed_offset;
     this.seq = run.event_count;
-    this.totals = {
-      tokensIn: run.tokens_in,
-      tokensOut: run.tokens_out,
-      cacheRead: run.tokens_cache_read,
-      cacheWrite: run.tokens_cache_write,
-      reported: run.cost_source === 'reported' ? run.cost_usd : null,
-      sessionId: run.session_id,
-      model: run.model,
-      notice: run.notice,
-    };
+    this.denials = run.denials;
+    this.unparsed = run.unparsed_lines;
+    // A run parsed by a build that kept no usage state: its stored figures are its own.
+    this.usage = new RunUsage(
+      saved.usage ?? {
+        added: {
+          tokensIn: run.tokens_in,
+          tokensOut: run.tokens_out,
+          cacheRead: run.tokens_cache_read,
+          cacheWrite: run.tokens_cache_write,
+        },
+        addedCost: run.cost_source === 'reported' ? run.cost_usd : null,
+        cumulative: null,
+        cumulativeCost: null,
+      },
+    );
+    this.facts = { sessionId: run.session_id, model: run.model, notice: run.notice };
   }
 
   start(): void {
@@ -101,7 +132,7 @@ export class TranscriptTail {
     this.startTimer = null;
     if (this.following || this.stopped) return;
     this.following = followFile(path.join(this.runDir, 'stdout.log'), {
-      offset: this.consumed,
+      offset: this.lines.consumed,
       signal: this.abort.signal,
       done: () => this.finished,
       onChunk: (chunk) => this.take(chunk),
@@ -134,84 +165,72 @@ export class TranscriptTail {
     if (this.startTimer) clearTimeout(this.startTimer);
     this.startTimer = null;
     // Never followed (a short run): one pass to the end, if there is anything to read.
-    if (!this.following && fileSize(path.join(this.runDir, 'stdout.log')) > this.consumed)
+    if (!this.following && fileSize(path.join(this.runDir, 'stdout.log')) > this.lines.consumed)
       this.follow();
     this.wakeFollower();
     await this.following?.catch(() => {});
-    if (this.lineBytes > 0 && !this.skippingLongLine) this.parseLine(Buffer.concat(this.line));
-    this.consumed += this.lineBytes;
-    this.line = [];
-    this.lineBytes = 0;
-    this.pending.push(...this.parser.end());
+    this.lines.end();
+    for (const e of this.parser.end()) this.accept(e);
     await this.flush();
   }
 
-  private async take(chunk: Buffer): Promise<void> {
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, nl);
-      if (!this.skippingLongLine) {
-        this.line.push(piece);
-        this.parseLine(Buffer.concat(this.line));
-      }
-      this.consumed += this.lineBytes + piece.length + 1;
-      this.line = [];
-      this.lineBytes = 0;
-      this.skippingLongLine = false;
-      start = nl + 1;
+  /** A retry notice or an error the CLI printed on stderr (see StderrWatch). */
+  acceptStderr(e: AgentEvent): void {
+    if (e.type === 'retry' || (e.type === 'error' && e.category)) {
+      this.accept(e);
+      this.scheduleFlush();
     }
-    const rest = chunk.subarray(start);
-    if (rest.length > 0) {
-      if (!this.skippingLongLine && this.lineBytes + rest.length > MAX_LINE_BYTES) {
-        this.pending.push({
-          type: 'parse_warning',
-          message: 'line longer than 1 MiB skipped',
-          line: '',
-        });
-        this.skippingLongLine = true;
-        this.line = [];
-      }
-      if (!this.skippingLongLine) this.line.push(Buffer.from(rest));
-      this.lineBytes += rest.length;
-    }
-    if (this.pending.length >= FLUSH_EVENTS) await this.flush();
-    else this.scheduleFlush();
   }
 
-  private parseLine(buf: Buffer): void {
-    for (const e of this.parser.line(buf.toString('utf8').replace(/\r$/, ''))) this.accept(e);
+  private async take(chunk: Buffer): Promise<void> {
+    this.lines.push(chunk);
+    if (this.pending.length >= FLUSH_EVENTS) await this.flush();
+    else this.scheduleFlush();
   }
 
   private accept(e: AgentEvent): void {
     switch (e.type) {
       case 'usage':
-        this.totals.tokensIn += e.tokensIn;
-        this.totals.tokensOut += e.tokensOut;
-        this.totals.cacheRead += e.cacheRead;
-        this.totals.cacheWrite += e.cacheWrite;
-        break;
       case 'cost':
-        this.totals.reported = (this.totals.reported ?? 0) + e.usd;
+        this.usage.take(e);
         break;
       case 'session':
-        this.totals.sessionId = e.sessionId;
-        if (e.model) this.totals.model = e.model;
+        this.facts.sessionId = e.sessionId;
+        if (e.model) this.facts.model = e.model;
         break;
       case 'result':
-        if (e.sessionId) this.totals.sessionId = e.sessionId;
-        if (!e.ok) this.failure = e.text || this.failure;
+        if (e.sessionId) this.facts.sessionId = e.sessionId;
+        this.result = { ok: e.ok, text: e.text };
+        if (!e.ok) this.failure = plainLine(e.text) || this.failure;
+        this.facts.notice = null;
         break;
       case 'error':
-        if (e.fatal) this.failure = e.message;
+        if (e.fatal) this.failure = plainLine(e.message);
+        if (e.category && !this.diagnosis) {
+          this.diagnosis = {
+            category: e.category,
+            message: plainLine(e.message),
+            status: e.status ?? null,
+          };
+          this.stopOnAuth(this.diagnosis);
+        }
+        break;
+      case 'denial':
+        this.denials++;
+        break;
+      case 'parse_warning':
+        this.unparsed++;
         break;
       case 'retry':
-        this.totals.notice = retryNotice(e);
-        if ((e.status === 401 || e.status === 403) && this.stopOnAuthError) {
-          this.onVerdict({
-            action: 'api_error',
-            reason: `the model API rejects the credentials (${e.status} ${e.message}): check the agent's API key`,
-          });
+        this.facts.notice = retryNotice(e);
+        if (e.status === 401 || e.status === 403) {
+          this.stopOnAuth({ category: 'auth', message: plainLine(e.message), status: e.status });
         }
+        break;
+      case 'message':
+      case 'tool_call':
+        // The provider answers again: the retry notice is over.
+        this.facts.notice = null;
         break;
     }
     const last = this.pending.at(-1);
@@ -225,6 +244,13 @@ export class TranscriptTail {
       return;
     }
     this.pending.push(e);
+  }
+
+  /** A CLI that would retry a rejected key for minutes is stopped at once (stop_on_auth_error). */
+  private stopOnAuth(d: Diagnosis): void {
+    if (d.category !== 'auth' && d.category !== 'auth_expired') return;
+    const reason = this.describeAuthStop(d);
+    if (reason) this.onVerdict({ action: 'api_error', reason });
   }
 
   private scheduleFlush(): void {
@@ -247,26 +273,32 @@ export class TranscriptTail {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     const events = this.keep(this.pending.splice(0));
-    const offset = this.consumed;
+    const offset = this.lines.consumed;
     // Nothing parsed since the last flush (an agent with no output): nothing to write.
     if (events.length === 0 && offset === this.storedOffset) return;
-    const t = this.totals;
-    const estimated = t.reported === null ? estimateCostUsd(t.model, t) : null;
-    const cost = t.reported ?? estimated ?? 0;
+    const baseline = await this.baseline;
+    const own = this.usage.own(baseline);
+    const estimated = own.reported === null ? estimateCostUsd(this.facts.model, own) : null;
+    const cost = own.reported ?? estimated ?? 0;
+    const saved: SavedState = { parser: this.parser.snapshot?.(), usage: this.usage.state() };
     const firstSeq = this.seq + 1;
     const ok = await this.ctx.app.store.txGrouped(async (tx) => {
       const fenced = await updateRunFenced(tx, this.run.id, this.token(), {
         parsed_offset: offset,
+        parser_state: JSON.stringify(saved),
         event_count: this.seq + events.length,
-        tokens_in: t.tokensIn,
-        tokens_out: t.tokensOut,
-        tokens_cache_read: t.cacheRead,
-        tokens_cache_write: t.cacheWrite,
+        tokens_in: own.tokensIn,
+        tokens_out: own.tokensOut,
+        tokens_cache_read: own.cacheRead,
+        tokens_cache_write: own.cacheWrite,
         cost_usd: cost,
-        cost_source: t.reported !== null ? 'reported' : estimated !== null ? 'estimated' : null,
-        session_id: t.sessionId,
-        model: t.model,
-        notice: t.notice,
+        cost_source: own.reported !== null ? 'reported' : estimated !== null ? 'estimated' : null,
+        session_totals: JSON.stringify(addToSession(baseline, own, own.reported ?? estimated)),
+        session_id: this.facts.sessionId,
+        model: this.facts.model,
+        notice: this.facts.notice,
+        denials: this.denials,
+        unparsed_lines: this.unparsed,
       });
       if (fenced && events.length > 0) await insertRunEvents(tx, this.run.id, firstSeq, events);
       return fenced;
@@ -278,7 +310,7 @@ export class TranscriptTail {
     if (budget !== null && cost > budget) {
       this.onVerdict({
         action: 'budget',
-        reason: `cost $${cost.toFixed(4)} exceeded the budget of $${budget}`,
+        reason: `cost $${cost.toFixed(4)} (${own.reported !== null ? 'reported' : 'estimated'}) exceeded the budget of $${budget}`,
       });
     }
   }
@@ -303,6 +335,16 @@ export class TranscriptTail {
   }
 }
 
+function readSaved(text: string | null): SavedState {
+  if (!text) return {};
+  try {
+    const o = JSON.parse(text) as unknown;
+    return typeof o === 'object' && o !== null ? (o as SavedState) : {};
+  } catch {
+    return {};
+  }
+}
+
 function fileSize(file: string): number {
   try {
     return statSync(file).size;
@@ -311,10 +353,11 @@ function fileSize(file: string): number {
   }
 }
 
+/** The card's line while the provider is being retried: "retrying (429) 3/10 in 5s: …". */
 export function retryNotice(e: Extract<AgentEvent, { type: 'retry' }>): string {
-  const what =
-    e.status === 401 || e.status === 403
-      ? `model API auth failing (${e.status})`
-      : `model API error${e.status ? ` (${e.status})` : ''}: ${e.message}`;
-  return `${what}, retry ${e.attempt}${e.maxRetries ? ` of ${e.maxRetries}` : ''}`;
+  const status = e.status ? ` (${e.status})` : '';
+  const count = e.attempt > 0 ? ` ${e.attempt}${e.maxRetries ? `/${e.maxRetries}` : ''}` : '';
+  const delay = e.delayMs !== null && e.delayMs > 0 ? ` in ${formatDuration(e.delayMs)}` : '';
+  const message = plainLine(e.message, 160);
+  return `retrying${status}${count}${delay}${message ? `: ${message}` : ''}`;
 }

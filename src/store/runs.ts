@@ -65,6 +65,28 @@ export async function latestSessionOf(
   return r?.session_id ?? null;
 }
 
+/**
+ * The session's running totals at the end of the latest earlier run in it:
+ * what a resumed run subtracts from the cumulative figures its CLI reports.
+ */
+export async function sessionTotalsBefore(
+  db: Kysely<DB>,
+  run: { id: string; task_id: number; resume_session_id: string | null },
+): Promise<string | null> {
+  if (!run.resume_session_id) return null;
+  const r = await db
+    .selectFrom('runs')
+    .select('session_totals')
+    .where('task_id', '=', run.task_id)
+    .where('session_id', '=', run.resume_session_id)
+    .where('session_totals', 'is not', null)
+    .where('id', '<', run.id)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.session_totals ?? null;
+}
+
 /** Run ids are long; users may type a unique prefix. */
 export async function findRunsByPrefix(db: Kysely<DB>, prefix: string): Promise<RunRow[]> {
   const rows = await db

@@ -88,6 +88,16 @@ export interface RunsTable {
   /** The workspace's HEAD when the run started and after its work was committed. */
   commit_before: string | null;
   commit_after: string | null;
+  /** The agent CLI's version that ran, when it could be read. */
+  cli_version: string | null;
+  /** Tool uses the agent's permission rules refused during the run. */
+  denials: number;
+  /** Output lines the adapter could not parse (a CLI version or format it does not know). */
+  unparsed_lines: number;
+  /** The transcript parser's state at `parsed_offset` (JSON), so a new parser resumes it. */
+  parser_state: string | null;
+  /** The session's running totals at the end of this run (JSON SessionTotals), for a resumed run's baseline. */
+  session_totals: string | null;
 }
 
 export interface RunEventsTable {

@@ -158,6 +158,8 @@ describe('planFollowUp', () => {
     loop: { enabled: false, iteration: 1, maxIterations: 3, delayMs: 5000 },
     complete: false,
     verified: false,
+    verifyExitCode: null,
+    denials: 0,
     successColumn: 'review',
     doneWhenVerified: true,
     backoff: { baseMs: 1000, factor: 2, maxMs: 60_000, jitter: 0 },
@@ -198,16 +200,38 @@ describe('planFollowUp', () => {
 
   test('success goes to the success column; to Done only when verified and the board says so', () => {
     const ok = { outcome: 'succeeded' as const, retryable: false };
-    assert.deepEqual(plan(ok), { kind: 'finish', to: 'review' });
-    assert.deepEqual(plan({ ...ok, successColumn: 'done' }), { kind: 'finish', to: 'done' });
-    assert.deepEqual(plan({ ...ok, verified: true }), { kind: 'finish', to: 'done' });
+    assert.deepEqual(plan(ok), { kind: 'finish', to: 'review', note: null });
+    assert.deepEqual(plan({ ...ok, successColumn: 'done' }), {
+      kind: 'finish',
+      to: 'done',
+      note: null,
+    });
+    assert.deepEqual(plan({ ...ok, verified: true }), { kind: 'finish', to: 'done', note: null });
     assert.deepEqual(plan({ ...ok, verified: true, doneWhenVerified: false }), {
       kind: 'finish',
       to: 'review',
+      note: null,
     });
     assert.deepEqual(plan({ ...ok, verified: false, doneWhenVerified: true }), {
       kind: 'finish',
       to: 'review',
+      note: null,
+    });
+  });
+
+  test('a success with denied tool uses goes to Review with the count, never to Done', () => {
+    const ok = { outcome: 'succeeded' as const, retryable: false };
+    for (const over of [{}, { successColumn: 'done' as const }, { verified: true }]) {
+      assert.deepEqual(plan({ ...ok, ...over, denials: 3 }), {
+        kind: 'finish',
+        to: 'review',
+        note: '3 tool uses denied',
+      });
+    }
+    assert.deepEqual(plan({ ...ok, denials: 1 }), {
+      kind: 'finish',
+      to: 'review',
+      note: '1 tool use denied',
     });
   });
 
@@ -218,15 +242,21 @@ describe('planFollowUp', () => {
     assert.deepEqual(plan({ ...ok, loop: loop(2) }), { kind: 'loop', iteration: 3, delayMs: 5000 });
     assert.deepEqual(plan({ ...ok, loop: loop(3) }), {
       kind: 'block',
-      reason: 'loop ended after 3 iterations without reaching its completion condition',
+      reason: 'loop stopped after 3 iterations: DONE marker absent',
+    });
+    assert.deepEqual(plan({ ...ok, loop: loop(3), verifyExitCode: 1 }), {
+      kind: 'block',
+      reason: 'loop stopped after 3 iterations: DONE marker absent, verify exited 1',
     });
     assert.deepEqual(plan({ ...ok, loop: loop(1), complete: true }), {
       kind: 'finish',
       to: 'review',
+      note: null,
     });
     assert.deepEqual(plan({ ...ok, loop: loop(2), complete: true, verified: true }), {
       kind: 'finish',
       to: 'done',
+      note: null,
     });
     // A failed iteration is retried like any other run, not counted as an iteration.
     assert.deepEqual(plan({ loop: loop(2) }), { kind: 'retry', attempt: 2, delayMs: 1000 });

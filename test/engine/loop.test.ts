@@ -67,10 +67,7 @@ describe('loop mode', () => {
       }),
     );
     const card = await waitForStatus(b.app, id, 'blocked', 5000);
-    assert.equal(
-      card.status_reason,
-      'loop ended after 3 iterations without reaching its completion condition',
-    );
+    assert.equal(card.status_reason, 'loop stopped after 3 iterations: DONE marker absent');
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 3);
     assertChain(runs);
@@ -103,6 +100,35 @@ describe('loop mode', () => {
       [
         [1, 'iteration 1\n'],
         [0, 'iteration 2\n'],
+      ],
+    );
+  });
+
+  test('a loop whose verify never passes ends Blocked after its iterations, quoting the last verify output, never retried', async (t) => {
+    const b = await startBoard({
+      agents: { ralph: shAgent(COUNTER) },
+      defaults: { max_attempts: 3 },
+    });
+    t.after(() => b.close());
+    const id = taskNo(
+      await addTask(b.app, {
+        title: 'Never green',
+        agent: 'ralph',
+        loop: { enabled: true, maxIterations: 2 },
+        verifyCommand: 'echo "3 tests failed (iteration $(cat count))"; exit 1',
+      }),
+    );
+    const card = await waitForStatus(b.app, id, 'blocked', 5000);
+    assert.equal(
+      card.status_reason,
+      'loop stopped after 2 iterations: DONE marker absent, verify exited 1\nlast verify output:\n3 tests failed (iteration 2)',
+    );
+    const runs = await runsOf(b.app, id);
+    assert.deepEqual(
+      runs.map((r) => [r.state, r.iteration, r.attempt]),
+      [
+        ['succeeded', 1, 1],
+        ['succeeded', 2, 1],
       ],
     );
   });

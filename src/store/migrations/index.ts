@@ -3,6 +3,7 @@ import { initial } from './001-initial.js';
 import { workspaces } from './002-workspaces.js';
 import { workers } from './003-workers.js';
 import { schedules } from './004-schedules.js';
+import { runTruth } from './005-run-truth.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +18,6 @@ export interface Migration {
  * applies each version the database has not recorded, so a gap filled later
  * is still applied.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, workspaces, workers, schedules];
+export const MIGRATIONS: readonly Migration[] = [initial, workspaces, workers, schedules, runTruth];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
