@@ -1,5 +1,6 @@
 import { agentCommand } from '../config/schema.js';
-import type { AgentAdapter, Invocation } from './adapter.js';
+import { plainLine } from '../domain/plain-text.js';
+import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
 import { claudeParser } from './claude.js';
 
 /** Amp: `amp --execute --stream-json`, whose stream follows Claude Code's stream-json. */
@@ -17,4 +18,22 @@ export const ampAdapter: AgentAdapter = {
     return { argv, env: token ? { AMP_API_KEY: token } : {}, stdin: 'prompt' };
   },
   parser: claudeParser,
+  diagnoseExit: ampDiagnoseExit,
 };
+
+/**
+ * Amp refuses a bad key before any stream (recorded: stderr "Error: Invalid or
+ * missing API key. Run 'amp login' to authenticate.", exit 1, empty stdout).
+ */
+export function ampDiagnoseExit(exit: {
+  code: number | null;
+  stderrTail: string;
+}): ExitDiagnosis | null {
+  if (exit.code === 0 || exit.code === null) return null;
+  const line = exit.stderrTail
+    .split(/\r?\n/)
+    .find((l) => /Invalid (or missing )?API key|amp login|\b401\b|Unauthorized/i.test(l));
+  if (!line) return null;
+  const message = plainLine(line.replace(/^Error:\s*/, ''));
+  return { category: /expired/i.test(message) ? 'auth_expired' : 'auth', message };
+}

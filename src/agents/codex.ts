@@ -1,7 +1,11 @@
 import { agentCommand } from '../config/schema.js';
-import type { AgentAdapter, Invocation } from './adapter.js';
+import { ConfigError } from '../domain/errors.js';
+import { plainLine } from '../domain/plain-text.js';
+import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
 import {
   type AgentEvent,
+  arr,
+  type ErrorCategory,
   jsonLinesParser,
   num,
   obj,
@@ -10,10 +14,32 @@ import {
   toolKind,
 } from './events.js';
 
+/** Codex thread ids are UUIDs (0.169.0: v7, e.g. `01a250db-6d88-75b0-9f2b-a0a362565c0c`). */
+const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A thread id an agent reported goes into the next run's argv (`exec resume
+ * <id>`): anything but a UUID (say `--dangerously-bypass-approvals-and-sandbox`)
+ * is refused rather than passed.
+ */
+export function codexThreadId(id: string): string {
+  if (!THREAD_ID.test(id))
+    throw new ConfigError(
+      `refusing to resume Codex thread ${JSON.stringify(id.slice(0, 80))}: not a Codex thread id (a UUID)`,
+    );
+  return id;
+}
+
 /**
  * Codex CLI: `codex exec --json` reads the prompt from stdin when none is
  * given; `codex exec resume <thread-id>` continues a thread. The sandbox mode
  * comes from `permission_mode` (read-only | workspace-write | danger-full-access).
+ *
+ * Budget: Codex has no budget flag and reports usage only when a turn ends,
+ * so a cost limit can only be checked after the turn's work is done.
+ * Permissions: `exec` never asks (approval policy `never`); a command the
+ * sandbox refuses fails inside it ("Read-only file system", exit 1) and is
+ * reported as a denial.
  */
 export const codexAdapter: AgentAdapter = {
   kind: 'codex',
@@ -35,7 +61,7 @@ export const codexAdapter: AgentAdapter = {
     }
     if (agent.model) argv.push('--model', agent.model);
     argv.push(...agent.args);
-    if (resumeSessionId) argv.push(resumeSessionId);
+    if (resumeSessionId) argv.push(codexThreadId(resumeSessionId));
     argv.push('-');
     return {
       argv,
@@ -44,19 +70,47 @@ export const codexAdapter: AgentAdapter = {
     };
   },
   parser: codexParser,
+  diagnoseExit: codexDiagnoseExit,
 };
 
 const RECONNECT = /^Reconnecting\.\.\. (\d+)\/(\d+)\s*(?:\((.*)\))?/;
 
-export function codexParser(): TranscriptParser {
-  let threadId: string | null = null;
-  let lastMessage = '';
-  const started = new Set<string>();
-  return jsonLinesParser((o): AgentEvent[] | null => {
+interface CodexState {
+  threadId: string | null;
+  lastMessage: string;
+  /** Item ids whose tool call was emitted: `item.started` and `item.completed` both carry it. */
+  started: string[];
+}
+
+function restore(saved: unknown): CodexState {
+  const s = obj(saved) ?? {};
+  return {
+    threadId: str(s.threadId) ?? null,
+    lastMessage: str(s.lastMessage) ?? '',
+    started: arr(s.started).filter((x): x is string => typeof x === 'string'),
+  };
+}
+
+/**
+ * Codex `exec --json`. Usage, as verified on 0.169.0 with `exec resume`
+ * against the scripted server (test/fixtures/recorded/codex/resume): the
+ * `turn.completed` usage is the thread's running total (a resumed run
+ * reported 29,507 input tokens where its one request had 9,945 and the first
+ * run's two 19,562), output tokens included. Codex streams no per-request
+ * usage, so it is emitted with scope `session` and the engine subtracts the
+ * thread's previous total. It reports no cost.
+ *
+ * `snapshot()` keeps the thread id, the last message and the tool calls
+ * already emitted, so a parser made again mid-run (after a server restart)
+ * does not emit the running tool call a second time.
+ */
+export function codexParser(saved?: unknown): TranscriptParser {
+  const s = restore(saved);
+  const inner = jsonLinesParser((o): AgentEvent[] | null => {
     switch (o.type) {
       case 'thread.started':
-        threadId = str(o.thread_id) ?? null;
-        return threadId ? [{ type: 'session', sessionId: threadId }] : null;
+        s.threadId = str(o.thread_id) ?? null;
+        return s.threadId ? [{ type: 'session', sessionId: s.threadId }] : null;
       case 'turn.started':
         return [];
       case 'item.started':
@@ -64,9 +118,9 @@ export function codexParser(): TranscriptParser {
       case 'item.completed': {
         const item = obj(o.item);
         if (!item) return null;
-        const events = itemEvents(item, o.type === 'item.completed', started);
+        const events = itemEvents(item, o.type === 'item.completed', s.started);
         if (item.type === 'agent_message' && o.type === 'item.completed')
-          lastMessage = str(item.text) ?? lastMessage;
+          s.lastMessage = str(item.text) ?? s.lastMessage;
         return events;
       }
       case 'turn.completed': {
@@ -78,16 +132,17 @@ export function codexParser(): TranscriptParser {
             tokensIn: Math.max(0, (num(u.input_tokens) ?? 0) - cached),
             tokensOut: num(u.output_tokens) ?? 0,
             cacheRead: cached,
-            cacheWrite: 0,
+            cacheWrite: num(u.cache_write_input_tokens) ?? 0,
+            scope: 'session',
           },
-          { type: 'result', ok: true, text: lastMessage, sessionId: threadId },
+          { type: 'result', ok: true, text: s.lastMessage, sessionId: s.threadId },
         ];
       }
       case 'turn.failed': {
-        const message = str(obj(o.error)?.message) ?? 'turn failed';
+        const raw = str(obj(o.error)?.message) ?? 'turn failed';
         return [
-          { type: 'error', message, fatal: true },
-          { type: 'result', ok: false, text: message, sessionId: threadId },
+          { ...codexError(raw), fatal: true },
+          { type: 'result', ok: false, text: plainLine(raw), sessionId: s.threadId },
         ];
       }
       case 'error': {
@@ -101,27 +156,63 @@ export function codexParser(): TranscriptParser {
               maxRetries: Number(m[2]),
               delayMs: null,
               status: httpStatus(message),
-              message: m[3] ?? message,
+              message: plainLine(stripUrl(m[3] ?? message)),
             },
           ];
         }
-        return [{ type: 'error', message }];
+        return [codexError(message)];
       }
       default:
         return null;
     }
   });
+  return {
+    line: (text) => inner.line(text),
+    end: () => inner.end(),
+    snapshot: () => ({ ...s, started: [...s.started] }),
+  };
 }
+
+/** ", url: http://…" closes Codex's HTTP error messages: not the provider's words. */
+function stripUrl(message: string): string {
+  return message.replace(/,? url: \S+\s*$/, '');
+}
+
+/**
+ * An error Codex printed, categorised: "unexpected status 401 Unauthorized:
+ * Incorrect API key provided…" (auth), "…: Provided authentication token is
+ * expired…" (auth_expired).
+ */
+function codexError(raw: string): Extract<AgentEvent, { type: 'error' }> {
+  const status = httpStatus(raw);
+  const message = plainLine(stripUrl(raw).replace(/^unexpected status /, '')) || 'error';
+  let category: ErrorCategory | undefined;
+  if (
+    status === 401 ||
+    status === 403 ||
+    /invalid_api_key|Incorrect API key|token_expired|refresh token/i.test(raw)
+  )
+    category = /expired/i.test(raw) ? 'auth_expired' : 'auth';
+  return {
+    type: 'error',
+    message,
+    ...(status === null ? {} : { status }),
+    ...(category ? { category } : {}),
+  };
+}
+
+/** Sandbox refusals as Codex reports them in a failed command's output. */
+const SANDBOX_REFUSAL = /Read-only file system|sandbox denied|rejected by (the )?user/i;
 
 function itemEvents(
   item: Record<string, unknown>,
   completed: boolean,
-  started: Set<string>,
+  started: string[],
 ): AgentEvent[] | null {
   const id = str(item.id) ?? '';
   const call = (name: string, input: unknown): AgentEvent[] => {
-    if (started.has(id)) return [];
-    started.add(id);
+    if (started.includes(id)) return [];
+    started.push(id);
     return [{ type: 'tool_call', id, name, kind: toolKind(name), input }];
   };
   switch (item.type) {
@@ -133,9 +224,22 @@ function itemEvents(
       const events = call('shell', { command: item.command });
       if (!completed) return events;
       const status = item.status === 'failed' || (num(item.exit_code) ?? 0) !== 0 ? 'error' : 'ok';
+      const output = str(item.aggregated_output) ?? '';
+      const refused = status === 'error' && SANDBOX_REFUSAL.test(output);
       return [
         ...events,
-        { type: 'tool_result', id, status, output: str(item.aggregated_output) ?? '' },
+        ...(refused
+          ? [
+              {
+                type: 'denial' as const,
+                id,
+                tool: 'shell',
+                input: { command: item.command },
+                message: plainLine(output),
+              },
+            ]
+          : []),
+        { type: 'tool_result', id, status, output },
       ];
     }
     case 'file_change': {
@@ -169,14 +273,46 @@ function itemEvents(
         : events;
     }
     case 'error':
-      return completed ? [{ type: 'error', message: str(item.message) ?? 'error' }] : [];
+      return completed ? [{ type: 'error', message: plainLine(str(item.message) ?? 'error') }] : [];
     default:
       return null;
   }
 }
 
-/** Codex names the HTTP status in its messages ("unexpected status 401 Unauthorized: ..."). */
+/**
+ * Codex names the HTTP status in its messages: "unexpected status 401
+ * Unauthorized: …", "exceeded retry limit, last status: 429 Too Many Requests".
+ */
 function httpStatus(message: string): number | null {
-  const m = /\bstatus (\d{3})\b/.exec(message);
+  const m = /\bstatus:? (\d{3})\b/.exec(message);
   return m ? Number(m[1]) : null;
+}
+
+/**
+ * Exits the stream did not explain: codex 0.169.0 refuses an unknown option
+ * with "error: unexpected argument '--x' found" and exit 2.
+ */
+export function codexDiagnoseExit(exit: {
+  code: number | null;
+  stderrTail: string;
+}): ExitDiagnosis | null {
+  if (exit.code === 0 || exit.code === null) return null;
+  const lines = exit.stderrTail.split(/\r?\n/);
+  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  const usage = find(
+    /^error: (unexpected argument|unrecognized subcommand|invalid value|the argument)/i,
+  );
+  if (usage) return { category: 'usage', message: plainLine(usage) };
+  const auth = find(/Invalid API key|Incorrect API key|401 Unauthorized|token_expired|expired/i);
+  if (auth)
+    return {
+      category: /expired/i.test(auth) ? 'auth_expired' : 'auth',
+      message: plainLine(stripUrl(auth)),
+    };
+  if (exit.code === 2)
+    return {
+      category: 'usage',
+      message: plainLine(find(/error/i) ?? exit.stderrTail) || 'usage error',
+    };
+  return null;
 }

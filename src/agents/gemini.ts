@@ -1,7 +1,11 @@
 import { agentCommand } from '../config/schema.js';
-import type { AgentAdapter, Invocation } from './adapter.js';
+import { ConfigError } from '../domain/errors.js';
+import { plainLine } from '../domain/plain-text.js';
+import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
 import {
   type AgentEvent,
+  arr,
+  type ErrorCategory,
   jsonLinesParser,
   num,
   obj,
@@ -10,9 +14,29 @@ import {
   toolKind,
 } from './events.js';
 
+/** Gemini CLI session ids are UUIDs (`init` `session_id`). */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A reported session id goes into argv: only the CLI's own format is passed on. */
+export function geminiSessionId(id: string): string {
+  if (!SESSION_ID.test(id))
+    throw new ConfigError(
+      `refusing to resume Gemini CLI session ${JSON.stringify(id.slice(0, 80))}: not a Gemini CLI session id (a UUID)`,
+    );
+  return id;
+}
+
 /**
  * Gemini CLI: `gemini -p <text> --output-format stream-json`. Its -p text is
  * appended to stdin, so the prompt goes on stdin and -p carries a fixed line.
+ *
+ * Budget: no budget flag; usage comes only with the final `result`, so a
+ * cost limit can only be checked once the work is done.
+ * Permissions: headless without `yolo`, the tools that need approval (the
+ * shell, file writes) are not registered at all; a call to one ends in a
+ * `tool_not_registered` error, reported as a denial.
+ * Exit codes (0.61.0): 41 when no auth method is selected; an API error
+ * exits with its HTTP status mod 256 (401 → 145, 400 → 144, 500 → 244).
  */
 export const geminiAdapter: AgentAdapter = {
   kind: 'gemini',
@@ -23,21 +47,80 @@ export const geminiAdapter: AgentAdapter = {
     const argv = [agentCommand(agent), '--output-format', 'stream-json'];
     argv.push('--approval-mode', agent.permission_mode ?? 'auto_edit');
     if (agent.model) argv.push('--model', agent.model);
-    if (resumeSessionId) argv.push('--resume', resumeSessionId);
+    // One argument: the id can never be taken for a flag of its own.
+    if (resumeSessionId) argv.push(`--resume=${geminiSessionId(resumeSessionId)}`);
     argv.push(...agent.args, '-p', 'Carry out the task above.');
     return { argv, env: token ? { GEMINI_API_KEY: token } : {}, stdin: 'prompt' };
   },
   parser: geminiParser,
+  stderrParser: geminiStderrParser,
+  diagnoseExit: geminiDiagnoseExit,
 };
+
+interface ApiError {
+  message: string;
+  status?: number;
+  category?: ErrorCategory;
+}
+
+/**
+ * Gemini CLI shows an API error as `[API Error: {"error":{...}}]` (the
+ * response body) or `_ApiError: {...}`: the provider's own message is
+ * inside. Google answers an expired key with a 400 whose reason is
+ * `API_KEY_INVALID` ("API key expired. Please renew the API key.").
+ */
+export function geminiApiError(text: string): ApiError {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  let body: Record<string, unknown> | undefined;
+  if (start >= 0 && end > start) {
+    try {
+      body = obj(obj(JSON.parse(text.slice(start, end + 1)))?.error);
+    } catch {
+      body = undefined;
+    }
+  }
+  const message = plainLine(
+    str(body?.message) ?? text.replace(/^\[API Error: /, '').replace(/\]$/, ''),
+  );
+  const status = num(body?.code);
+  const reasons = arr(body?.details).map((d) => str(obj(d)?.reason));
+  const named = str(body?.status);
+  let category: ErrorCategory | undefined;
+  if (
+    status === 401 ||
+    status === 403 ||
+    named === 'UNAUTHENTICATED' ||
+    named === 'PERMISSION_DENIED' ||
+    reasons.includes('API_KEY_INVALID') ||
+    /API key (not valid|expired)/i.test(message)
+  )
+    category = /expired/i.test(message) ? 'auth_expired' : 'auth';
+  return {
+    message: message || 'Gemini API error',
+    ...(status === undefined ? {} : { status }),
+    ...(category ? { category } : {}),
+  };
+}
+
+/** Built-in tools that need approval: headless without yolo they are not registered. */
+const APPROVAL_TOOLS = new Set(['run_shell_command', 'write_file', 'replace', 'edit', 'web_fetch']);
 
 /**
  * Gemini streams assistant text as small deltas; they are joined into one
  * message per stretch of text (up to the next tool call or the end).
  */
-export function geminiParser(): TranscriptParser {
-  let sessionId: string | null = null;
-  let pending = '';
-  let lastText = '';
+export function geminiParser(saved?: unknown): TranscriptParser {
+  const restored = obj(saved) ?? {};
+  let sessionId: string | null = str(restored.sessionId) ?? null;
+  let pending = str(restored.pending) ?? '';
+  let lastText = str(restored.lastText) ?? '';
+  // Tool names by id, for denials (a tool_result names only the id).
+  const tools: Record<string, { name: string; input: unknown }> = {};
+  for (const [k, v] of Object.entries(obj(restored.tools) ?? {})) {
+    const t = obj(v);
+    if (t) tools[k] = { name: str(t.name) ?? 'tool', input: t.input ?? null };
+  }
   const flush = (): AgentEvent[] => {
     if (!pending) return [];
     lastText = pending;
@@ -61,6 +144,7 @@ export function geminiParser(): TranscriptParser {
         return [];
       case 'tool_use': {
         const name = str(o.tool_name) ?? 'tool';
+        tools[str(o.tool_id) ?? ''] = { name, input: o.parameters ?? null };
         return [
           ...flush(),
           {
@@ -72,46 +156,162 @@ export function geminiParser(): TranscriptParser {
           },
         ];
       }
-      case 'tool_result':
+      case 'tool_result': {
+        const id = str(o.tool_id) ?? '';
+        const tool = tools[id];
+        delete tools[id];
+        const output = str(o.output) ?? str(obj(o.error)?.message) ?? '';
+        const errorType = str(obj(o.error)?.type);
+        // 0.61.0, --approval-mode default: `"error":{"type":"tool_not_registered",…}` for the shell.
+        const denied =
+          o.status === 'error' &&
+          (errorType === 'policy_violation' ||
+            errorType === 'permission_denied' ||
+            (errorType === 'tool_not_registered' && APPROVAL_TOOLS.has(tool?.name ?? '')));
+        return [
+          ...flush(),
+          ...(denied
+            ? [
+                {
+                  type: 'denial' as const,
+                  id,
+                  tool: tool?.name ?? 'tool',
+                  input: tool?.input ?? null,
+                  message: plainLine(
+                    errorType === 'tool_not_registered'
+                      ? `${output} (not available without approval in headless mode)`
+                      : output,
+                  ),
+                },
+              ]
+            : []),
+          {
+            type: 'tool_result',
+            id,
+            status: o.status === 'error' ? 'error' : 'ok',
+            output,
+          },
+        ];
+      }
+      case 'error': {
+        const e = geminiApiError(str(o.message) ?? 'error');
         return [
           ...flush(),
           {
-            type: 'tool_result',
-            id: str(o.tool_id) ?? '',
-            status: o.status === 'error' ? 'error' : 'ok',
-            output: str(o.output) ?? str(obj(o.error)?.message) ?? '',
+            type: 'error',
+            message: e.message,
+            ...(e.status === undefined ? {} : { status: e.status }),
+            ...(e.category ? { category: e.category } : {}),
+            fatal: o.severity === 'error',
           },
         ];
-      case 'error':
-        return [
-          ...flush(),
-          { type: 'error', message: str(o.message) ?? 'error', fatal: o.severity === 'error' },
-        ];
+      }
       case 'result': {
         const events = flush();
         const stats = obj(o.stats) ?? {};
         const cached = num(stats.cached) ?? 0;
         const ok = o.status === 'success';
-        const err = str(obj(o.error)?.message);
+        const raw = str(obj(o.error)?.message);
+        // 0.61.0: `stats` is this run's own (a resumed run reports only its requests).
         events.push({
           type: 'usage',
           tokensIn: Math.max(0, (num(stats.input_tokens) ?? 0) - cached),
           tokensOut: num(stats.output_tokens) ?? 0,
           cacheRead: cached,
           cacheWrite: 0,
+          scope: 'run',
         });
+        const e = raw ? geminiApiError(raw) : { message: 'Gemini CLI ended with an error' };
         if (!ok)
           events.push({
             type: 'error',
-            message: err ?? 'Gemini CLI ended with an error',
+            message: e.message,
+            ...(e.status === undefined ? {} : { status: e.status }),
+            ...(e.category ? { category: e.category } : {}),
             fatal: true,
           });
-        events.push({ type: 'result', ok, text: ok ? lastText : (err ?? 'error'), sessionId });
+        events.push({ type: 'result', ok, text: ok ? lastText : e.message, sessionId });
         return events;
       }
       default:
         return [...flush(), { type: 'raw', data: o }];
     }
   });
-  return { line: (text) => inner.line(text), end: () => flush() };
+  return {
+    line: (text) => inner.line(text),
+    end: () => flush(),
+    snapshot: () => ({ sessionId, pending, lastText, tools: { ...tools } }),
+  };
+}
+
+/**
+ * Gemini CLI prints its retry notices only to stderr (0.61.0):
+ * "Attempt 1 failed with status 429. Retrying with backoff... _ApiError: {…}"
+ * followed by a stack trace, or "Attempt 2 failed: <message>. Retrying after
+ * 5123ms..." when the server said how long to wait. The number of attempts
+ * (`general.maxAttempts`, 10 by default) is not printed.
+ */
+export function geminiStderrParser(): TranscriptParser {
+  const NOTICE =
+    /^Attempt (\d+) failed(?: with status (\d{3})| with (429|5xx) error[^.]*)?(?:: (.*?))?\. Retrying (?:with backoff|after (\d+)ms)\.\.\.\s*(.*)$/;
+  return {
+    line(text) {
+      const m = NOTICE.exec(text.trim());
+      if (!m) return [];
+      const status = m[2] ? Number(m[2]) : m[3] === '429' ? 429 : null;
+      const detail = m[6] || m[4] || '';
+      return [
+        {
+          type: 'retry',
+          attempt: Number(m[1]),
+          maxRetries: null,
+          delayMs: m[5] ? Number(m[5]) : null,
+          status,
+          message: detail ? geminiApiError(detail).message : `HTTP ${status ?? 'error'}`,
+        },
+      ];
+    },
+    end: () => [],
+  };
+}
+
+/**
+ * Exits the stream did not explain: exit 41 with "Invalid auth method
+ * selected." when settings.json names no auth type; an API error's exit
+ * (its status mod 256) when the CLI died before its result; yargs' usage
+ * errors ("Unknown arguments: …", exit 1).
+ */
+export function geminiDiagnoseExit(exit: {
+  code: number | null;
+  stderrTail: string;
+}): ExitDiagnosis | null {
+  if (exit.code === 0 || exit.code === null) return null;
+  const lines = exit.stderrTail.split(/\r?\n/);
+  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  if (exit.code === 41) {
+    const said = find(/auth/i) ?? 'Invalid auth method selected.';
+    return {
+      category: 'config',
+      message: plainLine(
+        `${said} (set security.auth.selectedType, e.g. "gemini-api-key", in ~/.gemini/settings.json)`,
+      ),
+    };
+  }
+  const usage = find(
+    /^(Unknown arguments?|Not enough arguments|Invalid values?|Missing required argument)/,
+  );
+  if (usage) return { category: 'usage', message: plainLine(usage) };
+  const api = find(/_ApiError|\[API Error|API key/);
+  if (api) {
+    const e = geminiApiError(api);
+    if (e.category) return { category: e.category, message: e.message };
+  }
+  // 401 → 145, 403 → 147: the status, mod 256.
+  if (exit.code === 145 || exit.code === 147)
+    return {
+      category: 'auth',
+      message: plainLine(api ?? `the API refused the key (HTTP ${exit.code === 145 ? 401 : 403})`),
+    };
+  if (find(/Invalid API key/i)) return { category: 'auth', message: 'Invalid API key' };
+  return null;
 }

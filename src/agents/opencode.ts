@@ -1,7 +1,10 @@
 import { agentCommand } from '../config/schema.js';
-import type { AgentAdapter, Invocation } from './adapter.js';
+import { ConfigError } from '../domain/errors.js';
+import { plainLine } from '../domain/plain-text.js';
+import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
 import {
   type AgentEvent,
+  type ErrorCategory,
   jsonLinesParser,
   num,
   obj,
@@ -10,21 +13,77 @@ import {
   toolKind,
 } from './events.js';
 
-/** opencode: `opencode run --format json`, the prompt on stdin, resume with --session. */
+/** The permissions `ask`/`default` set: what changes things needs approval, refused in `run`. */
+const ASK = JSON.stringify({ bash: 'ask', edit: 'ask', webfetch: 'ask' });
+
+/** opencode's session ids: `ses_` and letters/digits. */
+const SESSION_ID = /^ses_[A-Za-z0-9]{1,100}$/;
+
+/**
+ * opencode: `opencode run --format json`, the prompt on stdin, resume with `--session=<id>`.
+ *
+ * What it reports (1.18.33): token counts and cost per step (`step_finish`), i.e. per model
+ * request, this run's own even on a resumed session. Provider retries (429, 5xx) are silent in
+ * this mode. A tool use its permission rules refuse (`"ask"` is auto-rejected in `run`) ends as a
+ * tool part in state `error` ("The user rejected permission…"), after which the run exits 0 with
+ * no final step. A 401 is one `error` line (APIError, statusCode) and exit 1. Its budget has no
+ * flag. `permission_mode`: `allow` → `--auto` (approve what is not explicitly denied); `ask` or
+ * `default` → OPENCODE_PERMISSION making bash, edits and web fetches ask (so refused); unset:
+ * its own config.
+ */
 export const opencodeAdapter: AgentAdapter = {
   kind: 'opencode',
   tokenEnv: 'OPENCODE_API_KEY',
   testedVersions: { min: '0.5.0', max: '1.18.33' },
   versionArgs: ['--version'],
-  buildInvocation({ agent, resumeSessionId, token }): Invocation {
+  buildInvocation({ name, agent, resumeSessionId, token }): Invocation {
     const argv = [agentCommand(agent), 'run', '--format', 'json'];
-    if (agent.model) argv.push('--model', agent.model);
-    if (resumeSessionId) argv.push('--session', resumeSessionId);
+    const env: Record<string, string> = token ? { OPENCODE_API_KEY: token } : {};
+    const mode = agent.permission_mode;
+    if (mode === 'allow' || mode === 'auto') argv.push('--auto');
+    else if (mode === 'ask' || mode === 'default') env.OPENCODE_PERMISSION = ASK;
+    else if (mode !== undefined)
+      throw new ConfigError(
+        `agents.${name}.permission_mode: opencode takes allow (--auto), ask or default (shell, edits and fetches need approval, which \`opencode run\` refuses); got "${mode}"`,
+      );
+    if (agent.model) {
+      // Without a provider opencode fails with "Unexpected server error".
+      if (!agent.model.includes('/'))
+        throw new ConfigError(
+          `agents.${name}.model: opencode models are provider/model (e.g. anthropic/claude-sonnet-4-5); got "${agent.model}"`,
+        );
+      argv.push(`--model=${agent.model}`);
+    }
+    if (resumeSessionId) {
+      if (!SESSION_ID.test(resumeSessionId))
+        throw new ConfigError(
+          `agents.${name}: cannot resume opencode session "${plainLine(resumeSessionId, 80)}": not an opencode session id (ses_…)`,
+        );
+      argv.push(`--session=${resumeSessionId}`);
+    }
     argv.push(...agent.args);
-    return { argv, env: token ? { OPENCODE_API_KEY: token } : {}, stdin: 'prompt' };
+    return { argv, env, stdin: 'prompt' };
   },
   parser: opencodeParser,
+  diagnoseExit: opencodeExit,
 };
+
+interface OpencodeState {
+  sessionId: string | null;
+  done: boolean;
+  /** The text of the current step: the final step's text is the run's result. */
+  text: string;
+}
+
+/** What an auth failure's message says: expired, or rejected. */
+export function authCategory(status: number | undefined, message: string): ErrorCategory | null {
+  if (/expired/i.test(message)) return status === undefined || status < 500 ? 'auth_expired' : null;
+  if (status === 401 || status === 403) return 'auth';
+  return null;
+}
+
+const PERMISSION_REJECTED =
+  /rejected permission|permission (?:was )?(?:denied|rejected)|not allowed to use|auto-rejecting/i;
 
 /**
  * `opencode run --format json` prints one line per finished part: `step_start`, `text`,
@@ -32,28 +91,28 @@ export const opencodeAdapter: AgentAdapter = {
  * steps, "stop" at the end; tokens and cost), and `error` (e.g. an APIError with the HTTP status),
  * after which the run exits 1 without printing anything else.
  */
-export function opencodeParser(): TranscriptParser {
-  let sessionId: string | null = null;
-  let announced = false;
-  let done = false;
-  /** The text of the current step: the final step's text is the run's result. */
-  let text = '';
-  return jsonLinesParser((o): AgentEvent[] | null => {
+export function opencodeParser(saved?: unknown): TranscriptParser {
+  const s = obj(saved);
+  const state: OpencodeState = {
+    sessionId: str(s?.sessionId) ?? null,
+    done: s?.done === true,
+    text: str(s?.text) ?? '',
+  };
+  const inner = jsonLinesParser((o): AgentEvent[] | null => {
     const out: AgentEvent[] = [];
     const sid = str(o.sessionID);
-    if (sid && !announced) {
-      sessionId = sid;
-      announced = true;
+    if (sid && state.sessionId === null) {
+      state.sessionId = sid;
       out.push({ type: 'session', sessionId: sid });
     }
     const part = obj(o.part) ?? {};
     switch (o.type) {
       case 'step_start':
-        text = '';
+        state.text = '';
         return out;
       case 'text': {
         const t = str(part.text) ?? '';
-        text = text ? `${text}\n${t}` : t;
+        state.text = state.text ? `${state.text}\n${t}` : t;
         return [...out, { type: 'message', text: t }];
       }
       case 'reasoning':
@@ -61,19 +120,24 @@ export function opencodeParser(): TranscriptParser {
       case 'tool_use': {
         const name = str(part.tool) ?? 'tool';
         const id = str(part.callID) ?? str(part.id) ?? '';
-        const state = obj(part.state) ?? {};
-        out.push({ type: 'tool_call', id, name, kind: toolKind(name), input: state.input ?? null });
-        if (state.status === 'completed' || state.status === 'error') {
+        const st = obj(part.state) ?? {};
+        const input = st.input ?? null;
+        out.push({ type: 'tool_call', id, name, kind: toolKind(name), input });
+        if (st.status === 'completed' || st.status === 'error') {
+          const error = str(st.error) ?? '';
+          if (st.status === 'error' && PERMISSION_REJECTED.test(error))
+            out.push({ type: 'denial', id, tool: name, input, message: plainLine(error) });
           out.push({
             type: 'tool_result',
             id,
-            status: state.status === 'error' ? 'error' : 'ok',
-            output: str(state.output) ?? str(state.error) ?? '',
+            status: st.status === 'error' ? 'error' : 'ok',
+            output: str(st.output) ?? error,
           });
         }
         return out;
       }
       case 'step_finish': {
+        // Per step (one model request): this run's own figures, added up.
         const tokens = obj(part.tokens) ?? {};
         const cache = obj(tokens.cache) ?? {};
         out.push({
@@ -86,9 +150,9 @@ export function opencodeParser(): TranscriptParser {
         const cost = num(part.cost);
         if (cost !== undefined && cost > 0)
           out.push({ type: 'cost', usd: cost, source: 'reported' });
-        if (part.reason === 'stop' && !done) {
-          done = true;
-          out.push({ type: 'result', ok: true, text, sessionId });
+        if (part.reason === 'stop' && !state.done) {
+          state.done = true;
+          out.push({ type: 'result', ok: true, text: state.text, sessionId: state.sessionId });
         }
         return out;
       }
@@ -96,17 +160,23 @@ export function opencodeParser(): TranscriptParser {
         // The run ends here (exit 1): no step_finish or other result follows.
         const err = obj(o.error) ?? {};
         const data = obj(err.data) ?? {};
-        const message = str(data.message) ?? str(err.message) ?? str(err.name) ?? 'error';
+        const message = plainLine(
+          str(data.message) ?? str(err.message) ?? str(err.name) ?? 'opencode error',
+        );
         const status = num(data.statusCode);
+        const category =
+          authCategory(status, message) ??
+          (err.name === 'ProviderAuthError' ? ('auth' as const) : null);
         out.push({
           type: 'error',
           message,
           ...(status === undefined ? {} : { status }),
           fatal: true,
+          ...(category ? { category } : {}),
         });
-        if (!done) {
-          done = true;
-          out.push({ type: 'result', ok: false, text: message, sessionId });
+        if (!state.done) {
+          state.done = true;
+          out.push({ type: 'result', ok: false, text: message, sessionId: state.sessionId });
         }
         return out;
       }
@@ -114,4 +184,43 @@ export function opencodeParser(): TranscriptParser {
         return out.length > 0 ? [...out, { type: 'raw', data: o }] : null;
     }
   });
+  return { ...inner, snapshot: () => ({ ...state }) };
+}
+
+/** Exits stdout did not explain: a usage error, a key refused in plain text on stderr. */
+export function opencodeExit(exit: {
+  code: number | null;
+  stderrTail: string;
+}): ExitDiagnosis | null {
+  return commonExitDiagnosis(exit);
+}
+
+/**
+ * What the CLIs print on stderr when they refuse their command line or a key, in their own words.
+ * Shared by the opencode, Copilot and Qwen Code adapters.
+ */
+export function commonExitDiagnosis(exit: {
+  code: number | null;
+  stderrTail: string;
+}): ExitDiagnosis | null {
+  if (exit.code === 0) return null;
+  const lines = exit.stderrTail.split(/\r?\n/);
+  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  const usage = find(
+    /unknown (?:argument|option)s?|unexpected argument|invalid (?:option|argument)|not enough arguments/i,
+  );
+  if (usage || exit.code === 2)
+    return {
+      category: 'usage',
+      message: plainLine(usage ?? lines.filter(Boolean).at(-1) ?? `exit ${exit.code}`),
+    };
+  const expired = find(
+    /(?:key|token|credential|login|session)\b.*\bexpired|expired.*(?:key|token)/i,
+  );
+  if (expired) return { category: 'auth_expired', message: plainLine(expired) };
+  const rejected = find(
+    /invalid api key|incorrect api key|invalid x-api-key|unauthori[sz]ed|authentication failed|\b401\b|\b403\b/i,
+  );
+  if (rejected) return { category: 'auth', message: plainLine(rejected) };
+  return null;
 }

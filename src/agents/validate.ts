@@ -1,10 +1,16 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
 import { agentCommand } from '../config/schema.js';
 import { resolveCommand } from '../runner/resolve-command.js';
+import {
+  cliVersion,
+  testedRange,
+  untestedVersionWarning,
+  type VersionStatus,
+  versionStatus,
+} from './cli-version.js';
 import { adapterFor, readToken } from './registry.js';
 
 export interface AgentStatus {
@@ -13,7 +19,11 @@ export interface AgentStatus {
   command: string;
   path: string | null;
   version: string | null;
+  /** The tested range (the adapter's, or agents.<name>.tested_versions). */
   minVersion: string | null;
+  maxVersion: string | null;
+  versionStatus: VersionStatus;
+  /** false when the version is outside the tested range; null when unknown. */
   versionOk: boolean | null;
   credentials: { ok: boolean; source: string };
   problems: string[];
@@ -41,30 +51,31 @@ export async function checkAgent(
   const command = agentCommand(agent);
   const problems: string[] = [];
   const warnings: string[] = [];
-  const found = resolveCommand(command, o.env.PATH ?? '', o.cwd);
+  const found = resolveCommand(command, agent.env.PATH ?? o.env.PATH ?? '', o.cwd);
   if (!found)
     problems.push(
       `\`${command}\` is not installed or not on PATH: install it or set agents.${name}.command`,
     );
   let version: string | null = null;
   if (found && agent.kind !== 'command') {
-    version = await detectVersion(found, adapter.versionArgs, { ...o.env, ...agent.env });
+    version = await cliVersion(name, agent, o.env, o.cwd);
     if (!version) warnings.push(`could not read the version of ${command}`);
   }
-  const versionOk =
-    version && adapter.testedVersions
-      ? compareVersions(version, adapter.testedVersions.min) >= 0
-      : null;
-  if (versionOk === false) {
-    warnings.push(
-      `version ${version} is older than the oldest tested (${adapter.testedVersions?.min}): upgrade it`,
-    );
-  }
+  const range = testedRange(adapter, agent);
+  const status = versionStatus(version, range);
+  const versionOk = status === 'unknown' ? null : status === 'tested';
+  const untested = untestedVersionWarning(name, version, range);
+  if (untested) warnings.push(untested.replace(`agent ${name}: `, ''));
   const credentials = checkCredentials(name, agent, adapter.tokenEnv, o);
   if (!credentials.ok) {
     problems.push(
-      `no credentials: set agents.${name}.token or token_file, export ${adapter.tokenEnv}, or log in with the CLI`,
+      credentials.reason ??
+        `no credentials: set agents.${name}.token or token_file, export ${adapter.tokenEnv}, or log in with the CLI`,
     );
+  }
+  if (agent.kind === 'gemini') {
+    const p = geminiAuthProblem(agent, o);
+    if (p) problems.push(p);
   }
   return {
     name,
@@ -72,7 +83,9 @@ export async function checkAgent(
     command,
     path: found,
     version,
-    minVersion: adapter.testedVersions?.min ?? null,
+    minVersion: range?.min ?? null,
+    maxVersion: range?.max ?? null,
+    versionStatus: status,
     versionOk,
     credentials,
     problems,
@@ -81,21 +94,33 @@ export async function checkAgent(
   };
 }
 
-function checkCredentials(
+/** Where the agent's key comes from; `reason` says why none is usable, in one sentence. */
+export function checkCredentials(
   name: string,
   agent: AgentConfig,
   tokenEnv: string,
   o: { env: NodeJS.ProcessEnv; home: string },
-): { ok: boolean; source: string } {
+): { ok: boolean; source: string; reason?: string } {
   if (agent.kind === 'command') return { ok: true, source: 'not needed' };
   if (agent.token) return { ok: true, source: 'token (config)' };
   if (agent.token_file) {
+    const file = path.resolve(o.home, agent.token_file);
     try {
-      return readToken(name, agent, o.home)
-        ? { ok: true, source: `token_file ${agent.token_file}` }
-        : { ok: false, source: `token_file ${agent.token_file} is empty` };
-    } catch {
-      return { ok: false, source: `token_file ${agent.token_file} is unreadable` };
+      if (readToken(name, agent, o.home))
+        return { ok: true, source: `token_file ${agent.token_file}` };
+      return {
+        ok: false,
+        source: `token_file ${agent.token_file} is empty`,
+        reason: `agents.${name}.token_file ${file} is empty: put the API key in it`,
+      };
+    } catch (e) {
+      const code = (e as { cause?: NodeJS.ErrnoException }).cause?.code;
+      const why = tokenFileError(e as Error, code);
+      return {
+        ok: false,
+        source: `token_file ${agent.token_file} is unreadable`,
+        reason: `agents.${name}.token_file ${file} cannot be used: ${why}`,
+      };
     }
   }
   if (agent.env[tokenEnv] || o.env[tokenEnv]) return { ok: true, source: `env ${tokenEnv}` };
@@ -106,25 +131,56 @@ function checkCredentials(
   return { ok: false, source: 'missing' };
 }
 
-function detectVersion(
-  file: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env, timeout: 15_000, maxBuffer: 1 << 20 }, (_err, stdout, stderr) => {
-      const m = /(\d+\.\d+\.\d+(?:[-.][0-9A-Za-z.]+)?)/.exec(`${stdout}\n${stderr}`);
-      resolve(m?.[1] ?? null);
-    });
-  });
+/** The OS's reason a token file could not be read, without the stack. */
+function tokenFileError(e: Error, code: string | undefined): string {
+  const m = /cannot read [^:]+: (.*)$/s.exec(e.message);
+  const raw = (m?.[1] ?? e.message).split('\n')[0] ?? '';
+  if (code === 'ENOENT' || raw.startsWith('ENOENT')) return 'no such file';
+  if (code === 'EACCES' || raw.startsWith('EACCES')) return 'permission denied';
+  if (code === 'EISDIR' || raw.startsWith('EISDIR')) return 'it is a directory';
+  return raw;
 }
 
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
+/**
+ * Gemini CLI exits 41 before any request when it cannot pick an auth method:
+ * no `security.auth.selectedType` in ~/.gemini/settings.json and nothing in
+ * the environment that selects one (GEMINI_API_KEY alone does; with
+ * GOOGLE_GEMINI_BASE_URL set it does not).
+ */
+export function geminiAuthProblem(
+  agent: AgentConfig,
+  o: { env: NodeJS.ProcessEnv },
+): string | null {
+  const env: NodeJS.ProcessEnv = { ...o.env, ...agent.env };
+  if (agent.token) env.GEMINI_API_KEY = agent.token;
+  else if (agent.token_file) env.GEMINI_API_KEY = 'from token_file';
+  const home = env.HOME || os.homedir();
+  const file = path.join(home, '.gemini', 'settings.json');
+  let selected: unknown;
+  let unreadable: string | null = null;
+  try {
+    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      security?: { auth?: { selectedType?: unknown } };
+    };
+    selected = json?.security?.auth?.selectedType;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ENOENT') unreadable = err.code ?? err.message.split('\n')[0] ?? '';
   }
-  return 0;
+  if (typeof selected === 'string' && selected !== '') return null;
+  if (
+    env.GOOGLE_GENAI_USE_GCA === 'true' ||
+    env.GOOGLE_GENAI_USE_VERTEXAI === 'true' ||
+    env.CLOUD_SHELL === 'true' ||
+    env.GEMINI_CLI_USE_COMPUTE_ADC === 'true'
+  )
+    return null;
+  if (env.GEMINI_API_KEY && !env.GOOGLE_GEMINI_BASE_URL) return null;
+  const where = unreadable
+    ? `${file} is not valid JSON (${unreadable})`
+    : `${file} has no security.auth.selectedType`;
+  const why = env.GOOGLE_GEMINI_BASE_URL
+    ? ' and GOOGLE_GEMINI_BASE_URL is set'
+    : ' and no GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI or GOOGLE_GENAI_USE_GCA is set';
+  return `gemini will exit 41 before any request: ${where}${why}: set security.auth.selectedType (e.g. "gemini-api-key") in that file`;
 }

@@ -71,6 +71,12 @@ export interface RunView {
   /** The agent's latest notice, e.g. a model API retry. */
   notice: string | null;
   stalled: boolean;
+  /** Tool uses the agent's permission rules denied. */
+  denials: number;
+  /** Output lines the adapter could not parse. */
+  unparsedLines: number;
+  /** The agent CLI's version that ran. */
+  cliVersion: string | null;
   usage: { tokensIn: number; tokensOut: number; cacheRead: number; cacheWrite: number };
   costUsd: number;
   costSource: string | null;
@@ -109,6 +115,9 @@ export function runView(r: RunRow): RunView {
     stopReason: r.stop_reason,
     notice: r.notice,
     stalled: r.stalled_at !== null,
+    denials: r.denials,
+    unparsedLines: r.unparsed_lines,
+    cliVersion: r.cli_version,
     usage: {
       tokensIn: r.tokens_in,
       tokensOut: r.tokens_out,

@@ -46,6 +46,13 @@ export const agentSchema = z
     labels: z.array(z.string()).default([]),
     /** Overrides board.workspace for this agent's runs. */
     workspace: z.enum(WORKSPACE_MODES).optional(),
+    /** Overrides the adapter's tested CLI versions (both ends included) for the untested-version warning. */
+    tested_versions: z
+      .strictObject({
+        min: z.string().regex(/^v?\d+(\.\d+)*(-[0-9A-Za-z.-]+)?$/, 'a version such as 1.2.3'),
+        max: z.string().regex(/^v?\d+(\.\d+)*(-[0-9A-Za-z.-]+)?$/, 'a version such as 1.2.3'),
+      })
+      .optional(),
     /** Stop at the first 401/403 retry notice instead of letting the CLI retry for minutes. */
     stop_on_auth_error: z.boolean().default(true),
     /** Profile: text prepended to every prompt of this agent (or read from a file). */

@@ -44,6 +44,7 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     const stderrTail = () =>
       (stderrRead ??= readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES));
     const agent = app.config.agents[run.agent];
+    await live.versionRead;
     const decision = live.gaveUp
       ? { state: 'lost' as const, ...classifyExit({ kind: 'lost', reason: live.gaveUp }) }
       : judgeLiveRun(

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { versionOfFile } from '../agents/cli-version.js';
 import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
 import { applyProfile, MEMORY_ENV } from '../app/profile.js';
@@ -63,6 +64,8 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
   const cwd = ws.cwd;
   let spawned: Spawned;
   let startedAt = 0;
+  // Read beside the spawn (cached per binary), recorded with the start when ready by then.
+  let version: Promise<string | null> = Promise.resolve(null);
   try {
     const adapter = adapterFor(run.agent, agent);
     // The profile (instructions, working memory) is applied now, not at enqueue: see profile.ts.
@@ -98,6 +101,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       await fail({ kind: 'not_installed', command, agent: run.agent });
       return;
     }
+    if (agent.kind !== 'command') version = versionOfFile(resolved, adapter.versionArgs, env);
     // The spawner creates the run directory, writes prompt.md and starts the shim.
     const promptFile = path.join(dir, 'prompt.md');
     // Stamped before the request: the agent starts during it, never before.
@@ -141,6 +145,14 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     cwd,
   });
   ctx.live.set(run.id, live);
+  let versionKnown = false;
+  const versionRead = version
+    .then((v) => {
+      live.cliVersion = v;
+      versionKnown = true;
+    })
+    .catch(() => {});
+  live.versionRead = versionRead;
   attachTranscript(ctx, live, run);
   attachShipper(ctx, live);
   // Recorded before the exit is watched: a fast agent's exit, found at once,
@@ -154,6 +166,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
         proc_start_time: spawned.startTime,
         started_at: startedAt,
         last_output_at: now,
+        ...(versionKnown ? { cli_version: live.cliVersion } : {}),
       });
       if (ok) {
         await appendEvent(tx, 'run.started', {
@@ -170,6 +183,14 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
         // Cancelled or taken over between claim and spawn: this worker may not run it.
         ctx.log.warn(`run ${run.id} was taken away before it started; stopping its agent`);
         await live.terminate(0);
+        return;
+      }
+      if (!versionKnown) {
+        // A first launch of this binary: its version arrives after the start was recorded.
+        await versionRead;
+        await app.store.tx((tx) =>
+          updateRunFenced(tx, run.id, token, { cli_version: live.cliVersion }),
+        );
       }
     })
     .catch((e) =>

@@ -45,6 +45,8 @@ export class LiveRun {
   stderrWatch: StderrWatch | null = null;
   /** The agent CLI's version, once read (recorded on the run). */
   cliVersion: string | null = null;
+  /** Settles once the version has been read (or could not be). */
+  versionRead: Promise<void> = Promise.resolve();
   /**
    * When the lease was last known good, on this process's monotonic clock
    * (performance.now at the start of a renewal that succeeded). With the

@@ -20,6 +20,7 @@ export interface CardRuns {
     errorSummary: string | null;
     stalled: boolean;
     notice: string | null;
+    denials: number;
   } | null;
 }
 
@@ -60,6 +61,7 @@ export async function cardRuns(db: Kysely<DB>, taskIds: number[]): Promise<CardR
             'error_summary',
             'stalled_at',
             'notice',
+            'denials',
           ])
           .where('id', 'in', latestIds)
           .execute();
@@ -87,6 +89,7 @@ export async function cardRuns(db: Kysely<DB>, taskIds: number[]): Promise<CardR
             errorSummary: r.error_summary,
             stalled: r.stalled_at !== null,
             notice: r.notice,
+            denials: Number(r.denials),
           }
         : null,
     };

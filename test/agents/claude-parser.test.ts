@@ -3,11 +3,22 @@ import { test } from 'node:test';
 import { claudeParser } from '../../src/agents/claude.js';
 import { fixture, ofType, parseAll } from './fixtures.js';
 
-test('a real Claude Code tool-use run becomes session, messages, a command tool call with its result, usage, reported cost and the result', () => {
+test('a real Claude Code tool-use run becomes session, messages, a command tool call with its result, per-request usage, reported cost and the result', () => {
   const events = parseAll(claudeParser(), fixture('shared/claude/tool-use-success.stream.jsonl'));
   assert.deepEqual(
     events.map((e) => e.type),
-    ['session', 'message', 'tool_call', 'tool_result', 'message', 'usage', 'cost', 'result'],
+    [
+      'session',
+      'message',
+      'usage',
+      'tool_call',
+      'tool_result',
+      'message',
+      'usage',
+      'usage',
+      'cost',
+      'result',
+    ],
   );
   const [session] = ofType(events, 'session');
   assert.equal(session?.sessionId, '6fadee8f-6551-4343-b920-84886e5c9a21');
@@ -21,14 +32,22 @@ test('a real Claude Code tool-use run becomes session, messages, a command tool 
   });
   const [result] = ofType(events, 'tool_result');
   assert.deepEqual(result, { type: 'tool_result', id: 'toolu_01', status: 'ok', output: 'hello' });
-  assert.deepEqual(ofType(events, 'usage')[0], {
-    type: 'usage',
-    tokensIn: 240,
-    tokensOut: 52,
-    cacheRead: 0,
-    cacheWrite: 0,
+  // One usage per API request (two messages, three lines), then what the result's total adds.
+  assert.deepEqual(
+    ofType(events, 'usage').map((u) => [u.tokensIn, u.tokensOut, u.scope]),
+    [
+      [120, 1, 'run'],
+      [120, 1, 'run'],
+      [0, 50, 'run'],
+    ],
+  );
+  // No model_usage_since_last_result in this older recording: the session's running total.
+  assert.deepEqual(ofType(events, 'cost')[0], {
+    type: 'cost',
+    usd: 0.0025,
+    source: 'reported',
+    scope: 'session',
   });
-  assert.deepEqual(ofType(events, 'cost')[0], { type: 'cost', usd: 0.0025, source: 'reported' });
   const [final] = ofType(events, 'result');
   assert.equal(final?.ok, true);
   assert.equal(final?.text, 'Created out.txt containing hello. DONE');

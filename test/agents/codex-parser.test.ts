@@ -55,6 +55,7 @@ test('codex command executions become a command tool call then its result; usage
     tokensOut: 50,
     cacheRead: 400,
     cacheWrite: 0,
+    scope: 'session',
   });
   assert.deepEqual(ofType(events, 'result')[0], {
     type: 'result',

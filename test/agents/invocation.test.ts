@@ -30,6 +30,11 @@ function ctx(
   };
 }
 
+// Ids in each CLI's real format, as recorded (test/fixtures/recorded/*/resume.jsonl).
+const CLAUDE_SESSION = 'b804044b-5d67-4d36-b67e-ba16648f75e3';
+const CODEX_THREAD = '01a250db-60f7-7fe2-abb7-96c6e9ad7de7';
+const GEMINI_SESSION = '621ec5ec-9bf9-4371-954f-658284a12e12';
+
 function build(c: InvocationContext) {
   return adapterFor(c.name, c.agent).buildInvocation(c);
 }
@@ -62,7 +67,7 @@ test('claude: headless stream-json flags, model, permission mode, resume and bud
         permission_mode: 'acceptEdits',
         args: ['--max-turns', '30'],
       },
-      { resumeSessionId: 'sess-1', maxCostUsd: 2.5 },
+      { resumeSessionId: CLAUDE_SESSION, maxCostUsd: 2.5 },
     ),
   );
   assert.deepEqual(inv.argv, [
@@ -75,8 +80,7 @@ test('claude: headless stream-json flags, model, permission mode, resume and bud
     'acceptEdits',
     '--model',
     'claude-sonnet-4-5',
-    '--resume',
-    'sess-1',
+    `--resume=${CLAUDE_SESSION}`,
     '--max-budget-usd',
     '2.5',
     '--max-turns',
@@ -130,7 +134,7 @@ test('codex: exec --json with a sandbox mode; a follow-up is `exec resume <threa
     'read-only',
     '-',
   ]);
-  const resumed = build(ctx({ kind: 'codex' }, { resumeSessionId: 'th-9' })).argv;
+  const resumed = build(ctx({ kind: 'codex' }, { resumeSessionId: CODEX_THREAD })).argv;
   assert.deepEqual(resumed, [
     'codex',
     'exec',
@@ -139,16 +143,18 @@ test('codex: exec --json with a sandbox mode; a follow-up is `exec resume <threa
     '--skip-git-repo-check',
     '-c',
     'sandbox_mode="workspace-write"',
-    'th-9',
+    CODEX_THREAD,
     '-',
   ]);
 });
 
-test('gemini: stream-json, approval mode, -r to resume', () => {
-  const inv = build(ctx({ kind: 'gemini', permission_mode: 'yolo' }, { resumeSessionId: 'g-1' }));
+test('gemini: stream-json, approval mode, --resume=<id> to resume', () => {
+  const inv = build(
+    ctx({ kind: 'gemini', permission_mode: 'yolo' }, { resumeSessionId: GEMINI_SESSION }),
+  );
   assert.ok(inv.argv.join(' ').includes('--output-format stream-json'));
   assert.ok(inv.argv.join(' ').includes('--approval-mode yolo'));
-  assert.ok(inv.argv.join(' ').includes('--resume g-1'));
+  assert.ok(inv.argv.includes(`--resume=${GEMINI_SESSION}`));
   assert.ok(inv.argv.includes('-p'));
 });
 
@@ -212,4 +218,38 @@ test('the installed claude, codex and gemini CLIs accept the flags the adapters 
   ]) {
     assert.ok(gemini.includes(flag), `gemini --help lacks ${flag}`);
   }
+});
+
+test("a reported session id is never passed on unless it has the CLI's own format (no flag injection)", () => {
+  const hostile = [
+    '--dangerously-bypass-approvals-and-sandbox',
+    '--dangerously-skip-permissions',
+    '-c',
+    'sess-1',
+    `${CLAUDE_SESSION} --yolo`,
+    `${CLAUDE_SESSION}\n--yolo`,
+    '../../etc/passwd',
+  ];
+  for (const kind of ['claude', 'codex', 'gemini'] as const) {
+    for (const id of hostile) {
+      assert.throws(
+        () => build(ctx({ kind }, { resumeSessionId: id })),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, `${kind}: ${JSON.stringify(id)} not a ConfigError`);
+          assert.match(e.message, /refusing to resume .*not a .* id \(a UUID\)/);
+          return true;
+        },
+        `${kind} accepted ${JSON.stringify(id)}`,
+      );
+    }
+  }
+  // The real ids pass, each as one argument that cannot be read as a flag.
+  const claude = build(ctx({ kind: 'claude' }, { resumeSessionId: CLAUDE_SESSION })).argv;
+  assert.equal(claude.filter((a) => a.includes(CLAUDE_SESSION)).length, 1);
+  assert.ok(claude.includes(`--resume=${CLAUDE_SESSION}`));
+  const codex = build(ctx({ kind: 'codex' }, { resumeSessionId: CODEX_THREAD })).argv;
+  assert.equal(codex.at(-2), CODEX_THREAD);
+  const gemini = build(ctx({ kind: 'gemini' }, { resumeSessionId: GEMINI_SESSION })).argv;
+  assert.ok(gemini.includes(`--resume=${GEMINI_SESSION}`));
+  assert.ok(!gemini.includes('--resume'));
 });

@@ -51,7 +51,7 @@ test("opencode: a 401 is a fatal error with the status and a failed result carry
   const events = opencode('auth-error-401');
   assert.equal(ofType(events, 'parse_warning').length, 0);
   assert.deepEqual(ofType(events, 'error'), [
-    { type: 'error', message: 'invalid x-api-key', status: 401, fatal: true },
+    { type: 'error', message: 'invalid x-api-key', status: 401, fatal: true, category: 'auth' },
   ]);
   const [session] = ofType(events, 'session');
   const results = ofType(events, 'result');
@@ -68,7 +68,7 @@ test('opencode: a run resumed with --session keeps the session it resumed', () =
   assert.equal(final?.ok, true);
   assert.equal(final?.text, 'I created out.txt with the shell tool. DONE');
   assert.ok(
-    final?.sessionId && meta.argv.includes(final.sessionId),
+    final?.sessionId && meta.argv.join(' ').includes(final.sessionId),
     'session id differs from the one resumed',
   );
 });

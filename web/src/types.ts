@@ -67,6 +67,9 @@ export interface Run {
   stopReason: string | null;
   notice: string | null;
   stalled: boolean;
+  denials: number;
+  unparsedLines: number;
+  cliVersion: string | null;
   costUsd: number;
   sessionId: string | null;
   outputBytes: number;
@@ -104,6 +107,7 @@ export interface Card {
     errorSummary: string | null;
     stalled: boolean;
     notice: string | null;
+    denials: number;
   } | null;
 }
 

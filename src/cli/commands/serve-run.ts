@@ -3,6 +3,7 @@
  * server, metrics and engine are loaded only by the commands that need them,
  * so every other command starts fast.
  */
+import { checkAgent } from '../../agents/validate.js';
 import { type App, openApp } from '../../app/context.js';
 import { boardRedactor } from '../../app/secrets.js';
 import { UsageError } from '../../domain/errors.js';
@@ -40,6 +41,7 @@ export async function serveInForeground(
       : '';
   await runUntilSignal(app, engine, `\nboard: ${http.url}/${token}`, () => {
     onReady?.(`${http.url}/`);
+    if (f.worker !== false) warnAboutAgents(app);
   });
   await http.server.close();
   await engine.stop();
@@ -50,7 +52,7 @@ export async function serveInForeground(
 export async function runEngineInForeground(opts: EngineOptions = {}): Promise<void> {
   const app = await openApp();
   const engine = await startQuietEngine(app, opts);
-  await runUntilSignal(app, engine, '');
+  await runUntilSignal(app, engine, '', () => warnAboutAgents(app));
   await engine.stop();
   await app.store.close();
 }
@@ -65,6 +67,27 @@ function startQuietEngine(app: App, opts: EngineOptions): Promise<Engine> {
       warn: (m) => stderrLogger.warn(redact.text(m)),
     },
   });
+}
+
+/**
+ * One warning line per configured agent that will not run as tested: a CLI
+ * version outside its tested range, missing credentials, a missing binary.
+ * In the background, after the ready line: the start waits for no CLI.
+ */
+function warnAboutAgents(app: App): void {
+  const redact = boardRedactor(app);
+  for (const [name, agent] of Object.entries(app.config.agents)) {
+    checkAgent(name, agent, { env: process.env, home: app.paths.home, cwd: app.workdir })
+      .then((s) => {
+        const said = [...s.problems, ...s.warnings.filter((w) => /tested range/.test(w))];
+        if (said.length > 0) stderrLogger.warn(redact.text(`agent ${name}: ${said.join('; ')}`));
+      })
+      .catch((e: unknown) => {
+        stderrLogger.warn(
+          redact.text(`agent ${name}: could not be checked: ${(e as Error).message}`),
+        );
+      });
+  }
 }
 
 /** Prints the ready line (with what was recovered), then waits for SIGTERM or SIGINT. */

@@ -28,6 +28,7 @@ const cardView = z.object({
       errorSummary: z.string().nullable(),
       stalled: z.boolean(),
       notice: z.string().nullable(),
+      denials: z.number(),
     })
     .nullable(),
 });

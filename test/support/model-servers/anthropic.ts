@@ -9,10 +9,12 @@
  */
 import {
   type CapturedRequest,
+  cutCounter,
   type ModelServer,
   newId,
   type Routed,
   type ServerOptions,
+  sendCutJson,
   sendError,
   sendJson,
   sendSse,
@@ -177,6 +179,7 @@ export function startAnthropicServer(
   scenario: Scenario,
   opts: ServerOptions = {},
 ): Promise<ModelServer> {
+  const shouldCut = cutCounter();
   return startServer(
     scenario,
     (req, error): Routed => {
@@ -199,18 +202,36 @@ export function startAnthropicServer(
         const model = body.model ?? 'claude-scripted';
         const main = Array.isArray(body.tools) && body.tools.length > 0;
         const turn = main ? anthropicTurnIndex(body) : undefined;
-        const blocks = main
-          ? blocksFor(turnAt(scenario, turn ?? 0), turn ?? 0)
+        const scripted = main ? turnAt(scenario, turn ?? 0) : undefined;
+        const blocks = scripted
+          ? blocksFor(scripted, turn ?? 0)
           : [{ type: 'text' as const, text: SIDE_CALL_TEXT }];
+        const cut = turn !== undefined && shouldCut(turn, scripted?.cut);
+        const u = usage(req.body, blocks);
+        const headers = { 'request-id': newId('req_') };
         return {
           kind: main ? 'main' : 'side',
           ...(turn === undefined ? {} : { turn }),
-          send: (res) =>
-            body.stream
-              ? sendSse(res, streamEvents(model, req.body, blocks), { 'request-id': newId('req_') })
-              : sendJson(res, 200, message(model, req.body, blocks), {
-                  'request-id': newId('req_'),
-                }),
+          ...(cut
+            ? { cut }
+            : {
+                usage: {
+                  input: u.input_tokens,
+                  output: u.output_tokens,
+                  cacheRead: u.cache_read_input_tokens,
+                },
+              }),
+          send: (res) => {
+            if (!body.stream) {
+              const m = message(model, req.body, blocks);
+              if (cut) sendCutJson(res, m);
+              else sendJson(res, 200, m, headers);
+              return;
+            }
+            const events = streamEvents(model, req.body, blocks);
+            const firstDelta = events.findIndex((e) => e.event === 'content_block_delta');
+            sendSse(res, events, headers, cut ? firstDelta : undefined);
+          },
         };
       }
       // Connectivity probe, sent when CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC is not set.

@@ -7,11 +7,19 @@
  * config dirs) leaks in.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type CliKind = 'claude' | 'codex' | 'gemini';
-export const CLI_KINDS: readonly CliKind[] = ['claude', 'codex', 'gemini'];
+export type CliKind = 'claude' | 'codex' | 'gemini' | 'opencode' | 'copilot' | 'qwen';
+export const CLI_KINDS: readonly CliKind[] = [
+  'claude',
+  'codex',
+  'gemini',
+  'opencode',
+  'copilot',
+  'qwen',
+];
 
 export interface CliEnvOptions {
   /** Model name to request (each CLI has a default). */
@@ -66,10 +74,22 @@ function baseEnv(tmpHome: string): Record<string, string> {
   };
 }
 
-/** The prompt arguments: claude and codex take it positionally, gemini as `-p <prompt>`. */
+/**
+ * The prompt arguments: claude, codex, opencode and qwen take it positionally, gemini and copilot
+ * as `-p <prompt>` (agentboard itself writes it to their stdin).
+ */
 export function promptArgs(kind: CliKind, prompt: string): string[] {
-  return kind === 'gemini' ? ['-p', prompt] : [prompt];
+  return kind === 'gemini' || kind === 'copilot' ? ['-p', prompt] : [prompt];
 }
+
+/**
+ * Copilot CLI unpacks its 235 MB package into `$XDG_CACHE_HOME/copilot` on first start: one cache
+ * shared by every test HOME keeps that to once per machine.
+ */
+export const COPILOT_CACHE = join(tmpdir(), 'agentboard-test-copilot-cache');
+
+/** The opencode provider id the scripted config defines; models are `local/<model>`. */
+export const OPENCODE_PROVIDER = 'local';
 
 export function cliEnv(
   kind: CliKind,
@@ -153,6 +173,92 @@ export function cliEnv(
           opts.resume,
         ]
       : ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write'];
+    return { kind, bin, argv, env };
+  }
+
+  if (kind === 'opencode') {
+    // A custom provider on the Anthropic wire (`@ai-sdk/anthropic` is bundled in the binary).
+    const model = (opts.model ?? 'claude-scripted').replace(/^local\//, '');
+    const dir = join(home, '.config', 'opencode');
+    mkdirSync(dir, { recursive: true });
+    const config = {
+      $schema: 'https://opencode.ai/config.json',
+      autoupdate: false,
+      share: 'disabled',
+      model: `${OPENCODE_PROVIDER}/${model}`,
+      provider: {
+        [OPENCODE_PROVIDER]: {
+          npm: '@ai-sdk/anthropic',
+          name: 'Local scripted',
+          options: { baseURL: `${url}/v1`, apiKey: '{env:OPENCODE_API_KEY}' },
+          models: { [model]: { name: model, tool_call: true } },
+        },
+      },
+    };
+    writeFileSync(join(dir, 'opencode.json'), `${JSON.stringify(config, null, 2)}\n`);
+    Object.assign(env, {
+      OPENCODE_API_KEY: key,
+      // No models.dev fetch, update check, npm-installed plugins, LSP downloads or sharing.
+      OPENCODE_DISABLE_MODELS_FETCH: '1',
+      OPENCODE_DISABLE_AUTOUPDATE: '1',
+      OPENCODE_DISABLE_DEFAULT_PLUGINS: '1',
+      OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
+      OPENCODE_DISABLE_SHARE: '1',
+    });
+    const argv = ['run', '--format', 'json'];
+    if (opts.resume) argv.push(`--session=${opts.resume}`);
+    return { kind, bin, argv, env };
+  }
+
+  if (kind === 'copilot') {
+    // Bring-your-own provider on the OpenAI chat completions wire: no GitHub login.
+    Object.assign(env, {
+      COPILOT_OFFLINE: 'true',
+      COPILOT_PROVIDER_BASE_URL: `${url}/v1`,
+      COPILOT_PROVIDER_TYPE: 'openai',
+      COPILOT_PROVIDER_API_KEY: key,
+      COPILOT_MODEL: opts.model ?? 'gpt-scripted',
+      XDG_CACHE_HOME: COPILOT_CACHE,
+    });
+    const argv = ['--output-format', 'json', '--allow-all-tools'];
+    if (opts.resume) argv.push(`--resume=${opts.resume}`);
+    return { kind, bin, argv, env };
+  }
+
+  if (kind === 'qwen') {
+    // Chat completions with an OpenAI-compatible key; no background memory extraction (it makes
+    // extra requests with tools after a run), no telemetry or update checks.
+    const qwenDir = join(home, '.qwen');
+    mkdirSync(qwenDir, { recursive: true });
+    const settings: Record<string, unknown> = {
+      privacy: { usageStatisticsEnabled: false },
+      telemetry: { enabled: false },
+      general: { enableAutoUpdate: false },
+      memory: {
+        enableManagedAutoMemory: false,
+        enableManagedAutoDream: false,
+        enableAutoSkill: false,
+      },
+      ...(opts.maxRetries === undefined
+        ? {}
+        : { model: { generationConfig: { maxRetries: opts.maxRetries } } }),
+    };
+    writeFileSync(join(qwenDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+    Object.assign(env, {
+      OPENAI_BASE_URL: `${url}/v1`,
+      OPENAI_API_KEY: key,
+      QWEN_CODE_SUPPRESS_YOLO_WARNING: '1',
+    });
+    const argv = [
+      '-o',
+      'stream-json',
+      '--auth-type',
+      'openai',
+      '--yolo',
+      '-m',
+      opts.model ?? 'qwen-scripted',
+    ];
+    if (opts.resume) argv.push(`--resume=${opts.resume}`);
     return { kind, bin, argv, env };
   }
 

@@ -9,10 +9,12 @@
  */
 import {
   type CapturedRequest,
+  cutCounter,
   type ModelServer,
   newId,
   type Routed,
   type ServerOptions,
+  sendCutJson,
   sendError,
   sendJson,
   sendSse,
@@ -148,6 +150,7 @@ export function startGeminiServer(
   scenario: Scenario,
   opts: ServerOptions = {},
 ): Promise<ModelServer> {
+  const shouldCut = cutCounter();
   return startServer(
     scenario,
     (req, error): Routed => {
@@ -170,29 +173,44 @@ export function startGeminiServer(
         const body = (req.body ?? {}) as GenerateBody;
         const main = hasTools(body);
         const turn = main ? geminiTurnIndex(body) : undefined;
+        const scripted = main ? turnAt(scenario, turn ?? 0) : undefined;
         let parts: Part[][];
-        if (main) parts = partsFor(turnAt(scenario, turn ?? 0));
+        if (scripted) parts = partsFor(scripted);
         else {
           const gc = body.generationConfig ?? {};
           const schema = gc.responseJsonSchema ?? gc.responseSchema;
           const json = schema !== undefined || gc.responseMimeType === 'application/json';
           parts = [[{ text: json ? JSON.stringify(sampleFromSchema(schema)) : SIDE_CALL_TEXT }]];
         }
+        const cut = turn !== undefined && shouldCut(turn, scripted?.cut);
         const responseId = newId('resp-');
         const u = usage(req.body, parts);
         return {
           kind: main ? 'main' : 'side',
           ...(turn === undefined ? {} : { turn }),
-          send: (res) =>
-            method === 'streamGenerateContent'
-              ? sendSse(
-                  res,
-                  parts.map((p, i) => {
-                    const last = i === parts.length - 1;
-                    return { data: chunk(model, responseId, p, last, last ? u : undefined) };
-                  }),
-                )
-              : sendJson(res, 200, chunk(model, responseId, parts.flat(), true, u)),
+          ...(cut
+            ? { cut }
+            : {
+                usage: {
+                  input: u.promptTokenCount,
+                  output: u.candidatesTokenCount,
+                  cacheRead: 0,
+                },
+              }),
+          send: (res) => {
+            if (method !== 'streamGenerateContent') {
+              const whole = chunk(model, responseId, parts.flat(), true, u);
+              if (cut) sendCutJson(res, whole);
+              else sendJson(res, 200, whole);
+              return;
+            }
+            // A cut stream stops after its first chunk, even when the turn has only one.
+            const events = parts.map((p, i) => {
+              const last = i === parts.length - 1 && !cut;
+              return { data: chunk(model, responseId, p, last, last ? u : undefined) };
+            });
+            sendSse(res, events, {}, cut ? 0 : undefined);
+          },
         };
       }
       return {

@@ -34,7 +34,16 @@ export interface CapturedRequest {
    * The usage this server reported for this request (what a provider would bill), so a test can
    * add up the figures of one run's requests and compare them with what agentboard recorded.
    */
-  usage?: { input: number; output: number; cacheRead: number };
+  usage?: Usage;
+  /** A main request whose response was cut mid-stream (see `ModelTurn.cut`). */
+  cut?: boolean;
+}
+
+/** Token usage as a provider reports it for one request; `input` excludes cache reads. */
+export interface Usage {
+  input: number;
+  output: number;
+  cacheRead: number;
 }
 
 export interface ModelServer {
@@ -58,6 +67,10 @@ export interface Routed {
   kind: RequestKind;
   turn?: number;
   status?: number;
+  /** What the response reports as usage (none for errors and cut responses). */
+  usage?: Usage;
+  /** The response is cut mid-stream. */
+  cut?: boolean;
   send: (res: ServerResponse) => void;
 }
 
@@ -130,6 +143,8 @@ export function startServer(
         kind: routed.kind,
         status: routed.status ?? 200,
         ...(routed.turn === undefined ? {} : { turn: routed.turn }),
+        ...(routed.usage === undefined ? {} : { usage: routed.usage }),
+        ...(routed.cut ? { cut: true } : {}),
       };
       requests.push(captured);
       if (routed.kind === 'unknown' && !opts.quiet)
@@ -176,11 +191,16 @@ export function sendJson(
   res.end(text);
 }
 
-/** A Server-Sent Events response: `event:` lines when a name is given, `data:` lines always. */
+/**
+ * A Server-Sent Events response: `event:` lines when a name is given, `data:` lines always.
+ * With `cutAfter`, only the events up to that index are written, then the socket is destroyed
+ * (a connection dropped mid-stream, without the stream's end).
+ */
 export function sendSse(
   res: ServerResponse,
   events: ReadonlyArray<{ event?: string; data: unknown }>,
   headers: Record<string, string> = {},
+  cutAfter?: number,
 ): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream',
@@ -188,11 +208,46 @@ export function sendSse(
     connection: 'keep-alive',
     ...headers,
   });
-  for (const e of events) {
+  for (const [i, e] of events.entries()) {
     const name = e.event === undefined ? '' : `event: ${e.event}\n`;
     res.write(`${name}data: ${JSON.stringify(e.data)}\n\n`);
+    if (cutAfter !== undefined && i >= cutAfter) {
+      cutSocket(res);
+      return;
+    }
   }
   res.end();
+}
+
+/** A JSON response whose body stops halfway, then the socket is destroyed. */
+export function sendCutJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+  cutSocket(res);
+}
+
+/** Destroys the socket once what was written has been flushed, so the client sees the partial body. */
+function cutSocket(res: ServerResponse): void {
+  const socket = res.socket;
+  if (!socket) {
+    res.destroy();
+    return;
+  }
+  socket.write('', () => socket.destroy());
+}
+
+/**
+ * Decides which responses `ModelTurn.cut` cuts: the first `cut` main requests answering a turn.
+ * Counting per turn keeps turn picking stateless (a retry of the turn is answered whole).
+ */
+export function cutCounter(): (turn: number, cut: number | undefined) => boolean {
+  const answered = new Map<number, number>();
+  return (turn, cut) => {
+    const n = answered.get(turn) ?? 0;
+    answered.set(turn, n + 1);
+    return (cut ?? 0) > n;
+  };
 }
 
 /** Answers an error scenario's status with its body, or with `fallback` (the API's usual shape). */

@@ -3,6 +3,7 @@ import { anthropicToolResults, startAnthropicServer } from './anthropic.js';
 import type { CliKind } from './cli-env.js';
 import { geminiToolResults, startGeminiServer } from './gemini.js';
 import type { CapturedRequest, ModelServer, ServerOptions } from './http.js';
+import { openaiChatToolResults, startOpenAIChatServer } from './openai-chat.js';
 import { responsesToolResults, startResponsesServer } from './openai-responses.js';
 import type { Scenario } from './scenario.js';
 
@@ -18,6 +19,7 @@ export {
 } from './cli-env.js';
 export { geminiToolResults, startGeminiServer } from './gemini.js';
 export type { CapturedRequest, ModelServer, RequestKind, ServerOptions } from './http.js';
+export { openaiChatToolResults, startOpenAIChatServer } from './openai-chat.js';
 export { responsesToolResults, startResponsesServer } from './openai-responses.js';
 export { assistantText, type CliRun, jsonLines, type RunCliOptions, runCli } from './run-cli.js';
 export type { ErrorScenario, ModelTurn, Scenario, ToolCall } from './scenario.js';
@@ -30,7 +32,11 @@ export function startModelServer(
 ): Promise<ModelServer> {
   switch (kind) {
     case 'claude':
+    case 'opencode':
       return startAnthropicServer(scenario, opts);
+    case 'copilot':
+    case 'qwen':
+      return startOpenAIChatServer(scenario, opts);
     case 'codex':
       return startResponsesServer(scenario, opts);
     case 'gemini':
@@ -42,7 +48,11 @@ export function startModelServer(
 export function toolResults(kind: CliKind, requests: CapturedRequest[]): string[] {
   switch (kind) {
     case 'claude':
+    case 'opencode':
       return anthropicToolResults(requests).map((r) => r.content);
+    case 'copilot':
+    case 'qwen':
+      return openaiChatToolResults(requests).map((r) => r.content);
     case 'codex':
       return responsesToolResults(requests).map((r) => r.output);
     case 'gemini':

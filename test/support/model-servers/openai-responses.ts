@@ -8,10 +8,12 @@
  */
 import {
   type CapturedRequest,
+  cutCounter,
   type ModelServer,
   newId,
   type Routed,
   type ServerOptions,
+  sendCutJson,
   sendError,
   sendJson,
   sendSse,
@@ -246,6 +248,7 @@ export function startResponsesServer(
   scenario: Scenario,
   opts: ServerOptions = {},
 ): Promise<ModelServer> {
+  const shouldCut = cutCounter();
   return startServer(
     scenario,
     (req, error): Routed => {
@@ -259,20 +262,38 @@ export function startResponsesServer(
         const body = (req.body ?? {}) as ResponsesBody;
         const model = body.model ?? 'gpt-scripted';
         const turn = responsesTurnIndex(body);
-        const output = outputFor(turnAt(scenario, turn), body.tools, turn);
+        const scripted = turnAt(scenario, turn);
+        const output = outputFor(scripted, body.tools, turn);
+        const cut = shouldCut(turn, scripted.cut);
+        const u = usage(req.body, output);
         return {
           kind: 'main',
           turn,
-          send: (res) =>
-            body.stream === false
-              ? sendJson(
-                  res,
-                  200,
-                  response(newId('resp_'), model, 'completed', output, usage(body, output)),
-                )
-              : sendSse(res, streamEvents(model, req.body, output), {
-                  'x-request-id': newId('req_'),
-                }),
+          ...(cut
+            ? { cut }
+            : {
+                usage: {
+                  input: u.input_tokens - u.input_tokens_details.cached_tokens,
+                  output: u.output_tokens,
+                  cacheRead: u.input_tokens_details.cached_tokens,
+                },
+              }),
+          send: (res) => {
+            if (body.stream === false) {
+              const r = response(newId('resp_'), model, 'completed', output, u);
+              if (cut) sendCutJson(res, r);
+              else sendJson(res, 200, r);
+              return;
+            }
+            const events = streamEvents(model, req.body, output);
+            const firstDelta = events.findIndex((e) => e.event.endsWith('.delta'));
+            sendSse(
+              res,
+              events,
+              { 'x-request-id': newId('req_') },
+              cut ? (firstDelta < 0 ? 1 : firstDelta) : undefined,
+            );
+          },
         };
       }
       if (req.method === 'GET' && req.path === '/v1/models')

@@ -9,7 +9,7 @@
  * cwd becomes /home/user/project, the temp HOME /home/user, the server port PORT.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { type CliEnvOptions, type CliKind, cliBin, cliEnv } from './cli-env.js';
 import type { ModelServer } from './http.js';
 import { startModelServer } from './index.js';
 import { type CliRun, jsonLines, runCli } from './run-cli.js';
-import type { Scenario } from './scenario.js';
+import { type Scenario, scenarioTurns, tokens } from './scenario.js';
 
 export const SHELL_COMMAND = 'echo hello > out.txt && cat out.txt';
 export const PROMPT = 'Create out.txt containing hello, then say DONE.';
@@ -44,10 +44,114 @@ interface Recording {
   opts?: CliEnvOptions;
   /** Run a first time, then record a `--resume` follow-up of that session. */
   resume?: boolean;
+  /** Changes the base argv (a permission mode, a budget, a bad flag) before the prompt is added. */
+  argv?: (argv: string[]) => string[];
+  /** Changes the CLI's config files in the fresh HOME after `cliEnv` wrote them. */
+  prepare?: (home: string) => void;
+  /** Time bound; default 90 s. */
+  timeoutMs?: number;
   note: string;
 }
 
-const RECORDINGS: Record<CliKind, Recording[]> = {
+/** Replaces the value after `flag` in an argv (e.g. a permission mode). */
+function setFlag(flag: string, value: string): (argv: string[]) => string[] {
+  return (argv) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return [...argv, flag, value];
+    return [...argv.slice(0, i + 1), value, ...argv.slice(i + 2)];
+  };
+}
+
+/** The CLIs this recorder covers (record-other.ts records the rest). */
+type RecordedKind = 'claude' | 'codex' | 'gemini';
+
+/** The exact bodies each provider answers an expired credential with. */
+const EXPIRED: Record<RecordedKind, Scenario> = {
+  // Anthropic's answer to an expired OAuth access token.
+  claude: {
+    status: 401,
+    body: {
+      type: 'error',
+      error: {
+        type: 'authentication_error',
+        message:
+          'OAuth token has expired. Please obtain a new token or refresh your existing token.',
+      },
+      request_id: 'req_011CexpiredScripted',
+    },
+  },
+  // OpenAI's answer to an expired access token.
+  codex: {
+    status: 401,
+    body: {
+      error: {
+        message: 'Provided authentication token is expired. Please try signing in again.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'token_expired',
+      },
+    },
+  },
+  // Google's answer to an expired API key: a 400, not a 401.
+  gemini: {
+    status: 400,
+    body: {
+      error: {
+        code: 400,
+        message: 'API key expired. Please renew the API key.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+        ],
+      },
+    },
+  },
+};
+
+/** Two 429s with a retry-after of 1 s, then the tool-use conversation. */
+function rateLimited(kind: CliKind): Scenario {
+  const body =
+    kind === 'claude'
+      ? {
+          type: 'error',
+          error: {
+            type: 'rate_limit_error',
+            message: 'Number of request tokens has exceeded your per-minute rate limit',
+          },
+        }
+      : kind === 'codex'
+        ? {
+            error: {
+              message: 'Rate limit reached for requests',
+              type: 'requests',
+              param: null,
+              code: 'rate_limit_exceeded',
+            },
+          }
+        : {
+            error: {
+              code: 429,
+              message: 'Resource has been exhausted (e.g. check quota).',
+              status: 'RESOURCE_EXHAUSTED',
+            },
+          };
+  return {
+    status: 429,
+    body,
+    headers: { 'retry-after': '1' },
+    times: 2,
+    afterwards: scenarioTurns(SUCCESS),
+  };
+}
+
+const BAD_FLAG = (argv: string[]) => [...argv, '--no-such-flag'];
+
+const RECORDINGS: Record<RecordedKind, Recording[]> = {
   claude: [
     {
       name: 'tool-use-success',
@@ -76,6 +180,35 @@ const RECORDINGS: Record<CliKind, Recording[]> = {
       scenario: SUCCESS,
       resume: true,
       note: '--resume <session_id> follow-up of a tool-use-success session; exit 0',
+    },
+    {
+      name: 'auth-expired',
+      scenario: EXPIRED.claude,
+      opts: { maxRetries: 1 },
+      note: 'Anthropic\'s 401 "OAuth token has expired…" to everything, CLAUDE_CODE_MAX_RETRIES=1',
+    },
+    {
+      name: 'rate-limit-429',
+      scenario: rateLimited('claude'),
+      note: 'two 429s with retry-after: 1, then the tool-use conversation',
+    },
+    {
+      name: 'permission-denial',
+      scenario: SUCCESS,
+      argv: setFlag('--permission-mode', 'default'),
+      note: '--permission-mode default, headless: the Bash call is refused (tool_result error + result.permission_denials), the model ends its turn; exit 0',
+    },
+    {
+      name: 'budget',
+      scenario: SUCCESS,
+      argv: (a) => [...a, '--max-budget-usd', '0.0001'],
+      note: '--max-budget-usd 0.0001: the CLI stops itself after the first request',
+    },
+    {
+      name: 'usage-error',
+      scenario: SUCCESS,
+      argv: BAD_FLAG,
+      note: 'an unknown option: the CLI refuses its command line',
     },
   ],
   codex: [
@@ -107,6 +240,29 @@ const RECORDINGS: Record<CliKind, Recording[]> = {
       resume: true,
       note: 'codex exec resume <thread_id> follow-up of a tool-use-success thread; exit 0',
     },
+    {
+      name: 'auth-expired',
+      scenario: EXPIRED.codex,
+      opts: { maxRetries: 1 },
+      note: "OpenAI's 401 token_expired to everything, request/stream_max_retries=1",
+    },
+    {
+      name: 'rate-limit-429',
+      scenario: rateLimited('codex'),
+      note: 'two 429s with retry-after: 1, then the tool-use conversation',
+    },
+    {
+      name: 'permission-denial',
+      scenario: SUCCESS,
+      argv: setFlag('--sandbox', 'read-only'),
+      note: '--sandbox read-only (exec: approval never): the shell command writing out.txt is refused',
+    },
+    {
+      name: 'usage-error',
+      scenario: SUCCESS,
+      argv: BAD_FLAG,
+      note: 'an unknown option: the CLI refuses its command line',
+    },
   ],
   gemini: [
     {
@@ -135,6 +291,44 @@ const RECORDINGS: Record<CliKind, Recording[]> = {
       scenario: SUCCESS,
       resume: true,
       note: '--resume <session_id> follow-up of a tool-use-success session; exit 0',
+    },
+    {
+      name: 'auth-expired',
+      scenario: EXPIRED.gemini,
+      note: 'Google\'s 400 API_KEY_INVALID "API key expired. Please renew the API key." to everything',
+    },
+    {
+      name: 'config-no-auth-type',
+      scenario: SUCCESS,
+      prepare: (home) => {
+        const file = join(home, '.gemini', 'settings.json');
+        const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        delete settings.security;
+        writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
+      },
+      note: 'settings.json without security.auth.selectedType',
+    },
+    {
+      name: 'rate-limit-429',
+      scenario: rateLimited('gemini'),
+      note: 'two 429s with retry-after: 1, then the tool-use conversation',
+    },
+    {
+      name: 'server-error-500-then-success',
+      scenario: { status: 500, times: 1, afterwards: scenarioTurns(SUCCESS) },
+      note: 'one 500, then the tool-use conversation',
+    },
+    {
+      name: 'permission-denial',
+      scenario: SUCCESS,
+      argv: setFlag('--approval-mode', 'default'),
+      note: '--approval-mode default, non-interactive: the shell tool call is refused',
+    },
+    {
+      name: 'usage-error',
+      scenario: SUCCESS,
+      argv: BAD_FLAG,
+      note: 'an unknown option: the CLI refuses its command line',
     },
   ],
 };
@@ -187,6 +381,8 @@ export function writeMeta(
       kind: r.kind,
       ...(r.turn === undefined ? {} : { turn: r.turn }),
       status: r.status,
+      // What the server billed for it (its own formula, for tests that add up a run's requests).
+      inputTokens: r.usage?.input ?? tokens(JSON.stringify(r.body ?? '')),
     })),
   };
   writeFileSync(`${base}.meta.json`, `${JSON.stringify(full, null, 2)}\n`);
@@ -225,18 +421,23 @@ async function record(kind: CliKind, rec: Recording, outDir: string, version: st
   let server: ModelServer | undefined;
   try {
     server = await startModelServer(kind, rec.scenario, { quiet: false });
-    let setup = cliEnv(kind, server.url, home, rec.opts);
+    const setUp = (opts?: CliEnvOptions) => {
+      const s = cliEnv(kind, (server as ModelServer).url, home, opts);
+      rec.prepare?.(home);
+      return rec.argv ? { ...s, argv: rec.argv(s.argv) } : s;
+    };
+    let setup = setUp(rec.opts);
+    const timeoutMs = rec.timeoutMs ?? 90_000;
     let run: CliRun;
     let first: CliRun | undefined;
+    let firstRequests = 0;
     if (rec.resume) {
-      first = await runCli(setup, PROMPT, { cwd, timeoutMs: 90_000 });
-      setup = cliEnv(kind, server.url, home, {
-        ...rec.opts,
-        resume: sessionId(kind, first.stdout),
-      });
-      run = await runCli(setup, FOLLOW_UP_PROMPT, { cwd, timeoutMs: 90_000 });
+      first = await runCli(setup, PROMPT, { cwd, timeoutMs });
+      firstRequests = server.requests.length;
+      setup = setUp({ ...rec.opts, resume: sessionId(kind, first.stdout) });
+      run = await runCli(setup, FOLLOW_UP_PROMPT, { cwd, timeoutMs });
     } else {
-      run = await runCli(setup, PROMPT, { cwd, timeoutMs: 90_000 });
+      run = await runCli(setup, PROMPT, { cwd, timeoutMs });
     }
     const s = (t: string) => scrub(t, cwd, home, server?.port ?? 0);
     const base = join(outDir, rec.name);
@@ -254,6 +455,8 @@ async function record(kind: CliKind, rec: Recording, outDir: string, version: st
             resumedFrom: {
               argv: [basename(setup.bin), ...first.args.map(s)],
               exitCode: first.code,
+              // The server's first `requests` entries were the first run's.
+              requests: firstRequests,
             },
           }
         : {}),
@@ -266,11 +469,14 @@ async function record(kind: CliKind, rec: Recording, outDir: string, version: st
 }
 
 async function main() {
-  const kinds = (
-    process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(RECORDINGS)
-  ) as CliKind[];
+  // Arguments: `claude` (all its recordings) or `claude/budget` (one).
+  const picks = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(RECORDINGS);
+  const kinds = [...new Set(picks.map((p) => p.split('/')[0]))] as RecordedKind[];
   for (const kind of kinds) {
-    const recs = RECORDINGS[kind];
+    const names = picks
+      .filter((p) => p.startsWith(`${kind}/`))
+      .map((p) => p.slice(kind.length + 1));
+    const recs = RECORDINGS[kind]?.filter((r) => names.length === 0 || names.includes(r.name));
     if (!recs) throw new Error(`unknown CLI ${kind}`);
     const outDir = join(projectRoot(), 'test', 'fixtures', 'recorded', kind);
     mkdirSync(outDir, { recursive: true });

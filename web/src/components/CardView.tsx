@@ -50,6 +50,20 @@ export const CardView = memo(function CardView({ task, card, grabbed, dragging }
         ))}
         {task.labels.length > 3 ? <span className="chip">+{task.labels.length - 3}</span> : null}
       </div>
+      {run && (run.denials > 0 || (active && run.notice)) ? (
+        <div className="card-flags">
+          {run.denials > 0 ? (
+            <span className="flag flag-denied" data-testid="card-denials">
+              {run.denials} tool {run.denials === 1 ? 'use' : 'uses'} denied
+            </span>
+          ) : null}
+          {active && run.notice ? (
+            <span className="flag flag-notice" title={run.notice} data-testid="card-notice">
+              {shortNotice(run.notice)}
+            </span>
+          ) : null}
+        </div>
+      ) : null}
       <div className="card-run">
         {run ? (
           active ? (
@@ -91,6 +105,13 @@ function LiveRun({ run }: { run: NonNullable<Card['run']> }) {
       </span>
     </span>
   );
+}
+
+/** "retrying (429) 3/10 in 5s: rate limited" → "retrying (429) 3/10": the card has one line for it. */
+function shortNotice(notice: string): string {
+  const cut = notice.indexOf(':');
+  const head = cut > 0 ? notice.slice(0, cut) : notice;
+  return head.replace(/ in \d+\w+$/, '');
 }
 
 function PastRun({ run }: { run: NonNullable<Card['run']> }) {

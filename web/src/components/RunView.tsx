@@ -30,8 +30,19 @@ export function RunView({ run }: { run: Run }) {
         </h2>
         <span className="muted">
           {run.agent} · started {ago(run.startedAt)}
+          {run.cliVersion ? ` · ${run.cliVersion}` : ''}
           {run.notice ? ` · ${run.notice}` : ''}
         </span>
+        {run.denials > 0 ? (
+          <span className="flag flag-denied" data-testid="run-denials">
+            {run.denials} tool {run.denials === 1 ? 'use' : 'uses'} denied
+          </span>
+        ) : null}
+        {run.unparsedLines > 0 ? (
+          <span className="flag flag-notice" data-testid="run-unparsed">
+            {run.unparsedLines} unparsed output {run.unparsedLines === 1 ? 'line' : 'lines'}
+          </span>
+        ) : null}
       </div>
       {run.errorSummary ? (
         <pre className="error-summary" data-testid="error-summary">

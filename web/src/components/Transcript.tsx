@@ -192,7 +192,22 @@ function EventRow({ e }: { e: TranscriptEvent }) {
         </div>
       );
     case 'retry':
-      return <div className="tr tr-notice">↻ {text('message')}</div>;
+      return (
+        <div className="tr tr-notice">
+          ↻ retrying{e.status ? ` (${String(e.status)})` : ''}
+          {typeof e.attempt === 'number' && e.attempt > 0
+            ? ` ${e.attempt}${typeof e.maxRetries === 'number' ? `/${e.maxRetries}` : ''}`
+            : ''}
+          : {text('message')}
+        </div>
+      );
+    case 'denial':
+      return (
+        <div className="tr tr-error" role="note" data-testid="denial">
+          <strong>Denied {text('tool')}:</strong> {text('message')}
+          <pre>{JSON.stringify(e.input, null, 2)}</pre>
+        </div>
+      );
     case 'result':
       return (
         <div className={`tr tr-result ${e.ok ? 'ok' : 'bad'}`}>
@@ -208,7 +223,11 @@ function EventRow({ e }: { e: TranscriptEvent }) {
         </div>
       );
     case 'parse_warning':
-      return <div className="tr tr-meta">unparsed output: {text('line')}</div>;
+      return (
+        <div className="tr tr-meta">
+          {text('line') ? `unparsed output: ${text('line')}` : text('message')}
+        </div>
+      );
     default:
       return <div className="tr tr-meta">{e.type}</div>;
   }

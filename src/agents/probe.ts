@@ -1,0 +1,413 @@
+/**
+ * `validate --probe`: one minimal request through an agent's own
+ * configuration (its command, args, env, model and key), to learn whether the
+ * provider accepts the key before a task finds out. No DB access: the agent's
+ * CLI is spawned in a temporary directory and its output read as a run's is.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AgentConfig } from '../config/schema.js';
+import { agentCommand } from '../config/schema.js';
+import { plainLine } from '../domain/plain-text.js';
+import { resolveCommand } from '../runner/resolve-command.js';
+import type { AgentAdapter } from './adapter.js';
+import type { AgentEvent, ErrorCategory } from './events.js';
+import { adapterFor, readToken } from './registry.js';
+
+export const PROBE_PROMPT = 'Reply with the word OK.';
+export const PROBE_TIMEOUT_MS = 60_000;
+const STDERR_TAIL = 8192;
+
+export type ProbeStatus = 'ok' | 'rejected' | 'expired' | 'unreachable' | 'error';
+
+export interface ProbeResult {
+  name: string;
+  kind: AgentConfig['kind'];
+  status: ProbeStatus;
+  /** One plain sentence: what happened, and what to do when it is not ok. */
+  reason: string;
+  /** The provider's or CLI's own words, when it said something (one line). */
+  detail: string | null;
+  exitCode: number | null;
+  durationMs: number;
+}
+
+export interface ProbeOptions {
+  /** The environment agentboard runs in (the agent's `env` is laid over it). */
+  env: NodeJS.ProcessEnv;
+  /** Where `token_file` and a relative `command` resolve. */
+  home: string;
+  cwd: string;
+  timeoutMs?: number;
+  prompt?: string;
+}
+
+/**
+ * What a probe adds to the agent's environment: no retries where the CLI has
+ * a switch for it, so a rejected or expired key is answered with the
+ * provider's own words at once, not after minutes of backoff.
+ */
+const PROBE_ENV: Partial<Record<AgentConfig['kind'], Record<string, string>>> = {
+  claude: { CLAUDE_CODE_MAX_RETRIES: '0' },
+};
+
+/** Network failures as the CLIs and Node word them. */
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|getaddrinfo|connection (?:refused|error)|unable to connect|fetch failed|socket hang up|network error|could not resolve host|failed to connect|error sending request|stream disconnected/i;
+
+/** Sends one request through `agent` and says whether the provider accepted it. */
+export async function probeAgent(
+  name: string,
+  agent: AgentConfig,
+  o: ProbeOptions,
+): Promise<ProbeResult> {
+  const started = Date.now();
+  const done = (
+    status: ProbeStatus,
+    reason: string,
+    detail: string | null = null,
+    exitCode: number | null = null,
+  ): ProbeResult => ({
+    name,
+    kind: agent.kind,
+    status,
+    reason,
+    detail,
+    exitCode,
+    durationMs: Date.now() - started,
+  });
+  const timeoutMs = o.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const label = agent.kind === 'command' || agent.kind === name ? name : `${name} (${agent.kind})`;
+
+  let adapter: AgentAdapter;
+  let argv: string[];
+  let env: Record<string, string>;
+  let stdinPrompt: boolean;
+  const prompt = o.prompt ?? PROBE_PROMPT;
+  try {
+    adapter = adapterFor(name, agent);
+    const inv = adapter.buildInvocation({
+      name,
+      agent,
+      prompt,
+      resumeSessionId: null,
+      token: readToken(name, agent, o.home),
+      isRoot: process.getuid?.() === 0,
+      env: o.env,
+      maxCostUsd: null,
+    });
+    env = { ...definedOnly(o.env), ...agent.env, ...PROBE_ENV[agent.kind], ...inv.env };
+    argv = inv.argv;
+    stdinPrompt = inv.stdin === 'prompt';
+  } catch (e) {
+    return done(
+      'error',
+      `${label} cannot be started as configured: ${plainLine((e as Error).message)}`,
+    );
+  }
+  const command = argv[0] ?? agentCommand(agent);
+  const resolved = resolveCommand(command, env.PATH ?? '', o.cwd);
+  if (!resolved) {
+    return done(
+      'error',
+      `\`${command}\` is not installed or not on PATH: install it or set agents.${name}.command`,
+    );
+  }
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentboard-probe-'));
+  try {
+    const out = await runOnce([resolved, ...argv.slice(1)], env, dir, {
+      stdin: stdinPrompt ? prompt : null,
+      timeoutMs,
+      adapter,
+    });
+    const v = classify(adapter, out);
+    return done(v.status, sentence(label, v, timeoutMs), v.detail, out.code);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Probes several agents at once (each is one process and one request). */
+export function probeAgents(
+  agents: [string, AgentConfig][],
+  o: ProbeOptions,
+): Promise<ProbeResult[]> {
+  return Promise.all(agents.map(([name, agent]) => probeAgent(name, agent, o)));
+}
+
+interface RunOutput {
+  events: AgentEvent[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+  timedOut: boolean;
+  spawnError: string | null;
+  /** Set when a decisive event ended the probe early (an auth rejection or a network failure). */
+  early: Verdict | null;
+}
+
+interface Verdict {
+  status: ProbeStatus;
+  detail: string | null;
+  /** For `error`: what went wrong, without the agent's name. */
+  what?: string;
+  category?: ErrorCategory;
+}
+
+/**
+ * Runs the CLI once: argv (never a shell), its own process group, stdout
+ * parsed line by line. A retry notice that already says 401/403 or "cannot
+ * connect" ends it early, so a CLI that would retry for minutes answers now.
+ */
+function runOnce(
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string,
+  o: { stdin: string | null; timeoutMs: number; adapter: AgentAdapter },
+): Promise<RunOutput> {
+  return new Promise((resolve) => {
+    const [file, ...args] = argv as [string, ...string[]];
+    const events: AgentEvent[] = [];
+    const parser = o.adapter.parser();
+    const errParser = o.adapter.stderrParser?.();
+    let stderrTail = '';
+    let early: Verdict | null = null;
+    let timedOut = false;
+    let spawnError: string | null = null;
+    let settled = false;
+    const child = spawn(file, args, {
+      cwd,
+      env,
+      stdio: [o.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      windowsHide: true,
+    });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, o.timeoutMs);
+    const take = (evs: AgentEvent[], fromStderr: boolean) => {
+      for (const e of evs) {
+        if (fromStderr && e.type !== 'retry' && e.type !== 'error') continue;
+        events.push(e);
+        if (!early && e.type === 'retry') {
+          const v = retryVerdict(e);
+          if (v) {
+            early = v;
+            kill();
+          }
+        }
+      }
+    };
+    const lines = (onLine: (l: string) => void) => {
+      let buf = '';
+      return {
+        data(chunk: Buffer) {
+          buf += chunk.toString('utf8');
+          let i = buf.indexOf('\n');
+          while (i >= 0) {
+            onLine(buf.slice(0, i).replace(/\r$/, ''));
+            buf = buf.slice(i + 1);
+            i = buf.indexOf('\n');
+          }
+          if (buf.length > 1 << 20) {
+            onLine(buf);
+            buf = '';
+          }
+        },
+        end() {
+          if (buf) onLine(buf);
+          buf = '';
+        },
+      };
+    };
+    const outLines = lines((l) => take(parser.line(l), false));
+    const errLines = lines((l) => {
+      if (errParser) take(errParser.line(l), true);
+    });
+    child.stdout?.on('data', (c: Buffer) => outLines.data(c));
+    child.stderr?.on('data', (c: Buffer) => {
+      stderrTail = (stderrTail + c.toString('utf8')).slice(-STDERR_TAIL);
+      errLines.data(c);
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(o.stdin ?? '');
+    }
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outLines.end();
+      errLines.end();
+      take(parser.end(), false);
+      if (errParser) take(errParser.end(), true);
+      resolve({ events, code, signal, stderrTail, timedOut, spawnError, early });
+    };
+    child.on('error', (e) => {
+      spawnError = plainLine(e.message);
+      finish(null, null);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+/**
+ * A retry notice that already tells the outcome: a 401/403, or a second
+ * failure without any HTTP answer (a connection refused, a DNS failure).
+ */
+function retryVerdict(e: Extract<AgentEvent, { type: 'retry' }>): Verdict | null {
+  const said = plainLine(e.message);
+  if (e.status === 401 || e.status === 403)
+    return { status: /expired/i.test(e.message) ? 'expired' : 'rejected', detail: said };
+  if (e.status === null && (UNREACHABLE.test(e.message) || e.attempt >= 2)) {
+    const detail =
+      said && said !== 'unknown' && said !== 'model API error'
+        ? said
+        : `no HTTP answer, ${e.attempt} attempt(s)`;
+    return { status: 'unreachable', detail };
+  }
+  return null;
+}
+
+function classify(adapter: AgentAdapter, out: RunOutput): Verdict {
+  if (out.spawnError) return { status: 'error', detail: out.spawnError, what: 'could not start' };
+  const errors = out.events.filter(
+    (e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error',
+  );
+  // 1. What the agent's parser recognised.
+  for (const cat of ['auth_expired', 'auth'] as const) {
+    const e = errors.find((x) => x.category === cat);
+    if (e) return { status: cat === 'auth' ? 'rejected' : 'expired', detail: plainLine(e.message) };
+  }
+  if (out.early) return out.early;
+  const other = errors.find((x) => x.category);
+  if (other)
+    return {
+      status: 'error',
+      detail: plainLine(other.message),
+      what: categoryWords(other.category),
+      ...(other.category ? { category: other.category } : {}),
+    };
+  // 2. The CLI's own exit codes and stderr.
+  if (!out.timedOut) {
+    const d = adapter.diagnoseExit?.({ code: out.code, stderrTail: out.stderrTail });
+    if (d) {
+      const detail = plainLine(d.message);
+      if (d.category === 'auth_expired') return { status: 'expired', detail };
+      if (d.category === 'auth') return { status: 'rejected', detail };
+      return { status: 'error', detail, what: categoryWords(d.category), category: d.category };
+    }
+  }
+  // 3. Status codes and words, for parsers that do not categorise.
+  const authErr = errors.find((x) => x.status === 401 || x.status === 403);
+  if (authErr) {
+    const detail = plainLine(authErr.message);
+    return { status: /expired/i.test(authErr.message) ? 'expired' : 'rejected', detail };
+  }
+  const result = [...out.events]
+    .reverse()
+    .find((e): e is Extract<AgentEvent, { type: 'result' }> => e.type === 'result');
+  const ok =
+    !out.timedOut &&
+    out.code === 0 &&
+    errors.every((x) => !x.fatal) &&
+    (result ? result.ok : adapter.kind === 'command');
+  if (ok) return { status: 'ok', detail: result?.text ? plainLine(result.text, 120) : null };
+  if (out.timedOut) {
+    const retry = [...out.events].reverse().find((e) => e.type === 'retry');
+    return {
+      status: 'unreachable',
+      detail: retry && retry.type === 'retry' ? plainLine(retry.message) : null,
+    };
+  }
+  const said = [
+    ...errors.map((x) => x.message),
+    result && !result.ok ? result.text : '',
+    out.stderrTail,
+  ].filter((s) => s.trim() !== '');
+  const net = said.find((s) => UNREACHABLE.test(s));
+  if (net) return { status: 'unreachable', detail: plainLine(lastLines(net)) };
+  if (
+    said.some((s) =>
+      /\b(401|403)\b|unauthori[sz]ed|invalid (?:x-)?api[ -_]?key|api key (?:not valid|invalid)|authentication/i.test(
+        s,
+      ),
+    )
+  ) {
+    const s =
+      said.find((x) => /\b(401|403)\b|unauthori[sz]ed|api[ -_]?key|authentication/i.test(x)) ?? '';
+    return { status: /expired/i.test(s) ? 'expired' : 'rejected', detail: plainLine(lastLines(s)) };
+  }
+  const first = said[0];
+  const detail = first ? plainLine(lastLines(first)) : null;
+  if (result && !result.ok) return { status: 'error', detail, what: 'answered with an error' };
+  if (out.code === 0) {
+    return {
+      status: 'error',
+      detail,
+      what: 'exited 0 without a final result (output not recognised)',
+    };
+  }
+  const how =
+    out.code === null ? `was killed by ${out.signal ?? 'a signal'}` : `exited ${out.code}`;
+  return { status: 'error', detail, what: how };
+}
+
+function categoryWords(c: ErrorCategory | undefined): string {
+  switch (c) {
+    case 'config':
+      return 'is not configured completely';
+    case 'usage':
+      return 'refused its command line';
+    case 'budget':
+      return 'stopped on its budget or turn limit';
+    default:
+      return 'failed';
+  }
+}
+
+/** One sentence for the table: who, what, and what to do. */
+function sentence(label: string, v: Verdict, timeoutMs: number): string {
+  const said = v.detail ? `: ${v.detail.replace(/[.\s]+$/, '')}` : '';
+  switch (v.status) {
+    case 'ok':
+      return `${label} answered`;
+    case 'rejected':
+      return `the provider rejected ${label}'s key${said}. Check or replace the key.`;
+    case 'expired':
+      return `${label}'s key or login has expired${said}. Renew it.`;
+    case 'unreachable':
+      return v.detail
+        ? `${label} could not reach its provider${said}. Check the base URL, proxy and network.`
+        : `${label} got no answer within ${Math.max(1, Math.round(timeoutMs / 1000))} s. Check the base URL, proxy and network.`;
+    case 'error':
+      return `${label} ${v.what ?? 'failed'}${said}`;
+  }
+}
+
+/** The last non-empty lines of a stderr tail (where a CLI's final word is). */
+function lastLines(s: string, n = 3): string {
+  return s
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^at\s/.test(l))
+    .slice(-n)
+    .join(' ');
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
