@@ -12,6 +12,9 @@ export interface AgentReport {
   path: string | null;
   version: string | null;
   versionOk: boolean | null;
+  versionStatus: 'tested' | 'older' | 'newer' | 'unknown';
+  minVersion: string | null;
+  maxVersion: string | null;
   credentials: { ok: boolean; source: string };
   problems: string[];
   warnings: string[];
@@ -75,7 +78,15 @@ export function AgentsPage() {
                     ) : (
                       <span className="bad-text">not installed ({a.command})</span>
                     ))}
-                  {a.versionOk === false ? <span className="bad-text"> (too old)</span> : null}
+                  {a.versionStatus === 'older' || a.versionStatus === 'newer' ? (
+                    <span
+                      className="bad-text"
+                      title={`tested with ${a.minVersion} to ${a.maxVersion} (agents.${a.name}.tested_versions overrides)`}
+                    >
+                      {' '}
+                      ({a.versionStatus} than tested)
+                    </span>
+                  ) : null}
                 </dd>
                 <dt>Credentials</dt>
                 <dd className={a.credentials.ok ? 'ok-text' : 'bad-text'}>
