@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -14,22 +15,6 @@ import {
   textOf,
   toolKind,
 } from './events.js';
-
-/** Claude Code's session ids are UUIDs (`system/init` `session_id`). */
-const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A session id an agent reported goes into the next run's argv: anything but
- * the CLI's own id format (a value starting with `-` would be read as a flag)
- * is refused.
- */
-export function claudeSessionId(id: string): string {
-  if (!SESSION_ID.test(id))
-    throw new ConfigError(
-      `refusing to resume Claude Code session ${JSON.stringify(id.slice(0, 80))}: not a Claude Code session id (a UUID)`,
-    );
-  return id;
-}
 
 /**
  * Claude Code: `claude -p --output-format stream-json --verbose` (stream-json
@@ -62,7 +47,7 @@ export const claudeAdapter: AgentAdapter = {
     else if (mode) argv.push('--permission-mode', mode);
     if (agent.model) argv.push('--model', agent.model);
     // One argument: the id can never be taken for a flag of its own.
-    if (resumeSessionId) argv.push(`--resume=${claudeSessionId(resumeSessionId)}`);
+    if (resumeSessionId) argv.push(`--resume=${checkedSessionId('Claude Code', resumeSessionId)}`);
     if (maxCostUsd !== null) argv.push('--max-budget-usd', String(maxCostUsd));
     argv.push(...agent.args);
     return { argv, env: token ? { ANTHROPIC_API_KEY: token } : {}, stdin: 'prompt' };

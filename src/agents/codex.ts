@@ -1,7 +1,7 @@
 import { agentCommand } from '../config/schema.js';
-import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -13,22 +13,6 @@ import {
   type TranscriptParser,
   toolKind,
 } from './events.js';
-
-/** Codex thread ids are UUIDs (0.169.0: v7, e.g. `01a250db-6d88-75b0-9f2b-a0a362565c0c`). */
-const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A thread id an agent reported goes into the next run's argv (`exec resume
- * <id>`): anything but a UUID (say `--dangerously-bypass-approvals-and-sandbox`)
- * is refused rather than passed.
- */
-export function codexThreadId(id: string): string {
-  if (!THREAD_ID.test(id))
-    throw new ConfigError(
-      `refusing to resume Codex thread ${JSON.stringify(id.slice(0, 80))}: not a Codex thread id (a UUID)`,
-    );
-  return id;
-}
 
 /**
  * Codex CLI: `codex exec --json` reads the prompt from stdin when none is
@@ -61,7 +45,7 @@ export const codexAdapter: AgentAdapter = {
     }
     if (agent.model) argv.push('--model', agent.model);
     argv.push(...agent.args);
-    if (resumeSessionId) argv.push(codexThreadId(resumeSessionId));
+    if (resumeSessionId) argv.push(checkedSessionId('Codex', resumeSessionId));
     argv.push('-');
     return {
       argv,

@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -13,10 +14,6 @@ import {
   type TranscriptParser,
   toolKind,
 } from './events.js';
-import { authCategory, commonExitDiagnosis } from './opencode.js';
-
-/** Copilot CLI's session ids are UUIDs. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * GitHub Copilot CLI: `copilot --output-format json`, the prompt on stdin, resume with
@@ -51,10 +48,7 @@ export const copilotAdapter: AgentAdapter = {
       );
     if (agent.model) argv.push(`--model=${agent.model}`);
     if (resumeSessionId) {
-      if (!UUID.test(resumeSessionId))
-        throw new ConfigError(
-          `agents.${name}: cannot resume Copilot session "${plainLine(resumeSessionId, 80)}": not a session id (a UUID)`,
-        );
+      checkedSessionId('Copilot', resumeSessionId);
       argv.push(`--resume=${resumeSessionId}`);
     }
     argv.push(...agent.args);

@@ -1,7 +1,7 @@
 import { agentCommand } from '../config/schema.js';
-import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -13,18 +13,6 @@ import {
   type TranscriptParser,
   toolKind,
 } from './events.js';
-
-/** Gemini CLI session ids are UUIDs (`init` `session_id`). */
-const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A reported session id goes into argv: only the CLI's own format is passed on. */
-export function geminiSessionId(id: string): string {
-  if (!SESSION_ID.test(id))
-    throw new ConfigError(
-      `refusing to resume Gemini CLI session ${JSON.stringify(id.slice(0, 80))}: not a Gemini CLI session id (a UUID)`,
-    );
-  return id;
-}
 
 /**
  * Gemini CLI: `gemini -p <text> --output-format stream-json`. Its -p text is
@@ -48,7 +36,7 @@ export const geminiAdapter: AgentAdapter = {
     argv.push('--approval-mode', agent.permission_mode ?? 'auto_edit');
     if (agent.model) argv.push('--model', agent.model);
     // One argument: the id can never be taken for a flag of its own.
-    if (resumeSessionId) argv.push(`--resume=${geminiSessionId(resumeSessionId)}`);
+    if (resumeSessionId) argv.push(`--resume=${checkedSessionId('Gemini CLI', resumeSessionId)}`);
     argv.push(...agent.args, '-p', 'Carry out the task above.');
     return { argv, env: token ? { GEMINI_API_KEY: token } : {}, stdin: 'prompt' };
   },

@@ -1,10 +1,10 @@
 import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
-import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import type { AgentAdapter, Invocation } from './adapter.js';
+import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
 import {
   type AgentEvent,
-  type ErrorCategory,
   jsonLinesParser,
   num,
   obj,
@@ -55,17 +55,17 @@ export const opencodeAdapter: AgentAdapter = {
       argv.push(`--model=${agent.model}`);
     }
     if (resumeSessionId) {
-      if (!SESSION_ID.test(resumeSessionId))
-        throw new ConfigError(
-          `agents.${name}: cannot resume opencode session "${plainLine(resumeSessionId, 80)}": not an opencode session id (ses_…)`,
-        );
-      argv.push(`--session=${resumeSessionId}`);
+      const id = checkedSessionId('opencode', resumeSessionId, {
+        pattern: SESSION_ID,
+        name: 'ses_…',
+      });
+      argv.push(`--session=${id}`);
     }
     argv.push(...agent.args);
     return { argv, env, stdin: 'prompt' };
   },
   parser: opencodeParser,
-  diagnoseExit: opencodeExit,
+  diagnoseExit: commonExitDiagnosis,
 };
 
 interface OpencodeState {
@@ -73,13 +73,6 @@ interface OpencodeState {
   done: boolean;
   /** The text of the current step: the final step's text is the run's result. */
   text: string;
-}
-
-/** What an auth failure's message says: expired, or rejected. */
-export function authCategory(status: number | undefined, message: string): ErrorCategory | null {
-  if (/expired/i.test(message)) return status === undefined || status < 500 ? 'auth_expired' : null;
-  if (status === 401 || status === 403) return 'auth';
-  return null;
 }
 
 const PERMISSION_REJECTED =
@@ -185,42 +178,4 @@ export function opencodeParser(saved?: unknown): TranscriptParser {
     }
   });
   return { ...inner, snapshot: () => ({ ...state }) };
-}
-
-/** Exits stdout did not explain: a usage error, a key refused in plain text on stderr. */
-export function opencodeExit(exit: {
-  code: number | null;
-  stderrTail: string;
-}): ExitDiagnosis | null {
-  return commonExitDiagnosis(exit);
-}
-
-/**
- * What the CLIs print on stderr when they refuse their command line or a key, in their own words.
- * Shared by the opencode, Copilot and Qwen Code adapters.
- */
-export function commonExitDiagnosis(exit: {
-  code: number | null;
-  stderrTail: string;
-}): ExitDiagnosis | null {
-  if (exit.code === 0) return null;
-  const lines = exit.stderrTail.split(/\r?\n/);
-  const find = (re: RegExp) => lines.find((l) => re.test(l));
-  const usage = find(
-    /unknown (?:argument|option)s?|unexpected argument|invalid (?:option|argument)|not enough arguments/i,
-  );
-  if (usage || exit.code === 2)
-    return {
-      category: 'usage',
-      message: plainLine(usage ?? lines.filter(Boolean).at(-1) ?? `exit ${exit.code}`),
-    };
-  const expired = find(
-    /(?:key|token|credential|login|session)\b.*\bexpired|expired.*(?:key|token)/i,
-  );
-  if (expired) return { category: 'auth_expired', message: plainLine(expired) };
-  const rejected = find(
-    /invalid api key|incorrect api key|invalid x-api-key|unauthori[sz]ed|authentication failed|\b401\b|\b403\b/i,
-  );
-  if (rejected) return { category: 'auth', message: plainLine(rejected) };
-  return null;
 }

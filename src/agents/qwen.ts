@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -14,10 +15,7 @@ import {
   textOf,
   toolKind,
 } from './events.js';
-import { authCategory, commonExitDiagnosis } from './opencode.js';
 
-/** Qwen Code's session ids are UUIDs. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const APPROVAL_MODES = ['plan', 'default', 'auto-edit', 'auto', 'yolo'];
 
 /**
@@ -58,10 +56,7 @@ export const qwenAdapter: AgentAdapter = {
       argv.push('--auth-type', 'openai');
     if (agent.model) argv.push('-m', agent.model);
     if (resumeSessionId) {
-      if (!UUID.test(resumeSessionId))
-        throw new ConfigError(
-          `agents.${name}: cannot resume Qwen Code session "${plainLine(resumeSessionId, 80)}": not a session id (a UUID)`,
-        );
+      checkedSessionId('Qwen Code', resumeSessionId);
       argv.push(`--resume=${resumeSessionId}`);
     }
     argv.push(...agent.args);
