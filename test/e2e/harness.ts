@@ -54,9 +54,8 @@ export const ALLOW_ALL: Readonly<Record<string, string>> = {
 /** The permission mode under which the scenario's shell command is refused. */
 export const RESTRICTED: Readonly<Record<string, string>> = {
   claude: 'default',
-  // Codex runs commands inside its sandbox unasked; its scenario asks for escalation, which
-  // `exec` (approval policy "never") rejects.
-  codex: 'workspace-write',
+  // Codex runs commands inside its sandbox unasked: under read-only a write fails there.
+  codex: 'read-only',
   // In headless mode the shell tool is not offered without yolo: the call is refused.
   gemini: 'default',
   opencode: 'default',

@@ -167,23 +167,17 @@ export const DENIAL_FINAL = 'I was not allowed to run the command. DONE';
 
 /**
  * The model asks for a shell command that the agent's permission mode refuses, then finishes.
- * Codex runs commands inside its sandbox without asking, so its call asks for escalated
- * permissions, which `exec` (approval policy "never") rejects.
+ * (Codex runs commands inside its sandbox without asking: under `read-only` the write fails with
+ * "Read-only file system", which its adapter reports as a denial.)
  */
-export function permissionDenial(kind: CliKind): ModelTurn[] {
-  const command = `echo denied > ${DENIED_FILE}`;
-  const tool =
-    kind === 'codex'
-      ? {
-          name: 'exec_command',
-          input: {
-            cmd: command,
-            sandbox_permissions: 'require_escalated',
-            justification: 'The task needs to write denied.txt.',
-          },
-        }
-      : { shell: command, description: 'Write denied.txt' };
-  return [{ text: 'I will run a command.', tool }, { text: DENIAL_FINAL }];
+export function permissionDenial(_kind: CliKind): ModelTurn[] {
+  return [
+    {
+      text: 'I will run a command.',
+      tool: { shell: `echo denied > ${DENIED_FILE}`, description: 'Write denied.txt' },
+    },
+    { text: DENIAL_FINAL },
+  ];
 }
 
 export const PERMISSION_DENIAL: Record<CliKind, Scenario> = Object.fromEntries(
