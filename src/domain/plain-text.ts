@@ -8,8 +8,8 @@
 const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: other control characters but tab and newline
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
-/** A stack frame line: "    at fn (file.js:1:2)" or "    at file.js:1:2". */
-const STACK_FRAME = /^at\s+\S.*(?::\d+:\d+\)?|\(native\)|<anonymous>\)?)$/;
+/** A stack frame line: "at fn (file.js:1:2)", "at file.js:1:2 {", "at async Promise.all (index 0)". */
+const STACK_FRAME = /^at\s+\S.*(?::\d+(?::\d+)?\)?|\([^)]*\))(?:\s*\{)?$/;
 
 export function stripAnsi(text: string): string {
   return text.replace(ESCAPES, '').replace(CONTROLS, '');
@@ -28,11 +28,22 @@ export function plainLine(text: string, max = 300): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
-/** Several lines of plain text (a stderr tail): escape codes and stack frames removed. */
+/**
+ * Several lines of plain text (a stderr tail): escape codes, stack frames and
+ * the indented object dump Node prints after a stack (`{ [cause]: … }`) removed.
+ */
 export function plainTail(text: string): string {
-  return stripAnsi(text)
-    .split(/\r?\n/)
-    .filter((l) => !STACK_FRAME.test(l.trim()))
-    .join('\n')
-    .trim();
+  const out: string[] = [];
+  let inTrace = false;
+  for (const line of stripAnsi(text).split(/\r?\n/)) {
+    const t = line.trim();
+    if (STACK_FRAME.test(t)) {
+      inTrace = true;
+      continue;
+    }
+    if (inTrace && (/^\s/.test(line) || t === '}' || t === '')) continue;
+    inTrace = false;
+    out.push(line);
+  }
+  return out.join('\n').trim();
 }

@@ -29,7 +29,10 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
   try {
     live.sample(app.clock.now());
     // Store the whole transcript (and final usage) before the run is ended.
-    if (!live.finalizePending) await live.transcript?.finish();
+    if (!live.finalizePending) {
+      await live.transcript?.finish();
+      await readUsageAfterExit(ctx, live);
+    }
     await live.stderrWatch?.finish();
     await live.shipper?.finish();
     // Grandchildren still in the group after the agent exited are orphans.
@@ -122,6 +125,17 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
       ctx.wake();
     }
   }
+}
+
+/** For CLIs that write their usage only to their own session files (Copilot CLI). */
+async function readUsageAfterExit(ctx: EngineContext, live: LiveRun): Promise<void> {
+  const agent = ctx.app.config.agents[live.init.agent];
+  const sessionId = live.transcript?.sessionId;
+  if (!agent || !sessionId || !live.transcript) return;
+  const adapter = adapterFor(live.init.agent, agent);
+  if (!adapter.usageAfterExit) return;
+  const home = agent.env.HOME ?? process.env.HOME ?? '';
+  await live.transcript.acceptLate(adapter.usageAfterExit({ sessionId, home }));
 }
 
 /**

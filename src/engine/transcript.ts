@@ -174,6 +174,17 @@ export class TranscriptTail {
     await this.flush();
   }
 
+  /** The agent's session, as it reported it. */
+  get sessionId(): string | null {
+    return this.facts.sessionId;
+  }
+
+  /** Usage the CLI keeps in its own files, read after it exited (adapter.usageAfterExit). */
+  async acceptLate(events: AgentEvent[]): Promise<void> {
+    for (const e of events) if (e.type === 'usage' || e.type === 'cost') this.accept(e);
+    await this.flush();
+  }
+
   /** A retry notice or an error the CLI printed on stderr (see StderrWatch). */
   acceptStderr(e: AgentEvent): void {
     if (e.type === 'retry' || (e.type === 'error' && e.category)) {
