@@ -49,8 +49,11 @@ for (const kind of KINDS) {
     assert.equal(run.unparsed_lines, 0, 'unparsed output lines on a supported CLI');
     assert.ok(run.cli_version, 'the CLI version that ran is not recorded');
 
-    // The first run's usage is what the server counted for it.
-    const firstUsage = usageOf(server.requests);
+    // The first run's usage is what the server counted for it. opencode 1.18.33 makes one side
+    // request for a title and never reports its usage in its JSON: that request cannot be counted.
+    const firstUsage = usageOf(
+      kind === 'opencode' ? server.requests.filter((r) => r.kind !== 'side') : server.requests,
+    );
     t.diagnostic(
       `first run: recorded in=${run.tokens_in} out=${run.tokens_out} cache_read=${run.tokens_cache_read}; server counted in=${firstUsage.input} out=${firstUsage.output} cache_read=${firstUsage.cacheRead} over ${firstUsage.requests} requests`,
     );
