@@ -9,6 +9,13 @@ import { describeRun, KINDS, openBoard } from './harness.js';
  * Truthful outcomes (issue 14): a provider's 429 with retry-after is retried by the CLI, and the
  * retry is visible on the run (its `notice`) while the CLI waits; the run then succeeds.
  */
+/**
+ * opencode 1.18.33 and Qwen Code 0.21.10 retry a 429 without printing anything, on stdout or
+ * stderr (Qwen Code prints heartbeats only with QWEN_CODE_UNATTENDED_RETRY=1, which also makes it
+ * retry forever).
+ */
+const SILENT_RETRIES = new Set(['opencode', 'qwen']);
+
 for (const kind of KINDS) {
   test(`${kind}: a 429 with retry-after shows the retry as the run's notice while it waits, then the run succeeds`, async (t) => {
     const scenario = rateLimited(kind, 2, 2);
@@ -23,6 +30,11 @@ for (const kind of KINDS) {
     assert.equal(run?.state, 'succeeded', describeRun(run));
     assert.equal(settled.status, 'review');
     assert.equal(fs.readFileSync(path.join(board.workspace, 'out.txt'), 'utf8'), 'hello\n');
+    if (SILENT_RETRIES.has(kind)) {
+      // Nothing to show: the CLI prints nothing at all while it retries (checked on stdout and stderr).
+      t.diagnostic(`${kind} retries silently: no notice can be shown`);
+      return;
+    }
     assert.ok(
       settled.notices.some((n) => n.includes('429')),
       `no notice mentioning 429 was visible while the CLI waited: ${JSON.stringify(settled.notices)}`,
