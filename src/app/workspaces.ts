@@ -9,6 +9,7 @@ import { runDir } from '../config/home.js';
 import type { AgentConfig } from '../config/schema.js';
 import { AgentboardError, ConfigError, ConflictError, NotFoundError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
+import { plainTail } from '../domain/plain-text.js';
 import { taskBranch, type WorkspaceMode, workspaceModeOf } from '../domain/workspace.js';
 import { appendEvent } from '../store/events.js';
 import { lastRunEvent } from '../store/run-events.js';
@@ -157,7 +158,7 @@ async function finalSummary(app: App, runId: string): Promise<string> {
   const e =
     (await lastRunEvent(app.store.db, runId, ['result'])) ??
     (await lastRunEvent(app.store.db, runId, ['message']));
-  const text = e && (e.type === 'result' || e.type === 'message') ? e.text.trim() : '';
+  const text = e && (e.type === 'result' || e.type === 'message') ? plainTail(e.text) : '';
   return text.slice(0, MAX_MESSAGE);
 }
 

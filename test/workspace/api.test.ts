@@ -12,7 +12,10 @@ import { checkoutState, createRepo, git, openBoard, wsConfig } from './helpers.j
 
 test('the API diffs, merges and discards a task’s worktree, and lists gc candidates', async (t) => {
   const repo = createRepo();
-  const board = await openBoard(repo, wsConfig('echo "by the agent" >> shared.txt; echo done'));
+  const board = await openBoard(
+    repo,
+    wsConfig(`echo "by the agent" >> shared.txt; printf '\\033[32m✔\\033[0m done\\n'`),
+  );
   t.after(() => board.close());
   const server = buildServer({
     app: board.app,
@@ -40,6 +43,11 @@ test('the API diffs, merges and discards a task’s worktree, and lists gc candi
   await waitForStatus(board.app, Number(task.id.slice(2)), 'review', 20_000);
   const [run] = await runsOf(board.app, Number(task.id.slice(2)));
   const before = checkoutState(repo);
+  // The commit message is the agent's last words, without its terminal's escape codes.
+  assert.match(
+    git(repo, 'log', '-1', '--format=%B', run?.commit_after ?? ''),
+    /^✔ done\n\nAgentboard-Task:/,
+  );
 
   const diff = await call('GET', `/api/v1/tasks/${task.id}/diff`);
   assert.equal(diff.statusCode, 200, diff.body);
