@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../config/schema.js';
-import type { ErrorCategory, TranscriptParser } from './events.js';
+import type { AgentEvent, ErrorCategory, TranscriptParser } from './events.js';
 
 /** What the launcher needs to start an agent: never a shell string. */
 export interface Invocation {
@@ -57,4 +57,10 @@ export interface AgentAdapter {
    * in plain text on stderr. null when nothing is recognised.
    */
   diagnoseExit?(exit: { code: number | null; stderrTail: string }): ExitDiagnosis | null;
+  /**
+   * For CLIs that keep their usage out of stdout but write it to their own
+   * session files: `usage`/`cost` events read after the agent exited. `env`
+   * is the environment the agent ran with (its HOME, the CLI's own dirs).
+   */
+  usageAfterExit?(o: { sessionId: string; env: NodeJS.ProcessEnv }): AgentEvent[];
 }

@@ -1,7 +1,7 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
-import { checkedSessionId } from './cli-failures.js';
+import { authCategory, checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -170,19 +170,28 @@ function stripUrl(message: string): string {
 function codexError(raw: string): Extract<AgentEvent, { type: 'error' }> {
   const status = httpStatus(raw);
   const message = plainLine(stripUrl(raw).replace(/^unexpected status /, '')) || 'error';
-  let category: ErrorCategory | undefined;
-  if (
-    status === 401 ||
-    status === 403 ||
-    /invalid_api_key|Incorrect API key|token_expired|refresh token/i.test(raw)
-  )
-    category = /expired/i.test(raw) ? 'auth_expired' : 'auth';
+  const category = codexAuthCategory(status, message) ?? undefined;
   return {
     type: 'error',
     message,
     ...(status === null ? {} : { status }),
     ...(category ? { category } : {}),
   };
+}
+
+/** What a key or login failure looks like in Codex's words or the provider's. */
+const AUTH_WORDS =
+  /invalid_api_key|Invalid API key|Incorrect API key|token_expired|refresh token|\b(?:key|token|credential|login|session)\b[^.]*\bexpired/i;
+
+/**
+ * Whether an error is a refused or an expired credential, from the provider's own words (the
+ * URL Codex appends removed): "expired" there makes it `auth_expired`, whichever 4xx it came
+ * with (a server error is neither).
+ */
+function codexAuthCategory(status: number | null, words: string): ErrorCategory | null {
+  if (status !== null && status >= 500) return null;
+  if (status !== 401 && status !== 403 && !AUTH_WORDS.test(words)) return null;
+  return authCategory(status ?? undefined, words) ?? 'auth';
 }
 
 /** Sandbox refusals as Codex reports them in a failed command's output. */
@@ -288,11 +297,9 @@ export function codexDiagnoseExit(exit: {
   );
   if (usage) return { category: 'usage', message: plainLine(usage) };
   const auth = find(/Invalid API key|Incorrect API key|401 Unauthorized|token_expired|expired/i);
-  if (auth)
-    return {
-      category: /expired/i.test(auth) ? 'auth_expired' : 'auth',
-      message: plainLine(stripUrl(auth)),
-    };
+  const authWords = auth ? plainLine(stripUrl(auth)) : '';
+  const category = auth ? codexAuthCategory(httpStatus(auth), authWords) : null;
+  if (category) return { category, message: authWords };
   if (exit.code === 2)
     return {
       category: 'usage',

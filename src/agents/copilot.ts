@@ -1,8 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
-import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
+import { authCategory, checkedSessionId, commonExitDiagnosis, UUID } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -22,7 +24,8 @@ import {
  * it needs no GitHub login.
  *
  * Seen with 1.0.102:
- * - no token counts or cost in this output (the final `result` has only `premiumRequests`);
+ * - no token counts or cost in this output (the final `result` has only `premiumRequests`): the
+ *   usage is read after exit from the session's events.jsonl ({@link copilotUsageAfterExit});
  * - every failed model call is a `model.call_failure` (status, the provider's body) printed when it
  *   fails, before the CLI waits (it honours retry-after) and retries (`assistant.turn_retry`);
  * - a 401 is retried twice, then a `session.error` with `errorType: "authentication"`; exit 1;
@@ -56,7 +59,129 @@ export const copilotAdapter: AgentAdapter = {
   },
   parser: copilotParser,
   diagnoseExit: (exit): ExitDiagnosis | null => commonExitDiagnosis(exit),
+  usageAfterExit: ({ sessionId, env }) =>
+    copilotUsageAfterExit(sessionId, env.HOME ?? '', env.COPILOT_HOME),
 };
+
+/**
+ * Copilot CLI keeps its usage out of `--output-format json` but writes it to
+ * `<copilot home>/session-state/<sessionId>/events.jsonl` (1.0.102): the copilot home is
+ * `$COPILOT_HOME` when set, else `$HOME/.copilot` (XDG_STATE_HOME / XDG_CONFIG_HOME only name an
+ * old location it migrates from). Never throws: no file, no usage.
+ */
+export function copilotUsageAfterExit(
+  sessionId: string,
+  home: string,
+  copilotHome: string | undefined = process.env.COPILOT_HOME,
+): AgentEvent[] {
+  try {
+    // The id comes from the agent's output: it only names a directory if it is a session id.
+    if (!UUID.test(sessionId)) return [];
+    const dirs = [copilotHome, home ? join(home, '.copilot') : undefined].filter(
+      (d): d is string => !!d,
+    );
+    for (const dir of dirs) {
+      const file = join(dir, 'session-state', sessionId, 'events.jsonl');
+      if (existsSync(file)) return copilotSessionUsage(readFileSync(file, 'utf8'));
+    }
+  } catch {}
+  return [];
+}
+
+interface TokenCounts {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+function countsOf(v: unknown): TokenCounts | null {
+  const u = obj(v);
+  if (!u) return null;
+  return {
+    inputTokens: num(u.inputTokens) ?? 0,
+    outputTokens: num(u.outputTokens) ?? 0,
+    cacheReadTokens: num(u.cacheReadTokens) ?? 0,
+    cacheWriteTokens: num(u.cacheWriteTokens) ?? 0,
+  };
+}
+
+function usageEvent(c: TokenCounts, scope: 'run' | 'session'): AgentEvent {
+  // `inputTokens` counts cached input too (uncached + cache read + cache write).
+  return {
+    type: 'usage',
+    tokensIn: Math.max(0, c.inputTokens - c.cacheReadTokens - c.cacheWriteTokens),
+    tokensOut: c.outputTokens,
+    cacheRead: c.cacheReadTokens,
+    cacheWrite: c.cacheWriteTokens,
+    scope,
+  };
+}
+
+/**
+ * The last run's usage in a Copilot session's events.jsonl (1.0.102). One file per session: a
+ * resumed run appends to it (`session.resume`), and each run's `session.shutdown` holds the
+ * whole session's totals (`modelMetrics[model].usage`). Each model request has its own
+ * `session.usage_record`, so the records after the last `session.start`/`session.resume` are this
+ * run's own (scope `run`), even when it was killed before its shutdown. Without any, the last
+ * shutdown's totals (scope `session`). No cost: for a custom provider it is 0, and otherwise it
+ * counts premium requests, not dollars.
+ */
+export function copilotSessionUsage(text: string): AgentEvent[] {
+  let records: TokenCounts[] = [];
+  let totals: TokenCounts | null = null;
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    let e: Record<string, unknown> | undefined;
+    try {
+      e = obj(JSON.parse(t));
+    } catch {
+      continue;
+    }
+    const data = obj(e?.data);
+    switch (e?.type) {
+      case 'session.start':
+      case 'session.resume':
+        records = [];
+        totals = null;
+        break;
+      case 'session.usage_record': {
+        const c = countsOf(obj(data?.usage));
+        if (c) records.push(c);
+        break;
+      }
+      case 'session.shutdown': {
+        const sum: TokenCounts = {
+          inputTokens: 0,
+          outputTokens: 0,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+        };
+        for (const m of Object.values(obj(data?.modelMetrics) ?? {})) {
+          const c = countsOf(obj(m)?.usage);
+          if (!c) continue;
+          sum.inputTokens += c.inputTokens;
+          sum.outputTokens += c.outputTokens;
+          sum.cacheReadTokens += c.cacheReadTokens;
+          sum.cacheWriteTokens += c.cacheWriteTokens;
+        }
+        totals = sum;
+        break;
+      }
+    }
+  }
+  if (records.length > 0) {
+    const sum = records.reduce((a, c) => ({
+      inputTokens: a.inputTokens + c.inputTokens,
+      outputTokens: a.outputTokens + c.outputTokens,
+      cacheReadTokens: a.cacheReadTokens + c.cacheReadTokens,
+      cacheWriteTokens: a.cacheWriteTokens + c.cacheWriteTokens,
+    }));
+    return [usageEvent(sum, 'run')];
+  }
+  return totals ? [usageEvent(totals, 'session')] : [];
+}
 
 interface CopilotState {
   sessionId: string | null;
@@ -207,11 +332,14 @@ export function copilotParser(saved?: unknown): TranscriptParser {
         const status = num(data.statusCode);
         const errorType = str(data.errorType) ?? '';
         const own = plainLine(str(data.message) ?? 'Copilot CLI error');
-        // The provider's own words when a failed call carried them ("Incorrect API key…").
-        const message = state.lastFailure && status !== undefined ? state.lastFailure : own;
-        let category: ErrorCategory | null = authCategory(status, `${message} ${own}`);
-        if (!category && (errorType === 'authentication' || errorType === 'authorization'))
-          category = /expired/i.test(`${message} ${own}`) ? 'auth_expired' : 'auth';
+        const authType = errorType === 'authentication' || errorType === 'authorization';
+        // The provider's own words when a failed call carried them ("Your API key has
+        // expired…"): the CLI's own message only says "Authentication failed … (HTTP 401)".
+        const message =
+          state.lastFailure && (status !== undefined || authType) ? state.lastFailure : own;
+        let category: ErrorCategory | null = authCategory(status, message);
+        if (!category && (authType || status === 401 || status === 403))
+          category = authCategory(401, message) ?? 'auth';
         state.failed = { message };
         return [
           {

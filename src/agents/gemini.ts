@@ -236,31 +236,94 @@ export function geminiParser(saved?: unknown): TranscriptParser {
  * Gemini CLI prints its retry notices only to stderr (0.61.0):
  * "Attempt 1 failed with status 429. Retrying with backoff... _ApiError: {…}"
  * followed by a stack trace, or "Attempt 2 failed: <message>. Retrying after
- * 5123ms..." when the server said how long to wait. The number of attempts
- * (`general.maxAttempts`, 10 by default) is not printed.
+ * 5123ms..." when the server said how long to wait. A 429 whose body carries
+ * a RetryInfo delay spans two lines, without the status:
+ * "Attempt 1 failed: Resource has been exhausted (e.g. check quota)." then
+ * "Suggested retry after 2s.. Retrying after 5976ms...". The number of
+ * attempts (`general.maxAttempts`, 10 by default) is not printed.
  */
 export function geminiStderrParser(): TranscriptParser {
   const NOTICE =
     /^Attempt (\d+) failed(?: with status (\d{3})| with (429|5xx) error[^.]*)?(?:: (.*?))?\. Retrying (?:with backoff|after (\d+)ms)\.\.\.\s*(.*)$/;
+  // The first line of a notice whose message goes on over more lines.
+  const OPENING = /^Attempt (\d+) failed(?: with status (\d{3}))?: (.+)$/;
+  // Its last line: the rest of the message, then what the CLI does about it.
+  const CLOSING =
+    /(?:\. Retrying (?:with backoff|after (\d+)ms)\.\.\.|\. Max attempts reached)\s*$/;
+  const MAX_OPEN_LINES = 5;
+  // A notice opened on an earlier line: stderr is re-read from its start after a restart.
+  let open: { attempt: number; status: number | null; message: string; lines: number } | null =
+    null;
+  const retry = (
+    attempt: number,
+    status: number | null,
+    delayMs: number | null,
+    message: string,
+  ): AgentEvent => ({
+    type: 'retry',
+    attempt,
+    maxRetries: null,
+    delayMs,
+    status: status ?? statusOfQuotaMessage(message),
+    message: message || `HTTP ${status ?? 'error'}`,
+  });
   return {
     line(text) {
-      const m = NOTICE.exec(text.trim());
-      if (!m) return [];
-      const status = m[2] ? Number(m[2]) : m[3] === '429' ? 429 : null;
-      const detail = m[6] || m[4] || '';
-      return [
-        {
-          type: 'retry',
-          attempt: Number(m[1]),
-          maxRetries: null,
-          delayMs: m[5] ? Number(m[5]) : null,
-          status,
-          message: detail ? geminiApiError(detail).message : `HTTP ${status ?? 'error'}`,
-        },
-      ];
+      const line = text.trim();
+      const m = NOTICE.exec(line);
+      if (m) {
+        open = null;
+        const status = m[2] ? Number(m[2]) : m[3] === '429' ? 429 : null;
+        const detail = m[6] || m[4] || '';
+        return [
+          retry(
+            Number(m[1]),
+            status,
+            m[5] ? Number(m[5]) : null,
+            detail ? geminiApiError(detail).message : '',
+          ),
+        ];
+      }
+      const o = OPENING.exec(line);
+      if (o) {
+        // "Attempt n failed: …. Max attempts reached" on one line: the end, not a retry.
+        open = CLOSING.test(line)
+          ? null
+          : {
+              attempt: Number(o[1]),
+              status: o[2] ? Number(o[2]) : null,
+              message: plainLine(o[3] ?? ''),
+              lines: 0,
+            };
+        return [];
+      }
+      if (!open) return [];
+      const c = CLOSING.exec(line);
+      if (!c) {
+        open.lines++;
+        if (open.lines >= MAX_OPEN_LINES) open = null;
+        return [];
+      }
+      const notice = open;
+      open = null;
+      // "Max attempts reached": the CLI gives up, no retry.
+      if (!/Retrying/.test(c[0])) return [];
+      return [retry(notice.attempt, notice.status, c[1] ? Number(c[1]) : null, notice.message)];
     },
     end: () => [],
   };
+}
+
+/** The status of a quota notice that does not print it (a RetryableQuotaError is a 429 or 503). */
+function statusOfQuotaMessage(message: string): number | null {
+  if (
+    /RESOURCE_EXHAUSTED|resource has been exhausted|\b429\b|too many requests|rate.?limit|quota/i.test(
+      message,
+    )
+  )
+    return 429;
+  if (/UNAVAILABLE|overloaded|\b503\b/i.test(message)) return 503;
+  return null;
 }
 
 /**

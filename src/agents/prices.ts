@@ -25,9 +25,14 @@ const PRICES: [prefix: string, price: Price][] = [
   ['gemini-3-pro', { input: 2, output: 12, cacheRead: 0.2, cacheWrite: 0 }],
 ];
 
+/**
+ * The list price of a model. A path before the name is not part of it: Gemini's `models/`, a
+ * provider's `anthropic/` or `local/` (opencode), a router's `openrouter/anthropic/`.
+ */
 export function priceOf(model: string | null): Price | null {
   if (!model) return null;
-  const m = model.toLowerCase().replace(/^models\//, '');
+  const lower = model.trim().toLowerCase();
+  const m = lower.slice(lower.lastIndexOf('/') + 1);
   let best: [string, Price] | null = null;
   for (const entry of PRICES) {
     if (m.startsWith(entry[0]) && (!best || entry[0].length > best[0].length)) best = entry;

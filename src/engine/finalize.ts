@@ -134,8 +134,8 @@ async function readUsageAfterExit(ctx: EngineContext, live: LiveRun): Promise<vo
   if (!agent || !sessionId || !live.transcript) return;
   const adapter = adapterFor(live.init.agent, agent);
   if (!adapter.usageAfterExit) return;
-  const home = agent.env.HOME ?? process.env.HOME ?? '';
-  await live.transcript.acceptLate(adapter.usageAfterExit({ sessionId, home }));
+  const env = { ...process.env, ...agent.env };
+  await live.transcript.acceptLate(adapter.usageAfterExit({ sessionId, env }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentAdapter } from '../agents/adapter.js';
+import { authCategory } from '../agents/cli-failures.js';
 import type { AgentEvent, ErrorCategory, TranscriptParser } from '../agents/events.js';
 import { estimateCostUsd } from '../agents/prices.js';
 import { formatDuration } from '../domain/exit.js';
@@ -235,7 +236,8 @@ export class TranscriptTail {
       case 'retry':
         this.facts.notice = retryNotice(e);
         if (e.status === 401 || e.status === 403) {
-          this.stopOnAuth({ category: 'auth', message: plainLine(e.message), status: e.status });
+          const category = authCategory(e.status, e.message) ?? 'auth';
+          this.stopOnAuth({ category, message: plainLine(e.message), status: e.status });
         }
         break;
       case 'message':

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { InvocationContext } from '../../src/agents/adapter.js';
-import { copilotAdapter } from '../../src/agents/copilot.js';
+import {
+  copilotAdapter,
+  copilotSessionUsage,
+  copilotUsageAfterExit,
+} from '../../src/agents/copilot.js';
 import type { AgentEvent, TranscriptParser } from '../../src/agents/events.js';
 import { opencodeAdapter } from '../../src/agents/opencode.js';
 import { qwenAdapter } from '../../src/agents/qwen.js';
@@ -139,6 +146,180 @@ test('opencode: usage per step is this run’s own (scope run); qwen: the result
   const served = (meta.requests ?? []).reduce((n, r) => n + (r.usage?.input ?? 0), 0);
   if (served > 0) assert.ok((resumed[0]?.tokensIn ?? 0) >= served);
   assert.equal(ofType(parse('copilot', 'tool-use-success'), 'usage').length, 0);
+});
+
+test("opencode: a custom provider's step cost of 0 is no reported cost (the engine estimates); a positive one is reported", () => {
+  const events = parse('opencode', 'tool-use-success');
+  // The recording: `"cost":0` on every step_finish, with tokens.
+  assert.match(rec('opencode', 'tool-use-success'), /"cost":0[,}]/);
+  assert.ok(ofType(events, 'usage').some((u) => u.tokensIn > 0));
+  assert.deepEqual(ofType(events, 'cost'), []);
+  const step = (cost: unknown) =>
+    `${JSON.stringify({
+      type: 'step_finish',
+      sessionID: 'ses_1',
+      part: {
+        type: 'step-finish',
+        reason: 'tool-calls',
+        tokens: { input: 10, output: 2, reasoning: 0, cache: { read: 0, write: 0 } },
+        cost,
+      },
+    })}\n`;
+  assert.deepEqual(
+    ofType(
+      parseAll(opencodeAdapter.parser(), step(0) + step(-1) + step('0.5') + step(0.0042)),
+      'cost',
+    ),
+    [{ type: 'cost', usd: 0.0042, source: 'reported' }],
+  );
+});
+
+test("copilot: session.error takes the category from the provider's own words, with or without a status", () => {
+  const line = (o: unknown) => `${JSON.stringify(o)}\n`;
+  const failure = (errorMessage: string) =>
+    line({
+      type: 'model.call_failure',
+      data: { statusCode: 401, retryAttempt: 0, errorMessage },
+      ephemeral: true,
+    });
+  const sessionError = (statusCode?: number) =>
+    line({
+      type: 'session.error',
+      data: {
+        errorType: 'authentication',
+        message:
+          'Authentication failed with provider at http://127.0.0.1:1/v1 (HTTP 401).\n  Check your COPILOT_PROVIDER_API_KEY.',
+        ...(statusCode === undefined ? {} : { statusCode }),
+      },
+    });
+  const errorOf = (text: string) => {
+    const errors = ofType(parseAll(copilotAdapter.parser(), text), 'error');
+    assert.equal(errors.length, 1);
+    return errors[0];
+  };
+  const expired = JSON.stringify({
+    message: 'Your API key has expired. Please generate a new API key.',
+    code: 'invalid_api_key',
+  });
+  for (const status of [401, undefined]) {
+    const e = errorOf(failure(expired) + sessionError(status));
+    assert.equal(e?.category, 'auth_expired', `status ${status}`);
+    assert.equal(e?.message, 'Your API key has expired. Please generate a new API key.');
+  }
+  const rejected = errorOf(
+    failure(JSON.stringify({ message: 'Incorrect API key provided: sk-x.' })) + sessionError(),
+  );
+  assert.equal(rejected?.category, 'auth');
+  assert.equal(rejected?.message, 'Incorrect API key provided: sk-x.');
+  // No failed call before it: the CLI's own words, rejected.
+  const own = errorOf(sessionError(401));
+  assert.equal(own?.category, 'auth');
+  assert.match(own?.message ?? '', /^Authentication failed/);
+});
+
+test("copilot: usage after exit is the last run's own, from the session's events.jsonl (its usage records), as the server counted it", () => {
+  const text = rec('copilot', 'resume.session-events');
+  const meta = JSON.parse(fixture('recorded/copilot/resume.session-events.meta.json')) as {
+    sessionId: string;
+    firstRunRequests: number;
+    requests: Array<{ inputTokens: number; outputTokens: number; cacheRead: number }>;
+  };
+  const served = (from: number, to: number) =>
+    meta.requests
+      .slice(from, to)
+      .reduce((a, r) => ({ in: a.in + r.inputTokens, out: a.out + r.outputTokens }), {
+        in: 0,
+        out: 0,
+      });
+  // The resumed run: its one request, not the session's three.
+  const second = served(meta.firstRunRequests, meta.requests.length);
+  assert.deepEqual(copilotSessionUsage(text), [
+    {
+      type: 'usage',
+      tokensIn: second.in,
+      tokensOut: second.out,
+      cacheRead: 0,
+      cacheWrite: 0,
+      scope: 'run',
+    },
+  ]);
+  // Cut after the first run's shutdown: the first run's two requests.
+  const lines = text.split('\n');
+  const firstEnd = lines.findIndex((l) => l.includes('"type":"session.shutdown"'));
+  const first = served(0, meta.firstRunRequests);
+  assert.deepEqual(copilotSessionUsage(lines.slice(0, firstEnd + 1).join('\n')), [
+    {
+      type: 'usage',
+      tokensIn: first.in,
+      tokensOut: first.out,
+      cacheRead: 0,
+      cacheWrite: 0,
+      scope: 'run',
+    },
+  ]);
+  // Each shutdown holds the session's running total, not the run's.
+  assert.match(lines[firstEnd] ?? '', new RegExp(`"inputTokens":${first.in}`));
+  assert.match(text, new RegExp(`"inputTokens":${first.in + second.in}`));
+  // A run that made no request after its resume has no usage of its own.
+  const resumed = lines.findIndex((l) => l.includes('"type":"session.resume"'));
+  assert.deepEqual(copilotSessionUsage(lines.slice(0, resumed + 1).join('\n')), []);
+  // Without usage records (older CLIs), the last shutdown's totals are the session's.
+  const noRecords = lines.filter((l) => !l.includes('"type":"session.usage_record"')).join('\n');
+  assert.deepEqual(copilotSessionUsage(noRecords), [
+    {
+      type: 'usage',
+      tokensIn: first.in + second.in,
+      tokensOut: first.out + second.out,
+      cacheRead: 0,
+      cacheWrite: 0,
+      scope: 'session',
+    },
+  ]);
+  // Cached input is inside inputTokens: only the rest is counted as input.
+  const cached = JSON.stringify({
+    type: 'session.usage_record',
+    data: {
+      usage: { inputTokens: 1000, outputTokens: 5, cacheReadTokens: 800, cacheWriteTokens: 100 },
+    },
+  });
+  assert.deepEqual(copilotSessionUsage(`garbage\n${cached}\n{"type":"session.usage_record"}\n`), [
+    { type: 'usage', tokensIn: 100, tokensOut: 5, cacheRead: 800, cacheWrite: 100, scope: 'run' },
+  ]);
+});
+
+test('copilot: usageAfterExit reads $HOME/.copilot or $COPILOT_HOME, and never throws', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ab-copilot-usage-'));
+  try {
+    const sid = 'f468cb5c-3664-42c3-8e28-8aecffe12916';
+    const home = join(root, 'home');
+    const dir = join(home, '.copilot', 'session-state', sid);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'events.jsonl'), rec('copilot', 'resume.session-events'));
+    const fromHome = copilotAdapter.usageAfterExit?.({ sessionId: sid, env: { HOME: home } }) ?? [];
+    assert.equal(fromHome.length, 1);
+    assert.equal(ofType(fromHome, 'usage')[0]?.scope, 'run');
+    // COPILOT_HOME (from the agent's environment) replaces ~/.copilot.
+    assert.deepEqual(
+      copilotAdapter.usageAfterExit?.({
+        sessionId: sid,
+        env: { HOME: join(root, 'elsewhere'), COPILOT_HOME: join(home, '.copilot') },
+      }),
+      fromHome,
+    );
+    assert.deepEqual(copilotUsageAfterExit(sid, join(root, 'elsewhere'), undefined), []);
+    // No such session, no id, an id that is not one, a directory where the file should be.
+    assert.deepEqual(
+      copilotUsageAfterExit('0b0b0b0b-0000-4000-8000-000000000000', home, undefined),
+      [],
+    );
+    assert.deepEqual(copilotUsageAfterExit('', home, undefined), []);
+    assert.deepEqual(copilotUsageAfterExit('../../etc', home, undefined), []);
+    const odd = '11111111-2222-4333-8444-555555555555';
+    mkdirSync(join(home, '.copilot', 'session-state', odd, 'events.jsonl'), { recursive: true });
+    assert.deepEqual(copilotUsageAfterExit(odd, home, undefined), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('qwen: a 401 that Qwen Code reports as subtype success is a failure', () => {

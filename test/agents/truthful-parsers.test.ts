@@ -115,6 +115,54 @@ test('codex: 401 token_expired is auth_expired; 401 invalid key is auth; no URL,
   assertPlain(rejected.message);
 });
 
+test('codex: any key the provider calls expired is auth_expired (its own words, any 4xx); a 5xx is not auth', () => {
+  const fatal = (message: string) =>
+    onlyFatal(
+      parseAll(codexParser(), `${JSON.stringify({ type: 'turn.failed', error: { message } })}\n`),
+    );
+  const url = ', url: http://127.0.0.1:1/v1/responses';
+  // The scripted e2e shape: OpenAI's invalid_api_key code, the message saying it expired.
+  const openai = fatal(
+    `unexpected status 401 Unauthorized: Your API key has expired. Please generate a new API key.${url}`,
+  );
+  assert.equal(openai.category, 'auth_expired');
+  assert.equal(
+    openai.message,
+    '401 Unauthorized: Your API key has expired. Please generate a new API key.',
+  );
+  // A provider that answers an expired key with a 400.
+  assert.equal(
+    fatal(`unexpected status 400 Bad Request: API key expired. Please renew the API key.${url}`)
+      .category,
+    'auth_expired',
+  );
+  assert.equal(
+    fatal(`unexpected status 403 Forbidden: Your access token has expired.${url}`).category,
+    'auth_expired',
+  );
+  assert.equal(
+    fatal(`unexpected status 401 Unauthorized: Incorrect API key provided${url}`).category,
+    'auth',
+  );
+  assert.equal(
+    fatal(`unexpected status 500 Internal Server Error: upstream token expired${url}`).category,
+    undefined,
+  );
+  assert.equal(fatal('stream disconnected before completion').category, undefined);
+  // The same on stderr, when the stream explained nothing.
+  assert.deepEqual(
+    codexAdapter.diagnoseExit?.({
+      code: 1,
+      stderrTail: `ERROR: unexpected status 401 Unauthorized: Your API key has expired. Please generate a new API key.${url}\n`,
+    }),
+    {
+      category: 'auth_expired',
+      message:
+        'ERROR: unexpected status 401 Unauthorized: Your API key has expired. Please generate a new API key.',
+    },
+  );
+});
+
 test('gemini: Google\'s 400 API_KEY_INVALID "API key expired" is auth_expired with the provider\'s message, not the raw JSON', () => {
   const events = load('gemini', 'auth-expired');
   const e = onlyFatal(events);
@@ -252,11 +300,20 @@ test('codex: "Reconnecting… (exceeded retry limit, last status: 429 …)" carr
 test('gemini: retry notices are read from stderr only, once per attempt, stack traces ignored', () => {
   const retriesOf = (name: string) =>
     ofType(parseAll(geminiStderrParser(), stderrOf('gemini', name)), 'retry');
+  // A 429 whose body carries RetryInfo: two lines per notice, no status number.
   assert.deepEqual(
-    retriesOf('rate-limit-429').map((r) => [r.attempt, r.status, r.message]),
+    retriesOf('rate-limit-429').map((r) => [r.attempt, r.status, r.delayMs, r.message]),
     [
-      [1, 429, 'Resource has been exhausted (e.g. check quota).'],
-      [2, 429, 'Resource has been exhausted (e.g. check quota).'],
+      [1, 429, 5425, 'Resource has been exhausted (e.g. check quota).'],
+      [2, 429, 10618, 'Resource has been exhausted (e.g. check quota).'],
+    ],
+  );
+  // Without RetryInfo: "with status 429. Retrying with backoff... _ApiError: {…}" + a stack trace.
+  assert.deepEqual(
+    retriesOf('rate-limit-429-backoff').map((r) => [r.attempt, r.status, r.delayMs, r.message]),
+    [
+      [1, 429, null, 'Resource has been exhausted (e.g. check quota).'],
+      [2, 429, null, 'Resource has been exhausted (e.g. check quota).'],
     ],
   );
   assert.deepEqual(
@@ -271,7 +328,7 @@ test('gemini: retry notices are read from stderr only, once per attempt, stack t
   assert.equal(retriesOf('tool-use-success').length, 0);
   // The stdout stream has none of it.
   assert.equal(ofType(load('gemini', 'rate-limit-429'), 'retry').length, 0);
-  // The form with a server-given delay.
+  // The one-line form with a server-given delay (a quota error is a 429).
   const [timed] = parseAll(
     geminiStderrParser(),
     'Attempt 3 failed: You exceeded your current quota. Retrying after 5123ms...\n',
@@ -281,9 +338,35 @@ test('gemini: retry notices are read from stderr only, once per attempt, stack t
     attempt: 3,
     maxRetries: null,
     delayMs: 5123,
-    status: null,
+    status: 429,
     message: 'You exceeded your current quota',
   });
+});
+
+test('gemini: a two-line quota notice that gives up is no retry; an unrelated line in between is skipped', () => {
+  const parse = (text: string) => ofType(parseAll(geminiStderrParser(), text), 'retry');
+  assert.deepEqual(
+    parse(
+      [
+        'Attempt 10 failed: Resource has been exhausted (e.g. check quota).',
+        'Suggested retry after 2s.. Max attempts reached',
+      ].join('\n'),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    parse(
+      [
+        'Attempt 1 failed: The model is overloaded. Please try again later.',
+        'Loaded cached credentials.',
+        'Suggested retry after 3s.. Retrying after 3600ms...',
+        'Suggested retry after 3s.. Retrying after 3600ms...',
+      ].join('\n'),
+    ).map((r) => [r.attempt, r.status, r.delayMs, r.message]),
+    [[1, 503, 3600, 'The model is overloaded. Please try again later.']],
+  );
+  // A closing line with no opening one emits nothing.
+  assert.deepEqual(parse('Suggested retry after 1s.. Retrying after 1200ms...'), []);
 });
 
 // ---------------------------------------------------------------- denials

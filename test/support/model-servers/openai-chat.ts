@@ -10,6 +10,9 @@
  *
  * A `shell` tool call becomes a call of whichever shell tool the request offers (`run_shell_command`
  * for Qwen Code, `bash` for Copilot and opencode, `shell`), with `command` and `description`.
+ *
+ * A request that asks to finish an answer whose stream was cut (Qwen Code's continuation, see
+ * {@link chatContinuation}) is answered with the rest of that turn.
  */
 import type { ServerResponse } from 'node:http';
 import {
@@ -89,6 +92,54 @@ export function chatTurnIndex(body: ChatBody): number {
     (body.messages ?? []).filter((m) => m.role !== 'system'),
     (m) => m.role === 'assistant',
   );
+}
+
+/** The text of a chat message's content: a string or a list of `{type: "text", text}` parts. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((p) => {
+      const text = (p as { text?: unknown } | null)?.text;
+      return typeof text === 'string' ? text : '';
+    })
+    .join('');
+}
+
+const PREVIOUS_SUFFIX = /<previous_response_suffix>\n?([\s\S]*?)\n?<\/previous_response_suffix>/;
+
+/**
+ * A request to finish an answer whose stream was cut. Qwen Code (0.21.10) retries a dropped
+ * stream by sending the history, the partial answer as an assistant message, and a user message
+ * "The connection dropped mid-response. Resume directly … output only text that comes after this
+ * suffix: <previous_response_suffix>…</previous_response_suffix>". A real model continues the
+ * same answer; it is not a new turn. null for any other request.
+ */
+export function chatContinuation(
+  body: ChatBody,
+): { history: ChatMessage[]; delivered: string } | null {
+  const messages = body.messages ?? [];
+  const last = messages.at(-1);
+  const partial = messages.at(-2);
+  if (last?.role !== 'user' || partial?.role !== 'assistant') return null;
+  const m = PREVIOUS_SUFFIX.exec(contentText(last.content));
+  if (!m) return null;
+  return {
+    history: messages.slice(0, -2),
+    delivered: contentText(partial.content) || (m[1] ?? ''),
+  };
+}
+
+/** What is left of a scripted turn once `delivered` (the start of its text) was received. */
+export function continuedTurn(turn: ModelTurn, delivered: string): ModelTurn {
+  const text = turn.text ?? '';
+  let rest = text;
+  if (delivered && text.startsWith(delivered)) rest = text.slice(delivered.length);
+  else if (delivered && text.includes(delivered))
+    rest = text.slice(text.indexOf(delivered) + delivered.length);
+  const out: ModelTurn = { text: rest };
+  if (turn.tool) out.tool = turn.tool;
+  return out;
 }
 
 interface Usage {
@@ -282,12 +333,17 @@ export function startOpenAIChatServer(
         const model = body.model ?? 'gpt-scripted';
         models.add(model);
         const main = Array.isArray(body.tools) && body.tools.length > 0;
-        const index = main ? chatTurnIndex(body) : undefined;
-        const turn: ModelTurn =
+        // A continuation of a cut answer is the rest of that turn, not the next one.
+        const continuation = main ? chatContinuation(body) : null;
+        const index = main
+          ? chatTurnIndex(continuation ? { ...body, messages: continuation.history } : body)
+          : undefined;
+        const scripted: ModelTurn =
           index === undefined ? { text: sideText(body) } : turnAt(scenario, index);
+        const turn = continuation ? continuedTurn(scripted, continuation.delivered) : scripted;
         const call =
           turn.tool && index !== undefined ? toolCallFor(turn.tool, body.tools, index) : undefined;
-        const cut = index !== undefined && shouldCut(index, turn.cut);
+        const cut = index !== undefined && shouldCut(index, scripted.cut);
         const u = usageFor(req.body, turn, call);
         return {
           kind: main ? 'main' : 'side',

@@ -113,8 +113,11 @@ const EXPIRED: Record<RecordedKind, Scenario> = {
   },
 };
 
-/** Two 429s with a retry-after of 1 s, then the tool-use conversation. */
-function rateLimited(kind: CliKind): Scenario {
+/**
+ * Two 429s with a retry-after of 1 s, then the tool-use conversation. Gemini's body carries a
+ * RetryInfo delay as Google's do, unless `retryInfo` is false.
+ */
+function rateLimited(kind: CliKind, retryInfo = true): Scenario {
   const body =
     kind === 'claude'
       ? {
@@ -138,6 +141,14 @@ function rateLimited(kind: CliKind): Scenario {
               code: 429,
               message: 'Resource has been exhausted (e.g. check quota).',
               status: 'RESOURCE_EXHAUSTED',
+              // Google's 429s say how long to wait; Gemini CLI then prints a two-line notice.
+              ...(retryInfo
+                ? {
+                    details: [
+                      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
+                    ],
+                  }
+                : {}),
             },
           };
   return {
@@ -312,6 +323,11 @@ const RECORDINGS: Record<RecordedKind, Recording[]> = {
       name: 'rate-limit-429',
       scenario: rateLimited('gemini'),
       note: 'two 429s with retry-after: 1, then the tool-use conversation',
+    },
+    {
+      name: 'rate-limit-429-backoff',
+      scenario: rateLimited('gemini', false),
+      note: 'two 429s without RetryInfo, retry-after: 1, then the tool-use conversation',
     },
     {
       name: 'server-error-500-then-success',
