@@ -59,6 +59,11 @@ export interface AgentAccount {
   /** A failure the adapter recognised (a rejected key, a usage error): never retried. */
   diagnosis: { category: AgentErrorCategory; message: string; status: number | null } | null;
   unparsedLines: number;
+  /**
+   * The run's cost passed its budget (a CLI that reports usage only at its
+   * end is over it after the fact): the reason, else null.
+   */
+  overBudget: string | null;
   /** A plain command reports nothing but its exit code: exit 0 is its result. */
   exitIsResult: boolean;
 }
@@ -85,6 +90,8 @@ export function judgeByAccount(
       }),
     };
   }
+  if (a.overBudget)
+    return { state: 'failed', ...classifyExit({ kind: 'budget', reason: a.overBudget }) };
   if (d.state === 'failed') {
     return a.failure ? { ...d, reason: `${d.reason}: ${a.failure}` } : d;
   }

@@ -45,6 +45,7 @@ export function judgeLiveRun(
     failure: t?.failure ?? null,
     diagnosis: t?.diagnosis ?? (exitDiagnosis ? { ...exitDiagnosis, status: null } : null),
     unparsedLines: t?.unparsed ?? 0,
+    overBudget: t?.overBudget ?? null,
     // Without a transcript (no adapter: the agent left config) the exit code is all there is.
     exitIsResult: !o.adapter || !t || o.adapter.kind === 'command',
   };

@@ -67,6 +67,8 @@ export class TranscriptTail {
   diagnosis: Diagnosis | null = null;
   denials: number;
   unparsed: number;
+  /** Set once the run's cost passed its budget: the reason, kept for the verdict. */
+  overBudget: string | null = null;
   private following: Promise<number> | null = null;
   private startTimer: NodeJS.Timeout | null = null;
   private wakeFollower: () => void = () => {};
@@ -321,10 +323,8 @@ export class TranscriptTail {
     this.storedOffset = offset;
     const budget = this.run.max_cost_usd;
     if (budget !== null && cost > budget) {
-      this.onVerdict({
-        action: 'budget',
-        reason: `cost $${cost.toFixed(4)} (${own.reported !== null ? 'reported' : 'estimated'}) exceeded the budget of $${budget}`,
-      });
+      this.overBudget = `cost $${cost.toFixed(4)} (${own.reported !== null ? 'reported' : 'estimated'}) exceeded the budget of $${budget}`;
+      this.onVerdict({ action: 'budget', reason: this.overBudget });
     }
   }
 

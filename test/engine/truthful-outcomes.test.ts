@@ -195,4 +195,36 @@ describe('truthful outcomes', () => {
     const argv = fs.readFileSync(path.join(agentDir, 'argv.log'), 'utf8').trim().split('\n');
     assert.ok(argv[1]?.includes(thread), 'the follow-up did not resume the thread');
   });
+
+  test('a CLI that reports its usage only at its end and went past the budget: failed for the budget, not retried', async (t) => {
+    const usage = (input: number) =>
+      [
+        { type: 'thread.started', thread_id: '01a250db-60f7-7fe2-abb7-96c6e9ad7de7' },
+        { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'DONE' } },
+        { type: 'turn.completed', usage: { input_tokens: input, output_tokens: 100 } },
+      ]
+        .map((o) => JSON.stringify(o))
+        .join('\n');
+    const b = await startBoard((root) => ({
+      agents: {
+        codex: {
+          ...replayAgent(root, 'codex', [{ stdout: `${usage(200_000)}\n` }]).config,
+          model: 'gpt-5.5',
+          max_cost_usd: 0.01,
+        },
+      },
+      defaults: { max_attempts: 3 },
+    }));
+    t.after(() => b.close());
+    const id = taskNo(await addTask(b.app, { title: 'expensive', agent: 'codex' }));
+    await waitForStatus(b.app, id, 'blocked', 10_000);
+    const runs = await runsOf(b.app, id);
+    assert.equal(runs.length, 1, 'retried a run that went over its budget');
+    assert.equal(runs[0]?.state, 'failed');
+    assert.equal(runs[0]?.tokens_in, 200_000, 'the usage was not kept');
+    assert.match(
+      runs[0]?.error_summary ?? '',
+      /^budget exceeded: cost \$\d+\.\d{4} \(estimated\) exceeded the budget of \$0\.01$/,
+    );
+  });
 });
