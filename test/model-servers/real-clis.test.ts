@@ -1,6 +1,8 @@
 /**
  * The scripted model servers drive the REAL agent CLIs from node_modules: a shell tool call that
  * writes a file in the cwd, an API error that must end the run quickly, and a resumed session.
+ * Claude Code, Codex and Gemini run here on their own; opencode, Copilot CLI and Qwen Code are
+ * driven through agentboard's engine in test/e2e/ (Qwen Code, for one, exits 0 on a 401).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -52,7 +54,7 @@ async function withServer<T>(
   }
 }
 
-for (const kind of CLI_KINDS) {
+for (const kind of CLI_KINDS.filter((k) => ['claude', 'codex', 'gemini'].includes(k))) {
   describe(`${kind} against its scripted server`, () => {
     test('runs the shell tool, sends the result back and finishes', { timeout: 90_000 }, () =>
       withServer(kind, SUCCESS, async (server) => {
