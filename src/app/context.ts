@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type BoardPaths, resolvePaths } from '../config/home.js';
+import { type BoardPaths, ensureHome, resolvePaths } from '../config/home.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createRunIdFactory } from '../domain/ids.js';
@@ -31,6 +31,8 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const paths = resolvePaths(env, cwd);
   const config = opts.config ?? loadConfig(paths.config);
   const clock = opts.clock ?? systemClock;
+  // 0700, before anything is written into it (see ensureHome).
+  ensureHome(paths);
   const store = await Store.open({
     sqliteFile: paths.database,
     databaseUrl: env.AGENTBOARD_DATABASE_URL || undefined,

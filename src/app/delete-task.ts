@@ -18,15 +18,15 @@ export async function deleteTask(app: App, id: number): Promise<{ id: string; de
     const tid = formatTaskId(id);
     if (active) {
       throw new ConflictError(
-        'task_active',
+        'run_active',
         `${tid} has an active run ${active.id} (${active.state}): cancel the task first (\`agentboard task cancel ${tid}\`), then delete it`,
-        { activeRun: active.id },
+        { activeRun: active.id, state: active.state },
       );
     }
     const schedules = await schedulesOfTask(tx, id);
     if (schedules > 0) {
       throw new ConflictError(
-        'task_active',
+        'task_scheduled',
         `${tid} is the target of ${schedules} schedule(s): remove them first (\`agentboard schedule list\`)`,
       );
     }

@@ -14,17 +14,19 @@ import { getTask } from '../store/tasks.js';
 import type { App } from './context.js';
 import { requireTask, taskNotFound } from './tasks.js';
 
+/** What people and agents post to the bus (the CLI, the API and MCP take only these). */
+export const POST_MESSAGE_TYPES = ['PROGRESS', 'FACT', 'DECISION', 'QUESTION', 'ERROR'] as const;
+/**
+ * Reserved to the engine: it posts them itself, in the transaction that
+ * records a run's start or end (run-messages.ts), so the bus can be trusted
+ * about runs. No client may post them.
+ */
+export const SYSTEM_MESSAGE_TYPES = ['RUN_START', 'RUN_STOP'] as const;
 /** What a message on the bus is about; agents and people filter on it. */
-export const MESSAGE_TYPES = [
-  'PROGRESS',
-  'FACT',
-  'DECISION',
-  'QUESTION',
-  'ERROR',
-  'RUN_START',
-  'RUN_STOP',
-] as const;
+export const MESSAGE_TYPES = [...POST_MESSAGE_TYPES, ...SYSTEM_MESSAGE_TYPES] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
+export type PostMessageType = (typeof POST_MESSAGE_TYPES)[number];
+export type SystemMessageType = (typeof SYSTEM_MESSAGE_TYPES)[number];
 
 /** A message is a note, not a log: larger output belongs in the run's files. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -36,7 +38,7 @@ export interface MessageInput {
   /** The task the message is about; implied by `runId` when omitted. */
   taskId?: number;
   runId?: string;
-  /** One of MESSAGE_TYPES, in any case. */
+  /** One of POST_MESSAGE_TYPES, in any case: the system types are refused. */
   type: string;
   author: string;
   body: string;
@@ -65,7 +67,7 @@ export interface MessagePage {
  * same transaction, so the board feed carries it exactly when it exists.
  */
 export async function postMessage(app: App, input: MessageInput): Promise<MessageView> {
-  const type = messageType(input.type);
+  const type = postableMessageType(input.type);
   const author = input.author.trim();
   if (!author || author.length > MAX_AUTHOR) {
     throw new UsageError(`a message needs an author of 1 to ${MAX_AUTHOR} characters`, {
@@ -163,12 +165,22 @@ export async function tailMessages(
   return { items: rows.map(messageView), next, more: false };
 }
 
-function messageType(raw: string): MessageType {
+/** Why `raw` cannot be posted, or null when it can: the one wording for the CLI, API and MCP. */
+export function messageTypeProblem(raw: string): string | null {
   const t = raw.trim().toUpperCase();
-  if ((MESSAGE_TYPES as readonly string[]).includes(t)) return t as MessageType;
-  throw new UsageError(`unknown message type "${raw}": use one of ${MESSAGE_TYPES.join(', ')}`, {
-    field: 'type',
-  });
+  if ((POST_MESSAGE_TYPES as readonly string[]).includes(t)) return null;
+  const use = `use one of ${POST_MESSAGE_TYPES.join(', ')}`;
+  if ((SYSTEM_MESSAGE_TYPES as readonly string[]).includes(t)) {
+    return `${t} is reserved: the board posts it itself when a run starts or stops, so no one else may; ${use}`;
+  }
+  return `unknown message type "${raw}": ${use}`;
+}
+
+/** The type a client may post, upper-cased; a UsageError (400 `invalid_input`) otherwise. */
+export function postableMessageType(raw: string): PostMessageType {
+  const problem = messageTypeProblem(raw);
+  if (problem) throw new UsageError(problem, { field: 'type' });
+  return raw.trim().toUpperCase() as PostMessageType;
 }
 
 export function messageView(m: MessageRow): MessageView {

@@ -64,7 +64,7 @@ export function applyProfile(
   prompt: string,
 ): ProfiledPrompt {
   const memoryFile = memoryFileOf(app, name, agent);
-  fs.mkdirSync(path.dirname(memoryFile), { recursive: true });
+  fs.mkdirSync(path.dirname(memoryFile), { recursive: true, mode: 0o700 });
   const instructions = instructionsOf(app, name, agent);
   let memory = readMemory(memoryFile);
   const hasProfile =

@@ -350,9 +350,9 @@ async function refuseActiveRun(app: App, taskId: number, what: string): Promise<
   const active = await activeRunOfTask(app.store.db, taskId);
   if (active) {
     throw new ConflictError(
-      'task_has_active_run',
+      'run_active',
       `${formatTaskId(taskId)} has an active run (${active.id}, ${active.state}): wait for it to end or stop it (\`agentboard stop ${formatTaskId(taskId)}\`), then ${what} again`,
-      { runId: active.id },
+      { activeRun: active.id, state: active.state },
     );
   }
 }

@@ -12,6 +12,7 @@ import { registerToken } from './commands/token.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
 import { registerWorkspaces } from './commands/workspaces.js';
+import { endQuietlyWhenStdoutCloses } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const isEntry = process.argv[1] && /agentboard(\.js)?$|cli\/main\.js$/.test(process.argv[1]);
 if (isEntry) {
+  endQuietlyWhenStdoutCloses();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -27,6 +27,21 @@ export function paint(enabled: boolean) {
   };
 }
 
+/**
+ * A reader that stops early (`agentboard runs | head -1`, `logs … | head`)
+ * closes the pipe, and the next write to stdout fails with EPIPE. That is the
+ * reader saying it has had enough, not a failure: end at once, quietly and
+ * with 0, as a shell pipeline expects (Node ignores SIGPIPE, so without this
+ * the error is an unhandled 'error' event and a stack trace). Installed once
+ * for every command by the entry point. Other errors on stdout stay errors.
+ */
+export function endQuietlyWhenStdoutCloses(stdout: NodeJS.WriteStream = process.stdout): void {
+  stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

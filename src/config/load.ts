@@ -1,5 +1,14 @@
 import fs from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { type Config, configSchema } from './schema.js';
@@ -28,6 +37,7 @@ export function parseConfigText(text: string, file: string): Config {
       { file },
     );
   }
+  refuseObjectKeys(doc.contents, [], file, lineCounter);
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(
@@ -37,6 +47,40 @@ export function parseConfigText(text: string, file: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(file, result.error), { file });
   return result.data;
+}
+
+/**
+ * Keys that name a JavaScript object's machinery, not a plain name. As keys of
+ * a parsed object they are either dropped (`__proto__` sets the prototype, so
+ * an agent of that name silently vanished) or shadow what every object has;
+ * no key of the config means any of them, in any mapping (agent names, env
+ * variables, record keys), so they are refused with their path.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function refuseObjectKeys(node: unknown, path: string[], file: string, lines: LineCounter): void {
+  if (isAlias(node)) return; // its anchor is checked where it is defined
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      refuseObjectKeys(item, [...path, String(i)], file, lines);
+    });
+    return;
+  }
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    if (!isPair(pair)) continue;
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const at = [...path, key];
+    if (RESERVED_KEYS.has(key)) {
+      const pos = (pair.key as Node | null)?.range?.[0];
+      const line = pos === undefined ? 0 : lines.linePos(pos).line;
+      throw new ConfigError(
+        `${file}${line ? `:${line}` : ''}: ${at.join('.')}: "${key}" cannot be used as a key (it names part of every JavaScript object): rename it`,
+        { file },
+      );
+    }
+    refuseObjectKeys(pair.value, at, file, lines);
+  }
 }
 
 function describeIssues(file: string, error: z.ZodError): string {

@@ -41,9 +41,10 @@ function writeShim(home: string): string {
     // not written yet
   }
   if (current !== text) {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text, { mode: 0o755 });
+    // Executable by its owner alone: the home is private (file modes, README).
+    fs.writeFileSync(tmp, text, { mode: 0o700 });
     fs.renameSync(tmp, file);
   }
   written.set(home, file);

@@ -35,7 +35,7 @@ function runVerify(
   o: { cwd: string; runDir: string; timeoutMs: number; env: NodeJS.ProcessEnv },
 ): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve) => {
-    const log = fs.createWriteStream(path.join(o.runDir, 'verify.log'));
+    const log = fs.createWriteStream(path.join(o.runDir, 'verify.log'), { mode: 0o600 });
     let tail = '';
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: o.cwd,

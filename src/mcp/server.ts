@@ -9,7 +9,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { App } from '../app/context.js';
-import { postMessage, readMessages, tailMessages } from '../app/messages.js';
+import {
+  messageTypeProblem,
+  POST_MESSAGE_TYPES,
+  postMessage,
+  readMessages,
+  tailMessages,
+} from '../app/messages.js';
 import { resolveRun } from '../app/runs.js';
 import { boardRedactor } from '../app/secrets.js';
 import {
@@ -32,7 +38,6 @@ const taskId = z
   .describe('a task id, e.g. T-42');
 const agent = z.string().min(1).max(64);
 const text = z.string().min(1).max(1_000_000);
-const POST_TYPES = ['PROGRESS', 'FACT', 'DECISION', 'QUESTION', 'ERROR'] as const;
 const MAX_WAIT_S = 3600;
 
 export interface McpOptions {
@@ -171,7 +176,13 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
       description:
         'Post to the message bus: about a task, or the board. Inside a run, a post without a task is about that run.',
       inputSchema: {
-        type: z.enum(POST_TYPES),
+        // RUN_START and RUN_STOP are the engine's own: refused with the same words as the CLI's.
+        type: z.enum(POST_MESSAGE_TYPES, {
+          error: (iss) =>
+            typeof iss.input === 'string'
+              ? (messageTypeProblem(iss.input) ?? undefined)
+              : undefined,
+        }),
         body: z
           .string()
           .min(1)

@@ -11,8 +11,9 @@
  * spares safely. Empty files read as "not written yet" everywhere: an empty
  * exit.json does not parse, an empty shim.pid names no pid.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUN_DIR_MODE, RUN_FILE_MODE } from './supervisor.js';
 
 export const SPARES_DIR = '.spares';
 const FILES = ['stdout.log', 'stderr.log', 'prompt.md', 'shim.pid', 'exit.json'];
@@ -33,7 +34,10 @@ export class RunDirPool {
   ) {
     this.dir = join(runsDir, SPARES_DIR);
     try {
-      for (const name of readdirSync(this.dir)) this.spares.push(join(this.dir, name));
+      for (const name of readdirSync(this.dir)) {
+        const spare = join(this.dir, name);
+        if (isPrivate(spare)) this.spares.push(spare);
+      }
     } catch {
       // none yet
     }
@@ -73,11 +77,11 @@ export class RunDirPool {
     try {
       if (this.making === null) {
         const spare = join(this.dir, `${process.pid}-${++this.made}`);
-        mkdirSync(spare, { recursive: true });
+        mkdirSync(spare, { recursive: true, mode: RUN_DIR_MODE });
         this.making = [spare, 0];
       } else {
         const [spare, done] = this.making;
-        closeSync(openSync(join(spare, FILES[done] as string), 'a', 0o644));
+        closeSync(openSync(join(spare, FILES[done] as string), 'a', RUN_FILE_MODE));
         if (done + 1 < FILES.length) this.making = [spare, done + 1];
         else {
           this.making = null;
@@ -89,5 +93,17 @@ export class RunDirPool {
       return; // a full or read-only disk: launches create their files themselves
     }
     setImmediate(() => this.step());
+  }
+}
+
+/**
+ * A spare left by an older version may be 0755 with 0644 files: it is not
+ * taken (a run directory is 0700, its files 0600), and stays for gc.
+ */
+function isPrivate(spare: string): boolean {
+  try {
+    return (statSync(spare).mode & 0o077) === 0;
+  } catch {
+    return false;
   }
 }

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentboardError } from '../domain/errors.js';
-import { type SpawnOptions, spawnSupervised } from './supervisor.js';
+import { AgentboardError, type ErrorCode } from '../domain/errors.js';
+import { RUN_DIR_MODE, RUN_FILE_MODE, type SpawnOptions, spawnSupervised } from './supervisor.js';
 
 export interface SpawnRequest {
   id: number;
@@ -43,7 +43,7 @@ export function applyEnvDelta(
 
 export type SpawnResponse =
   | { id: number; ok: true; pid: number; pgid: number; startTime: number }
-  | { id: number; ok: false; code: string; message: string };
+  | { id: number; ok: false; code: ErrorCode; message: string };
 
 /** The shim `exit` (a pid) has exited; sent by the helper after the spawn's response. */
 export interface SpawnerExit {
@@ -151,8 +151,8 @@ export class Spawner {
 
   private spawnHere(opts: SpawnOptions, prompt?: string): Spawned {
     if (prompt !== undefined && opts.stdinFile !== undefined) {
-      mkdirSync(dirname(opts.stdinFile), { recursive: true });
-      writeFileSync(opts.stdinFile, prompt);
+      mkdirSync(dirname(opts.stdinFile), { recursive: true, mode: RUN_DIR_MODE });
+      writeFileSync(opts.stdinFile, prompt, { mode: RUN_FILE_MODE });
     }
     const s = spawnSupervised(opts);
     this.ownChildren.add(s.pid);

@@ -4,7 +4,15 @@
  * agent neither depends on nor slows down the process that started it.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentboardError } from '../domain/errors.js';
 import { readProcStat } from './proc.js';
@@ -49,6 +57,23 @@ export interface SpawnedProcess {
 }
 
 const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+const CREATE = constants.O_WRONLY | constants.O_CREAT;
+
+/**
+ * A run's files hold what the agent printed and was told (secrets included):
+ * the run directory is 0700 and its files 0600. Modes are given at creation,
+ * so no umask can widen them. The shim writes shim.pid and exit.json with
+ * shell redirections, which would take the umask's mode: they are created
+ * here first (a redirection keeps an existing file's mode).
+ */
+export const RUN_DIR_MODE = 0o700;
+export const RUN_FILE_MODE = 0o600;
+
+/** Makes an fd's file RUN_FILE_MODE if it is not (a spare made by an older version). */
+function privateFd(fd: number): number {
+  if ((fstatSync(fd).mode & 0o777) !== RUN_FILE_MODE) fchmodSync(fd, RUN_FILE_MODE);
+  return fd;
+}
 
 export function spawnSupervised(opts: SpawnOptions): SpawnedProcess {
   const cmd = opts.argv[0];
@@ -62,13 +87,16 @@ export function spawnSupervised(opts: SpawnOptions): SpawnedProcess {
   const shell = opts.shell ?? '/bin/sh';
   // Absolute, because the shim resolves it from the agent's cwd, not ours.
   const runDir = resolve(opts.runDir);
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true, mode: RUN_DIR_MODE });
   const fds: number[] = [];
   try {
-    const out = openSync(join(runDir, 'stdout.log'), APPEND, 0o644);
+    const out = privateFd(openSync(join(runDir, 'stdout.log'), APPEND, RUN_FILE_MODE));
     fds.push(out);
-    const err = openSync(join(runDir, 'stderr.log'), APPEND, 0o644);
+    const err = privateFd(openSync(join(runDir, 'stderr.log'), APPEND, RUN_FILE_MODE));
     fds.push(err);
+    for (const name of ['shim.pid', 'exit.json']) {
+      fds.push(privateFd(openSync(join(runDir, name), CREATE, RUN_FILE_MODE)));
+    }
     let stdin: number | 'ignore' = 'ignore';
     if (opts.stdinFile !== undefined) {
       stdin = openSync(opts.stdinFile, constants.O_RDONLY);

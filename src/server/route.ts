@@ -42,6 +42,7 @@ export class RouteRegistry {
       handler: async (request, reply) => {
         const params = parse(spec.params, request.params, 'params');
         const query = parse(spec.query, request.query, 'query');
+        if (spec.body) requireObjectBody(request.body);
         const body = parse(spec.body, request.body, 'body');
         const out = await spec.handler({ params, query, body, request, reply });
         if (reply.sent) return reply;
@@ -65,6 +66,23 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
       message: i.message,
     })),
   });
+}
+
+/**
+ * Every body the API takes is a JSON object (or, where it is optional, no body
+ * at all): `null`, an array, a string or a number is refused before the
+ * route's schema can mistake it for "no body".
+ */
+function requireObjectBody(body: unknown): void {
+  if (body === undefined || (typeof body === 'object' && body !== null && !Array.isArray(body))) {
+    return;
+  }
+  const got = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+  throw new HttpError(
+    'invalid_request',
+    `body: expected a JSON object, got ${got}: send {…} with the fields of this route (see /openapi.json), or no body where it is optional`,
+    { field: 'body', issues: [{ path: 'body', message: `expected an object, got ${got}` }] },
+  );
 }
 
 /** `body.loop.maxIterations`; for an unknown key, the key itself. */

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthFailureLimiter } from './auth-limiter.js';
 import { HttpError } from './error-catalog.js';
 
 export interface SecurityOptions {
@@ -15,6 +16,8 @@ export interface SecurityOptions {
   verifyToken: ((token: string) => boolean) | null;
   /** Failed authentications allowed per client address per minute. */
   authFailuresPerMinute?: number;
+  /** The failed-authentication table (tests pass one to look at it); made from the above if absent. */
+  authLimiter?: AuthFailureLimiter;
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
@@ -75,9 +78,7 @@ function bearerOf(req: FastifyRequest): string {
 export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): void {
   const hosts = allowedHostNames(o);
   const origins = new Set(o.allowedOrigins.map((x) => x.toLowerCase().replace(/\/$/, '')));
-  const limit = o.authFailuresPerMinute ?? 20;
-  const failures = new Map<string, { count: number; since: number }>();
-
+  const limiter = o.authLimiter ?? new AuthFailureLimiter({ limit: o.authFailuresPerMinute ?? 20 });
   fastify.addHook('onRequest', async (req, reply) => {
     const host = hostnameOf(String(req.headers.host ?? ''));
     if (!host || !hosts.has(host)) {
@@ -93,21 +94,19 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
     if (!o.verifyToken || OPEN_ROUTES.has(path) || (req.method === 'GET' && OPEN_PAGE.test(path))) {
       return;
     }
+    // A right token always passes: the limit is on failures, and must not
+    // lock the owner out of an address someone else is failing from.
+    if (o.verifyToken(bearerOf(req))) return;
     const now = Date.now();
-    const key = req.ip;
-    const f = failures.get(key);
-    if (f && now - f.since > 60_000) failures.delete(key);
-    const current = failures.get(key);
-    if (current && current.count >= limit) {
-      reply.header('retry-after', String(Math.ceil((current.since + 60_000 - now) / 1000)));
+    const wait = limiter.blockedFor(req.ip, now);
+    if (wait !== null) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
       throw new HttpError(
         'too_many_auth_failures',
         'too many failed authentications from this address: wait a minute, then send the right token',
       );
     }
-    if (o.verifyToken(bearerOf(req))) return;
-    failures.set(key, { count: (current?.count ?? 0) + 1, since: current?.since ?? now });
-    if (failures.size > 10_000) failures.clear();
+    limiter.fail(req.ip, now);
     reply.header('www-authenticate', 'Bearer realm="agentboard"');
     throw new HttpError(
       'unauthorized',

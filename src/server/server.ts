@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { App } from '../app/context.js';
 import type { Redactor } from '../domain/redact.js';
 import type { Engine } from '../engine/engine.js';
 import type { ServerContext } from './context.js';
-import { HttpError, toErrorResponse } from './error-catalog.js';
+import { BODY_LIMIT_BYTES, HttpError, respond, toErrorResponse } from './error-catalog.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RouteRegistry } from './route.js';
@@ -52,7 +54,10 @@ const ROUTE_MODULES = [
   webRoutes,
 ];
 
-export const BODY_LIMIT = 2 * 1024 * 1024;
+export const BODY_LIMIT = BODY_LIMIT_BYTES;
+
+/** The methods a 405 may name in its Allow header. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -62,13 +67,27 @@ const VERSION = (
 
 /** The HTTP API: every route, its security, its error catalog. Not listening yet. */
 export function buildServer(o: ServerOptions): FastifyInstance {
+  const logError = o.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Every error answer, Fastify's own included, leaves through here: one shape, redacted.
+  const sendError = (err: unknown, method: string, url: string, reply: FastifyReply) => {
+    const { status, body } = toErrorResponse(err);
+    if (status >= 500 && !(err instanceof HttpError)) {
+      logError(o.redact.text(`${method} ${url}: ${(err as Error)?.stack ?? String(err)}`));
+    }
+    return reply.code(status).type('application/json; charset=utf-8').send(o.redact.value(body));
+  };
   const f = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
     // SSE clients must not hold a shutdown open.
     forceCloseConnections: true,
-    return503OnClosing: true,
+    // A request that arrives while closing gets a catalog 503 (below), not Fastify's own body.
+    return503OnClosing: false,
+    // A URL the router cannot even decode (bad percent-encoding, an over-long segment).
+    frameworkErrors: (err, req, reply) => sendError(err, req.method, req.url, reply),
+    // A request Node's HTTP parser refuses never reaches Fastify: answer it in the same shape.
+    clientErrorHandler: (err, socket) => answerClientError(err, socket),
   });
   const engine = o.engine ?? { current: null };
   const ctx: ServerContext = {
@@ -79,25 +98,44 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     engine,
     metrics: o.metrics ?? createMetrics({ app: o.app, engine }),
   };
-  const logError = o.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
 
+  let closing = false;
+  f.addHook('preClose', async () => {
+    closing = true;
+  });
+  f.addHook('onRequest', async () => {
+    if (closing) {
+      throw new HttpError('unavailable', 'the server is shutting down: retry in a moment');
+    }
+  });
   installSecurity(f, o.security);
 
-  f.setErrorHandler((err, req, reply) => {
-    const { status, body } = toErrorResponse(err);
-    if (status >= 500) {
-      logError(o.redact.text(`${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`));
-    }
-    return reply.code(status).type('application/json').send(o.redact.value(body));
-  });
+  f.setErrorHandler((err, req, reply) => sendError(err, req.method, req.url, reply));
   f.setNotFoundHandler((req, reply) => {
-    const { status, body } = toErrorResponse(
+    const path = req.url.split('?')[0] ?? '';
+    const allow = METHODS.filter((m) => m !== req.method && f.findRoute({ method: m, url: path }));
+    if (allow.length > 0) {
+      reply.header('allow', allow.join(', '));
+      return sendError(
+        new HttpError(
+          'method_not_allowed',
+          `${path} does not take ${req.method}: use ${allow.join(', ')} (see /openapi.json)`,
+          { allow },
+        ),
+        req.method,
+        req.url,
+        reply,
+      );
+    }
+    return sendError(
       new HttpError(
         'route_not_found',
-        `no route ${req.method} ${req.url.split('?')[0]}: see /openapi.json for the API`,
+        `no route ${req.method} ${path}: see /openapi.json for the API`,
       ),
+      req.method,
+      req.url,
+      reply,
     );
-    return reply.code(status).send(body);
   });
   // Every JSON response passes through here: no secret leaves in a response body.
   f.addHook('preSerialization', async (_req, _reply, payload) => o.redact.value(payload));
@@ -116,4 +154,25 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   });
   f.get('/openapi.json', async () => buildOpenApi(ctx.routes, VERSION));
   return f;
+}
+
+/** The catalog's answer to a request Node could not parse, written straight to the socket. */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, body } =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? respond(
+          'headers_too_large',
+          'the request headers are over the size limit: send fewer or shorter headers (cookies included)',
+        )
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? respond('invalid_request', 'the request did not arrive in time: send it again')
+        : respond('invalid_request', 'the request is not valid HTTP: check the client sending it');
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(err);
 }

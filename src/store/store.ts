@@ -41,6 +41,25 @@ export interface OpenStoreOptions {
 const BUSY_RETRIES = 8;
 
 /**
+ * The SQLite file holds prompts, transcripts and comments: the owner's only.
+ * Created 0600 before SQLite opens it, and SQLite gives its -wal and -shm
+ * files the database file's mode (it fchmods them to match, whatever the
+ * umask). A file left looser by an older version is tightened, with any
+ * -wal/-shm it left behind. (":memory:" and "" are not files.)
+ */
+function makePrivate(file: string): void {
+  if (file === ':memory:' || file === '') return;
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch {
+      // absent, or not ours to change: SQLite will say if it cannot open it
+    }
+  }
+}
+
+/**
  * The durable store. `tx()` is the only way to write: it commits the changes
  * and their event rows together, then tells in-process listeners about the
  * events (dispatcher, SSE). Listeners are a wake-up only; the rows are the truth.
@@ -101,7 +120,8 @@ export class Store {
     } else {
       const file = opts.sqliteFile;
       if (!file) throw new StoreError('store_config', 'no SQLite file and no database URL given');
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      makePrivate(file);
       const sqlite = new SqliteDatabase(file, { timeout: 5000 });
       await enableWal(sqlite);
       sqlite.pragma('synchronous = NORMAL');

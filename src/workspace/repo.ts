@@ -90,7 +90,7 @@ export async function ensureWorktree(o: {
         `${o.dir} exists and is not a git worktree: move it away so the task's worktree can be created there`,
       );
     }
-    fs.mkdirSync(path.dirname(o.dir), { recursive: true });
+    fs.mkdirSync(path.dirname(o.dir), { recursive: true, mode: 0o700 });
     // A worktree directory deleted by hand leaves a stale entry that would block re-adding it.
     await git(o.root, ['worktree', 'prune']);
     const exists = (await branchCommit(o.root, o.branch)) !== null;

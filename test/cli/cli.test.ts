@@ -8,7 +8,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { openApp } from '../../src/app/context.js';
+import { postMessage } from '../../src/app/messages.js';
+import { addTask } from '../../src/app/tasks.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { listRuns } from '../../src/store/runs.js';
 import { execCli } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -470,5 +474,88 @@ describe('agentboard CLI', { concurrency: 4 }, () => {
     const version = await b.run(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('output into a reader that stops early (`| head`)', () => {
+  /**
+   * Runs the CLI with its stdout on a pipe whose reader takes the first chunk
+   * and closes: every later write of the CLI meets a closed pipe (EPIPE).
+   */
+  function intoEarlyCloser(home: string, args: string[]) {
+    return new Promise<{
+      code: number | null;
+      signal: string | null;
+      first: string;
+      stderr: string;
+    }>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: { PATH: BASE_PATH, AGENTBOARD_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let first = '';
+      let stderr = '';
+      child.stdout.once('data', (c: Buffer) => {
+        first = c.toString('utf8');
+        child.stdout.destroy();
+      });
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, first, stderr });
+      });
+    });
+  }
+
+  test('runs, logs and bus read end quietly with exit 0 when the reader goes away', async () => {
+    const dir = tempDir('agentboard-cli-');
+    const home = join(dir, 'home');
+    mkdirSync(home, { recursive: true });
+    // An agent nobody runs (no engine here): each task keeps a queued run.
+    writeFileSync(
+      join(home, 'config.yaml'),
+      'agents:\n  bot:\n    kind: command\n    command: /bin/true\n',
+    );
+    // Far more than a pipe holds (64 KiB), so the CLI is still writing when the reader leaves.
+    const app = await openApp({ env: { AGENTBOARD_HOME: home }, cwd: dir });
+    let runId = '';
+    try {
+      for (let i = 0; i < 1100; i++) {
+        await addTask(app, { title: `A task with a fairly long title, number ${i}`, agent: 'bot' });
+      }
+      for (let i = 0; i < 1100; i++) {
+        await postMessage(app, {
+          taskId: 1,
+          type: 'PROGRESS',
+          author: 'tester',
+          body: `${i} `.repeat(40),
+        });
+      }
+      const [run] = await listRuns(app.store.db, { order: 'asc' });
+      assert.ok(run);
+      runId = run.id;
+      mkdirSync(join(app.paths.runs, runId), { recursive: true });
+      writeFileSync(
+        join(app.paths.runs, runId, 'stdout.log'),
+        'a line of output\n'.repeat(100_000),
+      );
+    } finally {
+      await app.store.close();
+    }
+    for (const args of [
+      ['runs', '--limit', '1000'],
+      ['logs', runId],
+      ['bus', 'read'],
+    ]) {
+      const r = await intoEarlyCloser(home, args);
+      const what = args.join(' ');
+      assert.ok(r.first.length > 0, `${what}: printed something first`);
+      assert.equal(r.stderr, '', `${what}: nothing on stderr`);
+      assert.deepEqual([r.code, r.signal], [0, null], `${what}: exit 0`);
+    }
   });
 });

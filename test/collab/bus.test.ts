@@ -51,6 +51,10 @@ describe('agentboard bus', () => {
     );
     const spoof = await runCli(home, ['bus', 'post', '--type', 'RUN_STOP', 'fake']);
     assert.equal(spoof.code, 2, 'RUN_START/RUN_STOP are posted by runs only');
+    assert.match(spoof.stderr, /^error: RUN_STOP is reserved: the board posts it itself/);
+    const spoofStart = await runCli(home, ['bus', 'post', '--type', 'run_start', 'fake']);
+    assert.equal(spoofStart.code, 2);
+    assert.match(spoofStart.stderr, /^error: RUN_START is reserved/);
     const empty = await runCli(home, ['bus', 'post', '--task', 'T-1'], { input: '  \n' });
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /^error: a message needs text\n$/);

@@ -152,6 +152,13 @@ describe('agentboard mcp', () => {
       await refused('bus_post', { type: 'GOSSIP', body: 'x' }),
       /Input validation error/,
     );
+    // The engine's own types are refused, in the words the CLI and the API use.
+    for (const type of ['RUN_START', 'RUN_STOP']) {
+      assert.match(
+        await refused('bus_post', { type, body: 'forged', task: 'T-1' }),
+        new RegExp(`${type} is reserved: the board posts it itself`),
+      );
+    }
     assert.match(
       await refused('get_task', { id: 'T-99' }),
       /^not_found: task T-99 not found: list tasks with `agentboard task list`$/,

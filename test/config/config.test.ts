@@ -111,6 +111,40 @@ describe('config.yaml validation: each error names the file, the key path and wh
     assert.match(invalid('defaults:\n  max_attempts: 0\n'), /defaults\.max_attempts: Too small/);
   });
 
+  test('keys that are not plain names (__proto__, constructor, prototype) are refused with their path', () => {
+    const reserved = '(it names part of every JavaScript object): rename it';
+    // Before: a __proto__ agent set the parsed object's prototype and vanished without a word.
+    assert.equal(
+      invalid('agents:\n  __proto__:\n    kind: claude\n'),
+      `${FILE}:2: agents.__proto__: "__proto__" cannot be used as a key ${reserved}`,
+    );
+    assert.equal(
+      invalid('agents:\n  constructor:\n    kind: claude\n'),
+      `${FILE}:2: agents.constructor: "constructor" cannot be used as a key ${reserved}`,
+    );
+    assert.equal(
+      invalid('agents:\n  bot:\n    kind: claude\n    env:\n      OK: "1"\n      __proto__: x\n'),
+      `${FILE}:6: agents.bot.env.__proto__: "__proto__" cannot be used as a key ${reserved}`,
+    );
+    assert.match(
+      invalid('agents:\n  bot:\n    kind: claude\n    env: { prototype: "1" }\n'),
+      /^\/boards\/demo\/config\.yaml:4: agents\.bot\.env\.prototype: "prototype" cannot/,
+    );
+    assert.match(invalid('__proto__: {}\n'), /config\.yaml:1: __proto__: /);
+    assert.match(
+      invalid('server:\n  allowed_hosts:\n    - a\n    - { constructor: 1 }\n'),
+      /config\.yaml:4: server\.allowed_hosts\.1\.constructor: /,
+    );
+    assert.match(invalid('"__proto__": 1\n'), /: __proto__: /, 'quoted too');
+    // Names that merely contain them are fine.
+    const ok = parseConfigText(
+      'agents:\n  proto:\n    kind: claude\n    env: { CONSTRUCTOR_X: "1", my_prototype: "2" }\n',
+      FILE,
+    );
+    assert.deepEqual(Object.keys(ok.agents), ['proto']);
+    assert.deepEqual(Object.keys(ok.agents.proto?.env ?? {}), ['CONSTRUCTOR_X', 'my_prototype']);
+  });
+
   test('a top level that is not a mapping', () => {
     assert.equal(
       invalid('- agents\n- board\n'),

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SPARES_DIR } from '../../src/runner/run-dir-pool.js';
 import { readExitFile } from '../../src/runner/shim.js';
 import { signalGroup } from '../../src/runner/signals.js';
@@ -144,4 +146,115 @@ test('when a helper dies, the runs it started are handed back to be watched by t
     signalGroup(s.pgid, 'SIGKILL');
     spawner.close();
   }
+});
+
+const SPAWNER = fileURLToPath(new URL('../../src/runner/spawner.js', import.meta.url));
+const HELPER = fileURLToPath(new URL('../../src/runner/spawner-process.js', import.meta.url));
+
+/**
+ * Runs `script` (an ES module) as the parent of spawner helpers, with its
+ * stderr on a pipe: the helpers inherit it, so what is read from it after
+ * the parent is gone is the helpers' own. The script prints one JSON line
+ * `{helper, runDir}` once it is ready to be killed.
+ */
+async function killParentOfHelper(script: string): Promise<{
+  helperGoneMs: number;
+  stderr: string;
+  agentAlive: boolean;
+}> {
+  const dir = tempDir();
+  const file = join(dir, 'parent.mjs');
+  writeFileSync(file, script);
+  const parent = spawn(process.execPath, [file, dir, SPAWNER, HELPER], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  parent.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const stderrClosed = new Promise((r) => parent.stderr.once('end', r));
+  const line = await held(
+    new Promise<string>((resolve, reject) => {
+      let out = '';
+      parent.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+      });
+      parent.once('exit', (code, sig) =>
+        reject(new Error(`parent ended (${code ?? sig}): ${stderr}`)),
+      );
+    }),
+  );
+  const { helper, runDir } = JSON.parse(line) as { helper: number; runDir: string };
+  const killedAt = Date.now();
+  parent.kill('SIGKILL'); // unless it has already done so itself
+  let shim = 0;
+  try {
+    await waitFor('the helper to exit', () => !isRunning(helper), 5000);
+    const helperGoneMs = Date.now() - killedAt;
+    await held(stderrClosed);
+    await waitFor('the agent to start', () => readIfAny(join(runDir, 'shim.pid')).trim() !== '');
+    shim = Number(readIfAny(join(runDir, 'shim.pid')));
+    // Give an agent that would die with its helper the time to do so.
+    await new Promise((r) => setTimeout(r, 200));
+    return { helperGoneMs, stderr, agentAlive: isRunning(shim) };
+  } finally {
+    if (shim > 1) signalGroup(shim, 'SIGKILL');
+  }
+}
+
+function readIfAny(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Alive, and not a zombie waiting for whoever inherited it to reap it. */
+function isRunning(pid: number): boolean {
+  const stat = readIfAny(`/proc/${pid}/stat`);
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+test('when its parent is SIGKILLed, an idle helper exits at once, quietly, leaving its agents running', async () => {
+  const r = await killParentOfHelper(`
+    import { readdirSync, readFileSync } from 'node:fs';
+    const [dir, spawnerJs] = process.argv.slice(2);
+    const { Spawner } = await import(spawnerJs);
+    setInterval(() => {}, 1000);
+    const spawner = new Spawner();
+    const runDir = dir + '/runs/long';
+    await spawner.spawn({ runDir, argv: ['sleep', '30'], env: { PATH: process.env.PATH }, cwd: dir });
+    const helper = readdirSync('/proc').find((n) => {
+      try {
+        const st = readFileSync('/proc/' + n + '/stat', 'utf8');
+        return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch { return false; }
+    });
+    console.log(JSON.stringify({ helper: Number(helper), runDir }));
+  `);
+  assert.equal(r.stderr, '', 'nothing on the helper’s stderr');
+  assert.ok(r.helperGoneMs < 3000, `the helper exited after ${r.helperGoneMs} ms`);
+  assert.ok(r.agentAlive, 'the agent outlives the helper');
+});
+
+test('a helper busy with a launch when its parent dies exits quietly when its answer finds nobody (no EPIPE trace)', async () => {
+  // The request carries a large prompt: the parent dies once it is sent, and
+  // the helper, still busy writing it, answers into a dead channel before it
+  // can have read the channel's end.
+  const r = await killParentOfHelper(`
+    import { fork } from 'node:child_process';
+    const [dir, , helperJs] = process.argv.slice(2);
+    const helper = fork(helperJs, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    const runDir = dir + '/runs/big';
+    const opts = { runDir, argv: ['/bin/sh', '-c', 'cat >/dev/null; sleep 30'], env: { PATH: process.env.PATH }, cwd: dir, stdinFile: runDir + '/prompt.md' };
+    helper.send({ id: 1, opts, base: true, prompt: 'x'.repeat(8 << 20) }, () => {
+      console.log(JSON.stringify({ helper: helper.pid, runDir }));
+      process.kill(process.pid, 'SIGKILL');
+    });
+  `);
+  assert.equal(r.stderr, '', 'nothing on the helper’s stderr');
+  assert.ok(r.helperGoneMs < 3000, `the helper exited after ${r.helperGoneMs} ms`);
+  assert.ok(r.agentAlive, 'the agent it had just started outlives it');
 });

@@ -4,11 +4,12 @@ import fc from 'fast-check';
 import { ERROR_CATALOG } from '../../src/server/error-catalog.js';
 import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
 import { testConfig } from '../support/board.js';
+import { assertErrorShape } from './error-shape.js';
 
 /**
  * Thousands of generated malformed requests: every one must be refused with a
- * 4xx from the error catalog, and the database must be byte-for-byte the same
- * afterwards.
+ * 4xx from the error catalog, in the one error shape (Fastify's own refusals
+ * included), and the database must be byte-for-byte the same afterwards.
  */
 
 const TABLES = [
@@ -24,7 +25,7 @@ const TABLES = [
 const SEED = 20261121;
 
 interface Req {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'OPTIONS' | 'HEAD';
   url: string;
   payload?: string;
   contentType?: string;
@@ -85,7 +86,14 @@ const badRanges = [
 
 describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () => {
   let api: ApiBoard;
-  let ids: { backlog: string; todo: string; done: string; cancelled: string; run: string };
+  let ids: {
+    backlog: string;
+    todo: string;
+    done: string;
+    cancelled: string;
+    run: string;
+    idle: string;
+  };
 
   before(async () => {
     api = await apiBoard({ config: testConfig({ board: { autostart: false } }) });
@@ -106,7 +114,10 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
     const cancelled = (await post('/api/v1/tasks', { title: 'c', status: 'backlog' })).id;
     await post(`/api/v1/tasks/${cancelled}/cancel`);
     await post(`/api/v1/tasks/${todo}/comments`, { body: 'hello' });
-    ids = { backlog, todo, done, cancelled, run };
+    // Could be run at any moment: a body mistaken for "no body" would queue one.
+    const idle = (await post('/api/v1/tasks', { title: 'idle', status: 'backlog', agent: 'bot' }))
+      .id;
+    ids = { backlog, todo, done, cancelled, run, idle };
   });
   after(() => api.close());
 
@@ -307,6 +318,53 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
           { kind: 'other', method: 'GET', url: `/api/v1/tasks/${pick(badIds)}/tree` },
           { kind: 'other', method: 'GET', url: `/api/v1/cards?tasks=${pick(badIds)}` },
         ] as Req[]),
+      // Not a JSON object where every body route expects one (null once queued a run).
+      () => ({
+        kind: 'non-object-body',
+        method: 'POST',
+        url: pick([
+          `/api/v1/tasks/${task()}/runs`,
+          '/api/v1/tasks',
+          `/api/v1/tasks/${task()}/move`,
+          `/api/v1/tasks/${task()}/comments`,
+          `/api/v1/tasks/${task()}/merge`,
+          '/api/v1/gc',
+          '/api/v1/messages',
+          '/api/v1/schedules',
+        ]),
+        payload: pick(['null', '[]', '[{"agent":"bot"}]', '"bot"', '7', 'true', '""', '']),
+        contentType: 'application/json',
+      }),
+      // The engine's own message types, in any case.
+      () => ({
+        kind: 'system-message',
+        method: 'POST',
+        url: '/api/v1/messages',
+        payload: json({
+          type: pick(['RUN_START', 'RUN_STOP', 'run_start', ' Run_Stop ']),
+          body: 'forged',
+          author: 'bot',
+          ...(k % 2 === 0 ? { taskId: task() } : { runId: ids.run }),
+        }),
+      }),
+      // Methods a route does not take (405), URLs the router cannot decode.
+      () =>
+        pick([
+          { kind: 'method', method: 'DELETE', url: '/api/v1/runs' },
+          { kind: 'method', method: 'PUT', url: `/api/v1/tasks/${task()}` },
+          { kind: 'method', method: 'DELETE', url: `/api/v1/runs/${ids.run}` },
+          { kind: 'method', method: 'PATCH', url: '/api/v1/messages' },
+          { kind: 'method', method: 'OPTIONS', url: '/api/v1/tasks' },
+          { kind: 'method', method: 'GET', url: `/api/v1/tasks/${task()}/cancel` },
+          { kind: 'method', method: 'HEAD', url: '/api/v1/gc' },
+          {
+            kind: 'bad-url',
+            method: 'GET',
+            url: `/api/v1/tasks/${pick(['%', '%E0%A4%A', '%zz'])}`,
+          },
+          { kind: 'bad-url', method: 'GET', url: `/api/v1/runs/${'r'.repeat(201 + (k % 50))}` },
+          { kind: 'route', method: 'GET', url: pick(['/api/v2/tasks', '/api', '/.env']) },
+        ] as Req[]),
       // Wrong methods, media types and unknown routes.
       () =>
         pick([
@@ -351,11 +409,50 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
       });
       const where = `${r.kind}: ${r.method} ${r.url} ${r.payload?.slice(0, 200) ?? ''} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, where);
-      assert.ok(codes.has(res.json().error.code), where);
+      if (r.method === 'HEAD') {
+        // A HEAD answer has no body to check; its status is the GET's.
+        assert.equal(res.statusCode, 405, where);
+      } else {
+        const e = assertErrorShape(res, where);
+        assert.ok(codes.has(e.code), where);
+        if (r.kind === 'method') assert.equal(e.code, 'method_not_allowed', where);
+        if (r.kind === 'non-object-body' || r.kind === 'system-message') {
+          assert.equal(res.statusCode, 400, where);
+        }
+      }
       byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
     }
     assert.equal(requests.length, 5000);
-    assert.ok(byKind.size >= 10, [...byKind.keys()].join(','));
+    assert.ok(byKind.size >= 14, [...byKind.keys()].join(','));
+    assert.equal(await dump(), before, 'the database changed');
+  });
+
+  it('every body route refuses every non-object JSON body with a 400, changing nothing', async () => {
+    const before = await dump();
+    const routes: [Req['method'], string][] = [
+      ['POST', `/api/v1/tasks/${ids.idle}/runs`],
+      ['POST', '/api/v1/tasks'],
+      ['PATCH', `/api/v1/tasks/${ids.idle}`],
+      ['POST', `/api/v1/tasks/${ids.idle}/move`],
+      ['POST', `/api/v1/tasks/${ids.idle}/comments`],
+      ['POST', `/api/v1/tasks/${ids.idle}/merge`],
+      ['POST', '/api/v1/gc'],
+      ['POST', '/api/v1/messages'],
+      ['POST', '/api/v1/schedules'],
+    ];
+    for (const [method, url] of routes) {
+      for (const payload of ['null', '[]', '[{"agent":"bot"}]', '"bot"', '0', 'false', '']) {
+        const res = await api.server.inject({
+          method,
+          url,
+          headers: { origin: OWN_ORIGIN, 'content-type': 'application/json' },
+          payload,
+        });
+        const where = `${method} ${url} ${JSON.stringify(payload)}`;
+        assert.equal(res.statusCode, 400, `${where}: ${res.body}`);
+        assertErrorShape(res, where);
+      }
+    }
     assert.equal(await dump(), before, 'the database changed');
   });
 });

@@ -121,12 +121,21 @@ function messageSuite(name: string, location: () => Promise<BoardLocation>): voi
         [{ type: 'FACT', body: 'hi', taskId: other, runId: run }, 400, 'invalid_input', 'runId'],
         [{ type: 'FACT', body: 'hi', taskId: 'T-9999' }, 404, 'not_found', ''],
         [{ type: 'FACT', body: 'hi', runId: 'r0000000000000000000000' }, 404, 'not_found', ''],
+        // The engine's own types: a client cannot forge a run's start or end.
+        [{ type: 'RUN_START', body: 'forged', runId: run }, 400, 'invalid_request', 'body.type'],
+        [{ type: 'run_stop', author: 'bot', body: 'forged' }, 400, 'invalid_request', 'body.type'],
+        [{ type: ' RUN_STOP ', body: 'forged', taskId: task }, 400, 'invalid_request', 'body.type'],
+        [null, 400, 'invalid_request', 'body'],
+        [['FACT'], 400, 'invalid_request', 'body'],
       ];
       for (const [payload, status, code, field] of cases) {
         const r = await call('POST', '/api/v1/messages', payload);
         assert.equal(r.statusCode, status, `${JSON.stringify(payload).slice(0, 80)}: ${r.body}`);
         assert.equal(r.json().error.code, code);
         if (field) assert.equal(r.json().error.details.field, field);
+        if (/RUN_/i.test(JSON.stringify(payload))) {
+          assert.match(r.json().error.message, /RUN_(START|STOP) is reserved: the board posts it/);
+        }
       }
       for (const [q, status, field] of [
         ['task=T-9999', 404, ''],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { apiTokenVerifier, ensureApiToken, rotateApiToken } from '../../src/app/api-token.js';
+import { AuthFailureLimiter } from '../../src/server/auth-limiter.js';
 import { type ApiBoard, apiBoard, OWN_ORIGIN, TEST_PORT } from '../support/api.js';
 
 describe('HTTP API security: Host, Origin', () => {
@@ -100,16 +101,20 @@ describe('HTTP API security: the token off loopback', () => {
   });
 
   it('limits failed authentications per address', async () => {
-    for (let i = 0; i < 5; i++) await get({ authorization: 'Bearer wrong' }, '10.9.9.9');
-    const limited = await get({ authorization: `Bearer ${token}` }, '10.9.9.9');
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await get({ authorization: 'Bearer wrong' }, '10.9.9.9')).statusCode, 401);
+    }
+    const limited = await get({ authorization: 'Bearer wrong' }, '10.9.9.9');
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.json().error.code, 'too_many_auth_failures');
     assert.ok(Number(limited.headers['retry-after']) > 0);
+    assert.equal((await get({}, '10.9.9.9')).statusCode, 429, 'no token is a failure too');
     assert.equal(
-      (await get({ authorization: `Bearer ${token}` }, '10.9.9.10')).statusCode,
+      (await get({ authorization: `Bearer ${token}` }, '10.9.9.9')).statusCode,
       200,
-      'other addresses are unaffected',
+      'the right token still passes',
     );
+    assert.equal((await get({ authorization: 'Bearer wrong' }, '10.9.9.10')).statusCode, 401);
   });
 
   it('rotates: the old token stops working at once', async () => {
@@ -117,5 +122,83 @@ describe('HTTP API security: the token off loopback', () => {
     assert.notEqual(fresh, token);
     assert.equal((await get({ authorization: `Bearer ${token}` }, '10.1.1.1')).statusCode, 401);
     assert.equal((await get({ authorization: `Bearer ${fresh}` }, '10.1.1.1')).statusCode, 200);
+  });
+});
+
+describe('HTTP API security: failed-auth limiting cannot lock out the owner or be flushed', () => {
+  let api: ApiBoard;
+  let token: string;
+  // The server's own table, at its default sizes: 20 failures a minute, 10,000 addresses.
+  const limiter = new AuthFailureLimiter();
+  before(async () => {
+    api = await apiBoard({ security: { bindHost: '0.0.0.0' } });
+    const home = api.app.paths.home;
+    token = ensureApiToken(home) as string;
+    await api.close();
+    api = await apiBoard({
+      board: api.board,
+      security: { bindHost: '0.0.0.0', verifyToken: apiTokenVerifier(home), authLimiter: limiter },
+    });
+  });
+  after(() => api.close());
+
+  const get = (authorization: string | null, remoteAddress: string) =>
+    api.server.inject({
+      method: 'GET',
+      url: '/api/v1/tasks',
+      headers: authorization === null ? {} : { authorization: `Bearer ${authorization}` },
+      remoteAddress,
+    });
+
+  it("the owner's right token passes after 20 failures from its own address", async () => {
+    const owner = '127.0.0.1';
+    for (let i = 0; i < 20; i++) assert.equal((await get('guess', owner)).statusCode, 401, `#${i}`);
+    assert.equal((await get('guess', owner)).statusCode, 429, 'the address is blocked');
+    assert.equal((await get(token, owner)).statusCode, 200, 'the right token passes');
+    assert.equal((await get('guess', owner)).statusCode, 429, 'and the block stays');
+  });
+
+  it('failures from 10,050 other addresses neither unlock a blocked address nor grow the table past its bound', async () => {
+    const attacker = '10.66.0.1';
+    for (let i = 0; i < 20; i++) await get('guess', attacker);
+    assert.equal((await get('guess', attacker)).statusCode, 429);
+    for (let i = 0; i < 10_050; i++) {
+      const r = await get('guess', `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+      assert.equal(r.statusCode, 401);
+    }
+    assert.ok(limiter.size <= 20_000, `the table holds ${limiter.size} addresses`);
+    const still = await get('guess', attacker);
+    assert.equal(still.statusCode, 429, 'the flood did not unlock the blocked address');
+    assert.equal(still.json().error.code, 'too_many_auth_failures');
+    assert.equal((await get(token, attacker)).statusCode, 200);
+  });
+});
+
+describe('the failed-auth table', () => {
+  it('evicts only addresses still counting, least recent first, within its bound', () => {
+    const l = new AuthFailureLimiter({ limit: 3, maxCounting: 4, maxBlocked: 2, windowMs: 1000 });
+    for (let i = 0; i < 3; i++) l.fail('blocked', 0);
+    assert.equal(l.blockedFor('blocked', 1), 999);
+    l.fail('a', 1);
+    l.fail('a', 2);
+    for (let i = 0; i < 100; i++) l.fail(`flood-${i}`, 3);
+    assert.equal(l.size, 5, '4 counting + 1 blocked');
+    assert.equal(l.blockedFor('blocked', 4), 996, 'the flood did not evict the block');
+    l.fail('a', 5);
+    assert.equal(l.blockedFor('a', 5), null, "a's partial count was evicted, not kept forever");
+    assert.equal(l.blockedFor('blocked', 1000), null, 'a block ends with its window');
+  });
+
+  it('when the blocked table is full, nobody is unlocked: every other failing address waits', () => {
+    const l = new AuthFailureLimiter({ limit: 1, maxCounting: 10, maxBlocked: 2, windowMs: 1000 });
+    l.fail('x', 0);
+    l.fail('y', 0);
+    l.fail('z', 10); // no room: the whole table is under attack
+    assert.equal(l.size, 2);
+    assert.ok(l.blockedFor('x', 20) !== null && l.blockedFor('y', 20) !== null);
+    assert.equal(l.blockedFor('z', 20), 990);
+    assert.equal(l.blockedFor('anyone', 20), 990);
+    assert.equal(l.blockedFor('anyone', 1010), null, 'until the window has passed');
+    assert.equal(l.blockedFor('x', 1010), null);
   });
 });

@@ -2,15 +2,20 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { App } from '../../app/context.js';
-import { type MessageView, postMessage, readMessages, tailMessages } from '../../app/messages.js';
+import {
+  type MessageView,
+  POST_MESSAGE_TYPES,
+  postableMessageType,
+  postMessage,
+  readMessages,
+  tailMessages,
+} from '../../app/messages.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseTaskId } from '../../domain/ids.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
 import { paint, printJson, println, type Style, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 
-/** What people and agents post; RUN_START and RUN_STOP are posted by runs themselves. */
-const POST_TYPES = ['PROGRESS', 'FACT', 'DECISION', 'QUESTION', 'ERROR'];
 const PAGE = 500;
 /** How often `--follow` looks for new rows: one PRAGMA on SQLite, a query on PostgreSQL. */
 const FOLLOW_SQLITE_MS = 100;
@@ -44,17 +49,12 @@ export function registerBus(program: Command): void {
     )
     .option('--task <id>', 'the task it is about')
     .option('--board', 'about the whole board, even inside a run')
-    .option('--type <type>', POST_TYPES.join(' | '), 'PROGRESS')
+    .option('--type <type>', POST_MESSAGE_TYPES.join(' | '), 'PROGRESS')
     .option('--author <name>', 'who is posting', defaultAuthor())
     .option('--json', 'print the message as JSON')
     .action(async (text: string | undefined, f) => {
-      const type = String(f.type).trim().toUpperCase();
-      if (!POST_TYPES.includes(type)) {
-        throw new UsageError(
-          `unknown message type "${f.type}": use one of ${POST_TYPES.join(', ')}`,
-          { field: 'type' },
-        );
-      }
+      // Checked before standard input is read; RUN_START and RUN_STOP are the engine's own.
+      const type = postableMessageType(String(f.type));
       if (f.task && f.board) throw new UsageError('use --task or --board, not both');
       const body = text ?? readStdin();
       const runId = !f.task && !f.board ? process.env.AGENTBOARD_RUN_ID || undefined : undefined;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { resolvePaths } from '../../config/home.js';
+import { ensureHome, resolvePaths, writePrivateFile } from '../../config/home.js';
 import { AGENT_KINDS, type AgentKind, DEFAULT_COMMANDS } from '../../config/schema.js';
 import { configTemplate } from '../../config/template.js';
 import { resolveCommand } from '../../runner/resolve-command.js';
@@ -24,11 +24,12 @@ export interface InitResult {
 /** Creates the board's home with a commented config.yaml and the database. Idempotent. */
 export async function initBoard(): Promise<InitResult> {
   const paths = resolvePaths(process.env, process.cwd());
-  fs.mkdirSync(paths.runs, { recursive: true });
+  ensureHome(paths, () => {}); // openApp, below, says what is wrong with it
   const detectedAgents = detectAgentKinds(process.env.PATH ?? '');
   let created = false;
   if (!fs.existsSync(paths.config)) {
-    fs.writeFileSync(paths.config, configTemplate(detectedAgents), { flag: 'wx' });
+    // 0600: it may come to hold a `token:` (see the README on keeping secrets out of it).
+    writePrivateFile(paths.config, configTemplate(detectedAgents));
     created = true;
   }
   await withApp(async () => {});

@@ -8,7 +8,7 @@ import { withApp } from '../with-app.js';
 
 /** Why `task wait` failed: exit 1 with one clear line (and the JSON result with --json). */
 class WaitFailed extends AgentboardError {
-  constructor(code: string, message: string) {
+  constructor(code: 'wait_timeout' | 'wait_failed', message: string) {
     super(code, message);
   }
 }

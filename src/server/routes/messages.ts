@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { MAX_AUTHOR, MESSAGE_TYPES, postMessage, readMessages } from '../../app/messages.js';
+import {
+  MAX_AUTHOR,
+  MESSAGE_TYPES,
+  messageTypeProblem,
+  POST_MESSAGE_TYPES,
+  postMessage,
+  readMessages,
+} from '../../app/messages.js';
 import type { ServerContext } from '../context.js';
 import { intQuery, runParams, taskRef } from '../schemas.js';
 
@@ -17,7 +24,14 @@ const messageView = z.object({
 const postBody = z.strictObject({
   taskId: taskRef.optional(),
   runId: runParams.shape.id.optional(),
-  type: z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(MESSAGE_TYPES)),
+  // RUN_START and RUN_STOP are the engine's own: refused here, as by the CLI and MCP.
+  type: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toUpperCase() : v),
+    z.enum(POST_MESSAGE_TYPES, {
+      error: (iss) =>
+        typeof iss.input === 'string' ? (messageTypeProblem(iss.input) ?? undefined) : undefined,
+    }),
+  ),
   author: z.string().min(1).max(MAX_AUTHOR).optional(),
   body: z.string().min(1).max(1_000_000),
 });
@@ -45,7 +59,7 @@ export function messageRoutes(f: FastifyInstance, { app, routes }: ServerContext
     url: '/api/v1/messages',
     tag: 'messages',
     summary:
-      'Post a message (about a task, a run, or the board); the board feed carries it as message.posted',
+      'Post a message (about a task, a run, or the board); the board feed carries it as message.posted. RUN_START and RUN_STOP are reserved to the board (400).',
     body: postBody,
     status: 201,
     response: messageView,
