@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runDir } from '../config/home.js';
-import { AgentboardError, NotFoundError } from '../domain/errors.js';
-import type { Redactor } from '../domain/redact.js';
+import { NotFoundError } from '../domain/errors.js';
 import { isTerminalRun, type RunState } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
 import { type OutputStream, readOutput, shippedBytes } from '../store/run-output.js';
@@ -49,41 +48,6 @@ export async function logLength(app: App, runId: string, stream: OutputStream): 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw e;
   }
-}
-
-/**
- * `limit` bytes of the log from `offset`, redacted: the read reaches a
- * little past both ends so a secret cut by the range is still recognised;
- * masking keeps lengths, so offsets stay true. An offset past the end is an
- * error saying where the log ends.
- */
-export async function readRedactedLog(
-  app: App,
-  runId: string,
-  stream: OutputStream,
-  offset: number,
-  limit: number,
-  redact: Redactor,
-): Promise<{ bytes: Buffer; offset: number; size: number }> {
-  const size = await logLength(app, runId, stream);
-  if (offset > size) {
-    throw new AgentboardError(
-      'range_not_satisfiable',
-      `offset ${offset} is past the end of the ${stream} log (${size} bytes): read from an offset up to ${size}`,
-      { exitCode: 2, details: { field: 'offset', size } },
-    );
-  }
-  const from = Math.max(0, offset - redact.overlap);
-  const r = await readRunLog(app, runId, stream, {
-    offset: from,
-    limit: offset - from + limit + redact.overlap,
-  });
-  const clean = redact.bytes(r.data);
-  const bytes = clean.subarray(
-    Math.min(clean.length, offset - from),
-    Math.min(clean.length, offset - from + limit),
-  );
-  return { bytes, offset, size: Math.max(size, from + r.data.length) };
 }
 
 async function runEnded(app: App, runId: string): Promise<boolean> {

@@ -36,6 +36,7 @@ import {
 } from '../workspace/repo.js';
 import type { App } from './context.js';
 import { resolveRun } from './runs.js';
+import { boardRedactor } from './secrets.js';
 import { taskNotFound } from './tasks.js';
 
 export interface RunWorkspace {
@@ -145,7 +146,12 @@ export async function commitRunWork(
   if (run.commit_before === null) return null;
   const ws = await getWorkspace(app.store.db, run.task_id);
   if (!ws || !fs.existsSync(path.join(ws.path, '.git'))) return null;
-  const summary = await finalSummary(app, run.id);
+  // The summary quotes the agent, which may have printed a secret: the commit
+  // message passes the board's one redactor, like every other channel, and is
+  // cut only after it (a cut secret would no longer be recognised).
+  const summary = boardRedactor(app)
+    .text(await finalSummary(app, run.id))
+    .slice(0, MAX_MESSAGE);
   const subject = summary || `${formatTaskId(run.task_id)}: run ${run.id} ${outcome}`;
   const message = `${subject}\n\nAgentboard-Task: ${formatTaskId(run.task_id)}\nAgentboard-Run: ${run.id}\nAgentboard-Outcome: ${outcome}\n`;
   return commitAll(ws.path, message);
@@ -158,8 +164,7 @@ async function finalSummary(app: App, runId: string): Promise<string> {
   const e =
     (await lastRunEvent(app.store.db, runId, ['result'])) ??
     (await lastRunEvent(app.store.db, runId, ['message']));
-  const text = e && (e.type === 'result' || e.type === 'message') ? plainTail(e.text) : '';
-  return text.slice(0, MAX_MESSAGE);
+  return e && (e.type === 'result' || e.type === 'message') ? plainTail(e.text) : '';
 }
 
 export interface WorkspaceView {

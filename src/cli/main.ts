@@ -12,7 +12,7 @@ import { registerToken } from './commands/token.js';
 import { registerValidate } from './commands/validate.js';
 import { registerWorker } from './commands/worker.js';
 import { registerWorkspaces } from './commands/workspaces.js';
-import { endQuietlyWhenStdoutCloses } from './output.js';
+import { endQuietlyWhenStdoutCloses, printErr } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentboard')
@@ -53,10 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof AgentboardError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      printErr(`error: ${e.message}`);
       return e.exitCode;
     }
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    printErr(`error: ${(e as Error).stack ?? String(e)}`);
     return 1;
   }
 }

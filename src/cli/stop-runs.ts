@@ -9,6 +9,7 @@ import { reconcileOnce } from '../engine/reconcile-once.js';
 import { bootId, isSameProcess } from '../runner/proc.js';
 import { signalGroup, stopGroup } from '../runner/signals.js';
 import { getRun, listRuns, type RunRow } from '../store/runs.js';
+import { printErr } from './output.js';
 
 /**
  * Stops runs from the CLI: the stop request is written first (so whoever
@@ -55,7 +56,7 @@ export async function stopRuns(
     if (!(await engineIsRunning(app))) {
       await reconcileOnce(app, {
         info: () => {},
-        warn: (m) => process.stderr.write(`warning: ${m}\n`),
+        warn: (m) => printErr(`warning: ${m}`),
       });
       break;
     }

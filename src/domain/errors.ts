@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'unauthorized',
   'host_not_allowed',
   'origin_not_allowed',
+  'request_header_required',
   'not_found',
   'route_not_found',
   'method_not_allowed',

@@ -49,10 +49,11 @@ export interface McpOptions {
 export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
   const env = o.env ?? process.env;
   const author = env.AGENTBOARD_AUTHOR || env.AGENTBOARD_AGENT || 'mcp';
+  // Every answer, a refusal included, passes the board's one redactor.
   const redact = boardRedactor(app);
   const server = new McpServer({ name: 'agentboard', version: o.version ?? '0.1.0' });
   const ok = (value: unknown): CallToolResult => ({
-    content: [{ type: 'text', text: JSON.stringify(redact.value(value), null, 2) }],
+    content: [{ type: 'text', text: redact.text(JSON.stringify(redact.value(value), null, 2)) }],
   });
   // Refusals become tool errors the model can read and act on; anything else is a bug.
   const tool = <A>(run: (args: A, signal: AbortSignal) => Promise<unknown>) => {
@@ -61,7 +62,10 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
         return ok(await run(args, extra.signal));
       } catch (e) {
         if (!(e instanceof AgentboardError)) throw e;
-        return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }] };
+        return {
+          isError: true,
+          content: [{ type: 'text', text: redact.text(`${e.code}: ${e.message}`) }],
+        };
       }
     };
   };

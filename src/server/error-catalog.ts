@@ -19,6 +19,11 @@ export const ERROR_CATALOG = {
   unauthorized: { status: 401, summary: 'a valid Bearer token is required' },
   host_not_allowed: { status: 403, summary: 'the Host header is not on the allow-list' },
   origin_not_allowed: { status: 403, summary: 'a state-changing request from a foreign Origin' },
+  request_header_required: {
+    status: 403,
+    summary:
+      'a state-changing request without a JSON body must carry the header X-Agentboard-Request: 1',
+  },
   not_found: { status: 404, summary: 'the task, run or other object does not exist' },
   route_not_found: { status: 404, summary: 'no such route' },
   method_not_allowed: {

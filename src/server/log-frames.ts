@@ -1,9 +1,14 @@
 /**
- * The pieces of a run's live log as SSE: `log` and `exit` frames, reads with
- * redaction context, UTF-8 boundaries. Used by the shared followers in
- * log-stream.ts and by the remote-log reader.
+ * The pieces of a run's log as the server shows it: `log` and `exit` SSE
+ * frames, reads with redaction context, UTF-8 boundaries, and the hold-back
+ * of a growing log's undecided tail, shared by the live stream (log-stream.ts)
+ * and polled byte ranges (`readLogRange`). Used by the shared followers in
+ * log-stream.ts, the remote-log reader and the logs route.
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import type { App } from '../app/context.js';
+import { logLength, type OutputStream, readRunLog } from '../app/run-output.js';
+import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
 import type { RunRow } from '../store/runs.js';
 import { sseFrame } from './sse.js';
@@ -48,6 +53,21 @@ export function utf8Boundary(buf: Buffer, end: number): number {
     return j + len > end ? j : end;
   }
   return end;
+}
+
+/**
+ * How many leading bytes of `raw` (the newest bytes of a log, with context
+ * before them) can be shown now. `final` (the run had ended before `raw` was
+ * read: nothing more will come): all of them. Otherwise all but the
+ * undecided tail, what may be a secret still being written
+ * (`Redactor.holdback`), pulled back to a UTF-8 character boundary. Whoever
+ * shows a growing log goes through here, the live stream and polled ranges
+ * alike, so neither can end inside a possible secret: the held-back bytes are
+ * shown once the next write (or the run's end) decides them.
+ */
+export function decidedEnd(redact: Redactor, raw: Buffer, final: boolean): number {
+  if (final) return raw.length;
+  return utf8Boundary(raw, raw.length - redact.holdback(raw));
 }
 
 /** The size of a log file; 0 before the agent has created it. */
@@ -115,4 +135,41 @@ export async function readAt(file: string, offset: number, length: number): Prom
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Bytes [offset, offset + limit) of a run's log, redacted, for a poller: read
+ * with `overlap` bytes of context on both sides (a secret cut by the range is
+ * still recognised, and masking keeps lengths, so offsets stay true), and,
+ * while the run may still write, cut before the undecided tail
+ * (`decidedEnd`): the answer may be shorter than what the file holds, and the
+ * next offset (`offset + bytes.length`) points before the held-back bytes, so
+ * the next poll reads them again once they are decided. An offset past the
+ * end is an error saying where the log ends.
+ */
+export async function readLogRange(
+  app: App,
+  redact: Redactor,
+  runId: string,
+  stream: OutputStream,
+  offset: number,
+  limit: number,
+): Promise<{ bytes: Buffer; offset: number; size: number }> {
+  const size = await logLength(app, runId, stream);
+  if (offset > size) {
+    throw new AgentboardError(
+      'range_not_satisfiable',
+      `offset ${offset} is past the end of the ${stream} log (${size} bytes): read from an offset up to ${size}`,
+      { exitCode: 2, details: { field: 'offset', size } },
+    );
+  }
+  const from = Math.max(0, offset - redact.overlap);
+  const want = offset - from + limit + redact.overlap + 4;
+  // readRunLog asks the run's state before it reads: `complete` means the run
+  // had ended and the read reached the end, so no byte of it is undecided.
+  const r = await readRunLog(app, runId, stream, { offset: from, limit: want });
+  const end = from + decidedEnd(redact, r.data, r.complete);
+  const to = Math.max(offset, Math.min(offset + limit, end));
+  const bytes = redact.bytes(r.data).subarray(offset - from, to - from);
+  return { bytes, offset, size: Math.max(size, from + r.data.length) };
 }

@@ -21,6 +21,7 @@ import type { EventRecord } from '../store/events.js';
 import { getRun } from '../store/runs.js';
 import {
   CHUNK,
+  decidedEnd,
   type ExitInfo,
   exitOf,
   logFrame,
@@ -159,10 +160,7 @@ class SharedLog {
   private settle(final: boolean): void {
     if (this.gather) clearTimeout(this.gather);
     this.gather = null;
-    const rawEnd = this.rawStart + this.raw.length;
-    const limit = final ? rawEnd : rawEnd - this.redact.holdback(this.raw);
-    if (limit <= this.pos) return;
-    const to = final ? rawEnd : this.rawStart + utf8Boundary(this.raw, limit - this.rawStart);
+    const to = this.rawStart + decidedEnd(this.redact, this.raw, final);
     if (to <= this.pos) return;
     const from = this.pos;
     const frame = logFrame(this.redact, this.raw, this.rawStart, from, to);

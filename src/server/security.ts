@@ -22,6 +22,13 @@ export interface SecurityOptions {
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * The header a state-changing request without a JSON body must carry. A
+ * browser sends a custom header cross-origin only after a CORS preflight,
+ * which this server never grants: no simple cross-site form or fetch can
+ * carry it. The web board sends it on every write.
+ */
+export const REQUEST_HEADER = 'X-Agentboard-Request';
 const OPEN_ROUTES = new Set(['/healthz']);
 /** The board page's shell and assets hold no data: they load without a token, to show its login form. */
 const OPEN_PAGE =
@@ -71,9 +78,9 @@ function bearerOf(req: FastifyRequest): string {
 }
 
 /**
- * Host allow-list (DNS rebinding), Origin check on state-changing requests
- * (CSRF), Bearer token when not on loopback, and a limit on failed
- * authentications per client address.
+ * Host allow-list (DNS rebinding), Origin check and JSON-or-custom-header
+ * rule on state-changing requests (CSRF), Bearer token when not on loopback,
+ * and a limit on failed authentications per client address.
  */
 export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): void {
   const hosts = allowedHostNames(o);
@@ -89,8 +96,11 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
     }
     // Listening on port 0 (a free one): the port is the one the request came in on.
     const port = o.port === 0 ? (req.socket.localPort ?? 0) : o.port;
-    if (!SAFE_METHODS.has(req.method)) checkOrigin(req, hosts, origins, port);
     const path = req.url.split('?')[0] ?? '';
+    if (!SAFE_METHODS.has(req.method)) {
+      checkOrigin(req, hosts, origins, port);
+      checkNotSimple(req, path);
+    }
     if (!o.verifyToken || OPEN_ROUTES.has(path) || (req.method === 'GET' && OPEN_PAGE.test(path))) {
       return;
     }
@@ -140,6 +150,35 @@ function checkOrigin(
     same = false;
   }
   if (!same) throw foreignOrigin(`Origin ${origin}`);
+}
+
+/**
+ * A state-changing request must be one a browser would only send cross-origin
+ * after a CORS preflight: JSON content, or the custom header. A cross-site
+ * form or a no-Origin `text/plain` fetch is neither, so it never gets here.
+ * Paths outside the API (the page, /healthz) take no writes: the rule covers
+ * every state-changing method on every path, so no spelling of a path
+ * (`//api`, `%61pi`) can route around it.
+ */
+function checkNotSimple(req: FastifyRequest, path: string): void {
+  const type = req.headers['content-type'];
+  const media = typeof type === 'string' ? (type.split(';')[0] ?? '').trim().toLowerCase() : '';
+  if (media === 'application/json') return;
+  const marker = req.headers[REQUEST_HEADER.toLowerCase()];
+  if (typeof marker === 'string' && marker.trim() !== '') return;
+  const what = `${req.method} ${path}`;
+  if (media !== '') {
+    throw new HttpError(
+      'unsupported_media_type',
+      `${what} does not take ${media}: send a JSON body with Content-Type: application/json, or, with no body, the header "${REQUEST_HEADER}: 1"`,
+      { contentType: media, header: REQUEST_HEADER },
+    );
+  }
+  throw new HttpError(
+    'request_header_required',
+    `${what} changes the board: send the header "${REQUEST_HEADER}: 1" (or a JSON body with Content-Type: application/json), so that no cross-site form can make this request`,
+    { header: REQUEST_HEADER },
+  );
 }
 
 function foreignOrigin(what: string): HttpError {

@@ -18,7 +18,13 @@ import { API_ERROR_CODES, type ApiErrorCode } from '../../src/domain/errors.js';
 import { ERROR_CATALOG } from '../../src/server/error-catalog.js';
 import { buildServer } from '../../src/server/server.js';
 import { getRun } from '../../src/store/runs.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN, TEST_PORT } from '../support/api.js';
+import {
+  type ApiBoard,
+  apiBoard,
+  BOARD_WRITE_HEADERS,
+  OWN_ORIGIN,
+  TEST_PORT,
+} from '../support/api.js';
 import { testConfig } from '../support/board.js';
 import { createRepo, git, openBoard, type WsBoard, wsConfig } from '../workspace/helpers.js';
 import { assertErrorShape } from './error-shape.js';
@@ -172,7 +178,7 @@ describe('the error catalog: every code through a real request', () => {
     expectCode(await call('DELETE', `/api/v1/schedules/${hb.id}`), 'schedule_heartbeat', 'hb');
   });
 
-  it('security: host_not_allowed, origin_not_allowed, unauthorized, too_many_auth_failures', async () => {
+  it('security: host_not_allowed, origin_not_allowed, request_header_required, unauthorized, too_many_auth_failures', async () => {
     expectCode(
       await api.server.inject({
         method: 'GET',
@@ -191,6 +197,11 @@ describe('the error catalog: every code through a real request', () => {
       }),
       'origin_not_allowed',
       'foreign Origin',
+    );
+    expectCode(
+      await api.server.inject({ method: 'POST', url: '/api/v1/tasks/T-1/cancel' }),
+      'request_header_required',
+      'a body-less write without the header',
     );
     const locked = await apiBoard({
       config: testConfig({ board: { autostart: false } }),
@@ -254,7 +265,7 @@ describe('the error catalog: the worktree codes through a real repository', () =
     server.inject({
       method,
       url,
-      headers: { origin: OWN_ORIGIN },
+      headers: BOARD_WRITE_HEADERS,
       ...(payload ? { payload } : {}),
     });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_CATALOG } from '../../src/server/error-catalog.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
+import { type ApiBoard, apiBoard, BOARD_WRITE_HEADERS, OWN_ORIGIN } from '../support/api.js';
 import { testConfig } from '../support/board.js';
 import { assertErrorShape } from './error-shape.js';
 
@@ -101,7 +101,7 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
       const r = await api.server.inject({
         method: 'POST',
         url,
-        headers: { origin: OWN_ORIGIN },
+        headers: BOARD_WRITE_HEADERS,
         ...(body === undefined ? {} : { payload: body as object }),
       });
       assert.ok(r.statusCode < 300, r.body);
@@ -400,7 +400,7 @@ describe('HTTP API fuzz: malformed requests change nothing and never 5xx', () =>
         method: r.method,
         url: r.url,
         headers: {
-          origin: OWN_ORIGIN,
+          ...BOARD_WRITE_HEADERS,
           ...(r.payload !== undefined
             ? { 'content-type': r.contentType ?? 'application/json' }
             : {}),

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { apiTokenVerifier, ensureApiToken, rotateApiToken } from '../../src/app/api-token.js';
 import { AuthFailureLimiter } from '../../src/server/auth-limiter.js';
+import { REQUEST_HEADER } from '../../src/server/security.js';
 import { type ApiBoard, apiBoard, OWN_ORIGIN, TEST_PORT } from '../support/api.js';
+import { assertErrorShape } from './error-shape.js';
 
 describe('HTTP API security: Host, Origin', () => {
   let api: ApiBoard;
@@ -57,6 +59,123 @@ describe('HTTP API security: Host, Origin', () => {
     assert.equal((await post({ origin: OWN_ORIGIN })).statusCode, 201);
     assert.equal((await post({ origin: 'http://localhost:5173' })).statusCode, 201, 'configured');
     assert.equal((await post({})).statusCode, 201, 'no Origin: not a browser');
+  });
+});
+
+describe('HTTP API security: no simple cross-site request changes the board', () => {
+  let api: ApiBoard;
+  before(async () => {
+    api = await apiBoard();
+  });
+  after(() => api.close());
+
+  const newTask = async (title: string): Promise<string> => {
+    const r = await api.call('POST', '/api/v1/tasks', { title });
+    assert.equal(r.statusCode, 201, r.body);
+    return r.json().id;
+  };
+  const task = async (id: string) =>
+    (await api.server.inject({ method: 'GET', url: `/api/v1/tasks/${id}` })).json();
+  const cancel = (id: string, headers: Record<string, string>, payload?: string) =>
+    api.server.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${id}/cancel`,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
+
+  it('refuses a text/plain POST with no Origin to a body-less route, and changes nothing', async () => {
+    const id = await newTask('text/plain target');
+    const before = await task(id);
+    // What `fetch(url, {method: 'POST', mode: 'no-cors', body: 'x'})` or a
+    // `<form enctype="text/plain">` on any site sends: no Origin checkable, no preflight.
+    const r = await cancel(id, { 'content-type': 'text/plain;charset=UTF-8' }, 'x');
+    const e = assertErrorShape(r, 'text/plain');
+    assert.equal(r.statusCode, 415);
+    assert.equal(e.code, 'unsupported_media_type');
+    assert.match(e.message, /Content-Type: application\/json/);
+    assert.match(e.message, new RegExp(`${REQUEST_HEADER}: 1`));
+    assert.deepEqual(await task(id), before, 'the task is unchanged');
+  });
+
+  it('refuses a form-encoded or multipart POST the same way', async () => {
+    const id = await newTask('form target');
+    const before = await task(id);
+    const form = await cancel(id, { 'content-type': 'application/x-www-form-urlencoded' }, 'a=1');
+    assert.equal(form.statusCode, 415);
+    assert.equal(assertErrorShape(form, 'form').code, 'unsupported_media_type');
+    // A form with no fields sends an empty body, which no body parser ever sees.
+    const empty = await cancel(id, { 'content-type': 'application/x-www-form-urlencoded' }, '');
+    assert.equal(empty.statusCode, 415, empty.body);
+    const multi = await cancel(
+      id,
+      { 'content-type': 'multipart/form-data; boundary=x' },
+      '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n',
+    );
+    assert.equal(multi.statusCode, 415);
+    // Creating a task from a form is refused before its body is read.
+    const created = await api.server.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'title=forged',
+    });
+    assert.equal(created.statusCode, 415);
+    assert.deepEqual(await task(id), before, 'the task is unchanged');
+    const list = (await api.server.inject({ method: 'GET', url: '/api/v1/tasks' })).json();
+    assert.ok(!list.items.some((t: { title: string }) => t.title === 'forged'));
+  });
+
+  it('refuses a body-less write with neither JSON nor the header, whatever its method', async () => {
+    const id = await newTask('bare target');
+    const before = await task(id);
+    const bare = await cancel(id, {});
+    const e = assertErrorShape(bare, 'bare');
+    assert.equal(bare.statusCode, 403);
+    assert.equal(e.code, 'request_header_required');
+    assert.match(e.message, new RegExp(`send the header "${REQUEST_HEADER}: 1"`));
+    assert.equal(e.details.header, REQUEST_HEADER);
+    assert.equal((await cancel(id, { [REQUEST_HEADER]: '' })).statusCode, 403, 'empty header');
+    for (const method of ['DELETE', 'PUT', 'PATCH'] as const) {
+      const r = await api.server.inject({ method, url: `/api/v1/tasks/${id}` });
+      assert.equal(r.statusCode, 403, method);
+      assert.equal(r.json().error.code, 'request_header_required', method);
+    }
+    // Another spelling of the path does not route around the rule.
+    for (const url of [`//api/v1/tasks/${id}/cancel`, `/%61pi/v1/tasks/${id}/cancel`]) {
+      const r = await api.server.inject({ method: 'POST', url });
+      assert.equal(r.statusCode, 403, url);
+    }
+    assert.deepEqual(await task(id), before, 'the task is unchanged');
+  });
+
+  it('lets the header, or a JSON body, through; reads need neither', async () => {
+    const a = await newTask('header');
+    const withHeader = await cancel(a, { [REQUEST_HEADER]: '1' });
+    assert.equal(withHeader.statusCode, 200, withHeader.body);
+    assert.equal(withHeader.json().status, 'cancelled');
+    // The header also lets a text/plain request reach the route (a preflight would be needed cross-site).
+    const b = await newTask('header, text/plain');
+    const plain = await cancel(b, { [REQUEST_HEADER]: '1', 'content-type': 'text/plain' }, 'x');
+    assert.equal(plain.statusCode, 200, plain.body);
+    const c = await newTask('json');
+    const json = await cancel(c, { 'content-type': 'application/json; charset=utf-8' }, '{}');
+    assert.equal(json.statusCode, 200, json.body);
+    assert.equal(json.json().status, 'cancelled');
+    const renamed = await api.server.inject({
+      method: 'PATCH',
+      url: `/api/v1/tasks/${await newTask('rename')}`,
+      payload: { title: 'renamed' },
+    });
+    assert.equal(renamed.statusCode, 200, 'an object payload is sent as JSON');
+    assert.equal(renamed.json().title, 'renamed');
+
+    for (const url of ['/api/v1/tasks', `/api/v1/tasks/${a}`, '/healthz', '/openapi.json']) {
+      const r = await api.server.inject({ method: 'GET', url });
+      assert.equal(r.statusCode, 200, url);
+    }
+    const head = await api.server.inject({ method: 'HEAD', url: '/api/v1/tasks' });
+    assert.equal(head.statusCode, 200);
   });
 });
 

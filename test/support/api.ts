@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app/context.js';
 import { boardRedactor } from '../../src/app/secrets.js';
 import type { Config } from '../../src/config/schema.js';
-import type { SecurityOptions } from '../../src/server/security.js';
+import { REQUEST_HEADER, type SecurityOptions } from '../../src/server/security.js';
 import { buildServer } from '../../src/server/server.js';
 import type { Clock } from '../../src/store/store.js';
 import { type BoardLocation, sqliteBoard } from './board.js';
@@ -11,12 +11,14 @@ import { type BoardLocation, sqliteBoard } from './board.js';
 export const TEST_PORT = 4317;
 /** The Origin a page served by the board itself sends. */
 export const OWN_ORIGIN = `http://localhost:${TEST_PORT}`;
+/** What the board's own page sends with every write: its Origin, and the board's header. */
+export const BOARD_WRITE_HEADERS = { origin: OWN_ORIGIN, [REQUEST_HEADER]: '1' } as const;
 
 export interface ApiBoard {
   app: App;
   board: BoardLocation;
   server: FastifyInstance;
-  /** A request as the board's own page makes it: writes carry its Origin. */
+  /** A request as the board's own page makes it: writes carry its Origin and the board's header. */
   call(method: string, url: string, payload?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -55,7 +57,7 @@ export async function apiBoard(
         method: method as 'GET',
         url,
         ...(payload === undefined ? {} : { payload: payload as object }),
-        headers: method === 'GET' ? {} : { origin: OWN_ORIGIN },
+        headers: method === 'GET' ? {} : BOARD_WRITE_HEADERS,
       }),
     async close() {
       await server.close();

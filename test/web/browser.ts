@@ -117,9 +117,14 @@ export class WebBoard {
   }
 
   async api<T>(p: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    const method = init.method ?? 'GET';
     const res = await fetch(`${this.url}/api/v1${p}`, {
-      method: init.method ?? 'GET',
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+      method,
+      // As the board's page does: JSON for a body, the board's header on every write.
+      headers: {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(method === 'GET' ? {} : { 'x-agentboard-request': '1' }),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     const text = await res.text();

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { addTask } from '../../src/app/tasks.js';
 import { serveBoard, WEB_ROOT } from '../../src/server/routes/web.js';
-import { type ApiBoard, apiBoard, OWN_ORIGIN } from '../support/api.js';
+import { type ApiBoard, apiBoard, BOARD_WRITE_HEADERS } from '../support/api.js';
 import { tempDir } from '../support/tmp.js';
 
 describe('web route', () => {
@@ -88,7 +88,7 @@ describe('web route', () => {
     const started = await b.server.inject({
       method: 'POST',
       url: `/api/v1/tasks/${t.id}/runs`,
-      headers: { origin: OWN_ORIGIN },
+      headers: BOARD_WRITE_HEADERS,
       payload: { agent: 'bot' },
     });
     assert.equal(started.statusCode, 202);
@@ -149,7 +149,7 @@ describe('web route off loopback', () => {
     const post = await b.server.inject({
       method: 'POST',
       url: '/',
-      headers: { origin: OWN_ORIGIN },
+      headers: BOARD_WRITE_HEADERS,
     });
     assert.equal(post.statusCode, 401);
   });

@@ -7,7 +7,7 @@ import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
 import { buildServer } from '../../src/server/server.js';
 import { runsOf, waitForStatus } from '../engine/harness.js';
-import { OWN_ORIGIN, TEST_PORT } from '../support/api.js';
+import { BOARD_WRITE_HEADERS, TEST_PORT } from '../support/api.js';
 import { checkoutState, createRepo, git, openBoard, wsConfig } from './helpers.js';
 
 test('the API diffs, merges and discards a task’s worktree, and lists gc candidates', async (t) => {
@@ -34,7 +34,7 @@ test('the API diffs, merges and discards a task’s worktree, and lists gc candi
     server.inject({
       method,
       url,
-      headers: { origin: OWN_ORIGIN },
+      headers: BOARD_WRITE_HEADERS,
       ...(payload ? { payload } : {}),
     });
 

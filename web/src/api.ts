@@ -10,6 +10,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The header the server requires on a write without a JSON body (REQUEST_HEADER in src/server/security.ts). */
+export const REQUEST_HEADER = 'X-Agentboard-Request';
+
 type Listener = () => void;
 const authListeners = new Set<Listener>();
 
@@ -26,6 +29,10 @@ export async function api<T>(
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
+  // Every write carries the board's header, body or none: the server refuses
+  // a write that a cross-site form could have sent (src/server/security.ts).
+  const method = (rest.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD') headers.set(REQUEST_HEADER, '1');
   let res: Response;
   try {
     res = await fetch(`/api/v1${path}`, {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openApp } from '../../app/context.js';
+import { boardRedactor } from '../../app/secrets.js';
+import { redactOutputWith } from '../output.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
@@ -22,6 +24,8 @@ export function registerMcp(program: Command): void {
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { createMcpServer } = await import('../../mcp/server.js');
       const app = await openApp();
+      // stdout is the protocol (its answers are redacted by the server); this covers stderr.
+      redactOutputWith(boardRedactor(app));
       const server = createMcpServer(app, { version: VERSION });
       const closed = new Promise<void>((resolve) => {
         server.server.onclose = () => resolve();

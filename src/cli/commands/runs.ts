@@ -9,7 +9,7 @@ import { RUN_STATES } from '../../domain/run.js';
 import { listRuns } from '../../store/runs.js';
 import { collect, positiveInt, readTextFile } from '../args.js';
 import { followRunLog } from '../follow-run.js';
-import { paint, printJson, println, truncate, useColor } from '../output.js';
+import { paint, printErr, printJson, println, truncate, useColor } from '../output.js';
 import { stopRuns } from '../stop-runs.js';
 import { withApp } from '../with-app.js';
 
@@ -37,9 +37,7 @@ export function registerRuns(program: Command): void {
         if (f.json) printJson(run);
         else println(`${run.id} queued for ${run.task} (agent ${run.agent})`);
         if (!(await engineIsRunning(app))) {
-          process.stderr.write(
-            'note: no engine is running; start one with `agentboard serve` to execute it\n',
-          );
+          printErr('note: no engine is running; start one with `agentboard serve` to execute it');
         }
         if (f.follow) {
           await followRunLog(app, run.id, 'stdout', process.stdout, { follow: true });

@@ -11,7 +11,7 @@ import { stderrLogger } from '../../engine/context.js';
 import { type Engine, type EngineOptions, startEngine } from '../../engine/engine.js';
 import { listenHttp } from '../../server/listen.js';
 import { createMetrics } from '../../server/metrics.js';
-import { println } from '../output.js';
+import { println, redactOutputWith } from '../output.js';
 import type { ServeFlags } from './serve.js';
 
 /** Runs the API and the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
@@ -23,6 +23,7 @@ export async function serveInForeground(
     throw new UsageError(`--port must be 0..65535, got ${f.port}`, { field: 'port' });
   }
   const app = await openApp();
+  redactOutputWith(boardRedactor(app));
   const engineRef: { current: Engine | null } = { current: null };
   const metrics = createMetrics({ app, engine: engineRef, processMetrics: true });
   let http: Awaited<ReturnType<typeof listenHttp>>;
@@ -51,6 +52,7 @@ export async function serveInForeground(
 /** `agentboard worker`: the engine alone, claiming runs from the shared database. */
 export async function runEngineInForeground(opts: EngineOptions = {}): Promise<void> {
   const app = await openApp();
+  redactOutputWith(boardRedactor(app));
   const engine = await startQuietEngine(app, opts);
   await runUntilSignal(app, engine, '', () => warnAboutAgents(app));
   await engine.stop();

@@ -4,7 +4,7 @@ import { TASK_STATUSES } from '../../domain/task.js';
 import { countTasksByStatus } from '../../store/tasks.js';
 import { formatBoard } from '../board-format.js';
 import { openBrowser } from '../open-browser.js';
-import { println, useColor } from '../output.js';
+import { print, println, useColor } from '../output.js';
 import { withApp } from '../with-app.js';
 import { initBoard } from './init.js';
 
@@ -23,7 +23,7 @@ export function registerStart(program: Command): void {
           await Promise.all(statuses.map((s) => listTaskViews(app, { statuses: [s], limit: 10 })))
         ).flat();
         const counts = await countTasksByStatus(app.store.db);
-        process.stdout.write(
+        print(
           formatBoard(views, {
             color: useColor(),
             width: process.stdout.columns ?? 100,

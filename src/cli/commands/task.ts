@@ -29,7 +29,7 @@ import {
   taskIds,
 } from '../args.js';
 import { formatBoard } from '../board-format.js';
-import { printJson, println, useColor } from '../output.js';
+import { print, printJson, println, useColor } from '../output.js';
 import { formatTaskDetail } from '../task-detail-format.js';
 import { withApp } from '../with-app.js';
 import { defaultAuthor } from './bus.js';
@@ -183,7 +183,7 @@ export function registerTask(program: Command): void {
           )
         ).flat();
         const counts = await countTasksByStatus(app.store.db, filter);
-        process.stdout.write(
+        print(
           formatBoard(views, {
             color: useColor(),
             width: process.stdout.columns ?? 100,
@@ -205,7 +205,7 @@ export function registerTask(program: Command): void {
       );
       // `subtasks`: the children again, recursively, each with its runs.
       if (f.json) printJson({ ...detail, subtasks: tree.root.children });
-      else process.stdout.write(formatTaskDetail(detail, useColor(), tree));
+      else print(formatTaskDetail(detail, useColor(), tree));
     });
 
   registerTaskWait(task);

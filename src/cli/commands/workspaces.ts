@@ -3,7 +3,7 @@ import { type GcReport, runGc } from '../../app/gc.js';
 import { diffRun, diffTask, discardTask, mergeTask, type TaskDiff } from '../../app/workspaces.js';
 import { parseDuration } from '../../domain/duration.js';
 import { parseTaskId } from '../../domain/ids.js';
-import { printJson, println } from '../output.js';
+import { print, printJson, println } from '../output.js';
 import { withApp } from '../with-app.js';
 
 export function registerWorkspaces(program: Command): void {
@@ -19,7 +19,7 @@ export function registerWorkspaces(program: Command): void {
           : await diffTask(app, parseTaskId(target));
         if (f.json) printJson(d);
         else if (f.stat) println(formatStat(d));
-        else process.stdout.write(d.patch);
+        else print(d.patch);
       });
     });
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { readRedactedLog } from '../../app/run-output.js';
 import { resolveRun, startRun, stopRun } from '../../app/runs.js';
 import { runView as toRunView } from '../../app/views.js';
 import { readRunEvents } from '../../store/run-events.js';
 import { listRuns } from '../../store/runs.js';
 import type { ServerContext } from '../context.js';
+import { readLogRange } from '../log-frames.js';
 import {
   intQuery,
   listOf,
@@ -83,7 +83,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     url: '/api/v1/runs/:id/logs',
     tag: 'runs',
     summary:
-      'A byte range of a run’s stdout or stderr (X-Log-Size and X-Next-Offset say where to go on)',
+      'A byte range of a run’s stdout or stderr, redacted; while the run writes, the range stops before what may be a secret in progress (X-Log-Size and X-Next-Offset say where to go on)',
     params: runParams,
     query: z.strictObject({
       stream: z.enum(['stdout', 'stderr']).default('stdout'),
@@ -93,7 +93,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     produces: 'text/plain',
     handler: async ({ params, query, reply }) => {
       const run = await resolveRun(app, params.id);
-      const r = await readRedactedLog(app, run.id, query.stream, query.offset, query.limit, redact);
+      const r = await readLogRange(app, redact, run.id, query.stream, query.offset, query.limit);
       reply
         .header('content-type', 'text/plain; charset=utf-8')
         .header('x-log-size', String(r.size))
