@@ -170,11 +170,18 @@ export const DENIAL_FINAL = 'I was not allowed to run the command. DONE';
  * (Codex runs commands inside its sandbox without asking: under `read-only` the write fails with
  * "Read-only file system", which its adapter reports as a denial.)
  */
-export function permissionDenial(_kind: CliKind): ModelTurn[] {
+export function permissionDenial(kind: CliKind): ModelTurn[] {
+  // Codex 0.169.0 leaves a command its sandbox refuses within milliseconds out of its --json
+  // output altogether (no command_execution item; seen 5 of 5 times with a bare write): nothing
+  // there to count. A command that runs a moment first is reported, with the refusal.
+  const write = `echo denied > ${DENIED_FILE}`;
   return [
     {
       text: 'I will run a command.',
-      tool: { shell: `echo denied > ${DENIED_FILE}`, description: 'Write denied.txt' },
+      tool: {
+        shell: kind === 'codex' ? `sleep 1; ${write}` : write,
+        description: 'Write denied.txt',
+      },
     },
     { text: DENIAL_FINAL },
   ];
