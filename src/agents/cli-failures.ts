@@ -34,6 +34,15 @@ export function authCategory(status: number | undefined, message: string): Error
   return null;
 }
 
+/** A stderr tail's lines, and a finder for the first one that matches. */
+export function stderrLines(tail: string): {
+  lines: string[];
+  find: (re: RegExp) => string | undefined;
+} {
+  const lines = tail.split(/\r?\n/);
+  return { lines, find: (re) => lines.find((l) => re.test(l)) };
+}
+
 /**
  * What the CLIs print on stderr when they refuse their command line or a key,
  * in their own words (opencode, Copilot CLI, Qwen Code).
@@ -43,8 +52,7 @@ export function commonExitDiagnosis(exit: {
   stderrTail: string;
 }): ExitDiagnosis | null {
   if (exit.code === 0) return null;
-  const lines = exit.stderrTail.split(/\r?\n/);
-  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  const { lines, find } = stderrLines(exit.stderrTail);
   const usage = find(
     /unknown (?:argument|option)s?|unexpected argument|invalid (?:option|argument)|not enough arguments/i,
   );

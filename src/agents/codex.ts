@@ -1,7 +1,7 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
-import { authCategory, checkedSessionId } from './cli-failures.js';
+import { authCategory, checkedSessionId, stderrLines } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -290,8 +290,7 @@ export function codexDiagnoseExit(exit: {
   stderrTail: string;
 }): ExitDiagnosis | null {
   if (exit.code === 0 || exit.code === null) return null;
-  const lines = exit.stderrTail.split(/\r?\n/);
-  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  const { find } = stderrLines(exit.stderrTail);
   const usage = find(
     /^error: (unexpected argument|unrecognized subcommand|invalid value|the argument)/i,
   );

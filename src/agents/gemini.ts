@@ -1,7 +1,7 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
-import { checkedSessionId } from './cli-failures.js';
+import { checkedSessionId, stderrLines } from './cli-failures.js';
 import {
   type AgentEvent,
   arr,
@@ -337,8 +337,7 @@ export function geminiDiagnoseExit(exit: {
   stderrTail: string;
 }): ExitDiagnosis | null {
   if (exit.code === 0 || exit.code === null) return null;
-  const lines = exit.stderrTail.split(/\r?\n/);
-  const find = (re: RegExp) => lines.find((l) => re.test(l));
+  const { find } = stderrLines(exit.stderrTail);
   if (exit.code === 41) {
     const said = find(/auth/i) ?? 'Invalid auth method selected.';
     return {

@@ -18,6 +18,7 @@ import type { ModelServer } from './http.js';
 import { startModelServer } from './index.js';
 import { type CliRun, jsonLines, runCli } from './run-cli.js';
 import { type Scenario, scenarioTurns, tokens } from './scenario.js';
+import { EXPIRED_KEY } from './scenarios.js';
 
 export const SHELL_COMMAND = 'echo hello > out.txt && cat out.txt';
 export const PROMPT = 'Create out.txt containing hello, then say DONE.';
@@ -92,25 +93,8 @@ const EXPIRED: Record<RecordedKind, Scenario> = {
       },
     },
   },
-  // Google's answer to an expired API key: a 400, not a 401.
-  gemini: {
-    status: 400,
-    body: {
-      error: {
-        code: 400,
-        message: 'API key expired. Please renew the API key.',
-        status: 'INVALID_ARGUMENT',
-        details: [
-          {
-            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-            reason: 'API_KEY_INVALID',
-            domain: 'googleapis.com',
-            metadata: { service: 'generativelanguage.googleapis.com' },
-          },
-        ],
-      },
-    },
-  },
+  // Google's answer to an expired API key (a 400, not a 401): the one the e2e tests send.
+  gemini: EXPIRED_KEY.gemini,
 };
 
 /**
