@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import dispatch from './dispatch.js';
 import engine from './engine.js';
 import {
   type BenchModule,
@@ -30,7 +31,7 @@ import web from './web.js';
 import workers from './workers.js';
 
 /** The registry, in run order. */
-const MODULES: readonly BenchModule[] = [store, engine, workers, sse, web];
+const MODULES: readonly BenchModule[] = [store, engine, dispatch, workers, sse, web];
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');

@@ -97,6 +97,7 @@ export async function enqueueRun(
     unparsed_lines: 0,
     parser_state: null,
     session_totals: null,
+    output_removed_at: null,
   };
   await insertRun(tx, row);
   await appendEvent(tx, 'run.queued', {

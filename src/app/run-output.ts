@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runDir } from '../config/home.js';
-import { NotFoundError } from '../domain/errors.js';
+import { AgentboardError, NotFoundError } from '../domain/errors.js';
 import { isTerminalRun, type RunState } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
 import { type OutputStream, readOutput, shippedBytes } from '../store/run-output.js';
@@ -50,9 +50,36 @@ export async function logLength(app: App, runId: string, stream: OutputStream): 
   }
 }
 
+/**
+ * What a reader of a run's output gets once gc removed it: a 410 (`output_removed`)
+ * saying when, never an empty log that looks like a run that printed nothing.
+ */
+export function outputRemovedError(
+  runId: string,
+  removedAt: number,
+  what: 'output' | 'transcript' = 'output',
+): AgentboardError {
+  const on = new Date(removedAt).toISOString().slice(0, 10);
+  return new AgentboardError(
+    'output_removed',
+    `the ${what} of run ${runId} was removed by gc on ${on} (board.gc.older_than); nothing to show`,
+    { details: { runId, removedAt: new Date(removedAt).toISOString(), removedBy: 'gc' } },
+  );
+}
+
+/** Throws `output_removed` when gc has removed the run's logs and transcript. */
+export function assertOutputKept(
+  run: { id: string; output_removed_at: number | null },
+  what: 'output' | 'transcript' = 'output',
+): void {
+  if (run.output_removed_at != null)
+    throw outputRemovedError(run.id, Number(run.output_removed_at), what);
+}
+
 async function runEnded(app: App, runId: string): Promise<boolean> {
   const run = await getRun(app.store.db, runId);
   if (!run) throw new NotFoundError('run', runId);
+  assertOutputKept(run);
   return isTerminalRun(run.state as RunState);
 }
 

@@ -26,6 +26,7 @@ import { queueMentionRun } from './mentions.js';
 import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
 import { cancelActiveRun } from './runs.js';
 import { commentView, type RunView, runView, type TaskView, taskView } from './views.js';
+import { runViews } from './workers.js';
 
 export interface TaskInput {
   title: string;
@@ -289,7 +290,7 @@ export async function showTask(app: App, id: number) {
     waitingOn: depRows.filter((d) => d.status !== 'done').map((d) => formatTaskId(d.id)),
     children: children.map((c) => ({ id: formatTaskId(c.id), title: c.title, status: c.status })),
     comments: comments.map(commentView),
-    runs: runs.map(runView),
+    runs: await runViews(app, runs),
     usage,
   };
 }

@@ -71,6 +71,11 @@ export interface RunView {
   /** The agent's latest notice, e.g. a model API retry. */
   notice: string | null;
   stalled: boolean;
+  /**
+   * Claimed or running, its lease expired, and no engine alive to adopt it or
+   * record its end: its state will not change until one starts.
+   */
+  unsupervised: boolean;
   /** Tool uses the agent's permission rules denied. */
   denials: number;
   /** Output lines the adapter could not parse. */
@@ -96,6 +101,32 @@ export interface RunView {
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
+/** What a run's supervision is judged on, read from the database (app/workers.ts supervision). */
+export interface Supervision {
+  /** The lease clock: the database's on PostgreSQL. */
+  leaseNow: number;
+  /** Some worker (`serve` or `worker`) heartbeat within a lease period. */
+  engineAlive: boolean;
+}
+
+export function isUnsupervised(
+  r: Pick<RunRow, 'state' | 'lease_expires_at'>,
+  s: Supervision,
+): boolean {
+  return (
+    (r.state === 'claimed' || r.state === 'running') &&
+    r.lease_expires_at !== null &&
+    r.lease_expires_at <= s.leaseNow &&
+    !s.engineAlive
+  );
+}
+
+/** runView with `unsupervised` judged on `s`: `rows.map(supervisedRunView(s))`. */
+export function supervisedRunView(s: Supervision): (r: RunRow) => RunView {
+  return (r) => ({ ...runView(r), unsupervised: isUnsupervised(r, s) });
+}
+
+/** A run's view; `unsupervised` needs the database's word, so it is false here (see supervisedRunView). */
 export function runView(r: RunRow): RunView {
   return {
     id: r.id,
@@ -115,6 +146,7 @@ export function runView(r: RunRow): RunView {
     stopReason: r.stop_reason,
     notice: r.notice,
     stalled: r.stalled_at !== null,
+    unsupervised: false,
     denials: r.denials,
     unparsedLines: r.unparsed_lines,
     cliVersion: r.cli_version,

@@ -1,10 +1,28 @@
+import type { RunRow } from '../store/runs.js';
 import { liveWorkers, recentWorkers, runningByWorker } from '../store/workers.js';
 import type { App } from './context.js';
+import { type RunView, type Supervision, supervisedRunView } from './views.js';
 
 /** Whether some engine (`agentboard serve` or `worker`) is alive and will pick up queued runs. */
 export async function engineIsRunning(app: App): Promise<boolean> {
-  const since = (await app.store.leaseNow()) - app.config.defaults.lease;
-  return (await liveWorkers(app.store.db, since)).length > 0;
+  return (await supervision(app)).engineAlive;
+}
+
+/**
+ * The lease clock and whether any worker is alive, from the database: what
+ * says a run is unsupervised, whichever process asks (an engine's memory
+ * knows only its own runs).
+ */
+export async function supervision(app: App): Promise<Supervision> {
+  const leaseNow = await app.store.leaseNow();
+  const alive = await liveWorkers(app.store.db, leaseNow - app.config.defaults.lease);
+  return { leaseNow, engineAlive: alive.length > 0 };
+}
+
+/** Run views with `unsupervised` judged on the database's current word. */
+export async function runViews(app: App, rows: RunRow[]): Promise<RunView[]> {
+  if (rows.length === 0) return [];
+  return rows.map(supervisedRunView(await supervision(app)));
 }
 
 export interface WorkerView {

@@ -66,8 +66,11 @@ export function formatCard(t: TaskView, width: number, color: boolean): string {
   const prio = t.priority.padEnd(6);
   const agent = (t.agent ?? '-').padEnd(8);
   const labels = t.labels.length > 0 ? ` [${t.labels.join(', ')}]` : '';
+  // Blocked: what went wrong. Todo: why it cannot start by itself (the Todo monitor).
   const reason =
-    t.status === 'blocked' && t.statusReason ? ` — ${t.statusReason.split('\n')[0]}` : '';
+    (t.status === 'blocked' || t.status === 'todo') && t.statusReason
+      ? ` — ${t.statusReason.split('\n')[0]}`
+      : '';
   const fixed = id.length + prio.length + agent.length + 3;
   const title = truncate(`${t.title}${labels}${reason}`, Math.max(10, width - fixed));
   return `${c('bold', id)} ${c(PRIORITY_STYLE[t.priority] ?? 'dim', prio)} ${c('cyan', agent)} ${title}`;

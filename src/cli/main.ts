@@ -56,10 +56,26 @@ export async function main(argv: string[]): Promise<number> {
       printErr(`error: ${e.message}`);
       return e.exitCode;
     }
-    printErr(`error: ${(e as Error).stack ?? String(e)}`);
+    const fsFault = fileSystemFault(e);
+    printErr(`error: ${fsFault ?? (e as Error).stack ?? String(e)}`);
     return 1;
   }
 }
+
+/**
+ * A file the CLI could not read or write (a read-only disk, no permission, a
+ * full disk) is the user's to fix, not a bug: one line with the path and the
+ * cause, no stack trace. null for anything else.
+ */
+function fileSystemFault(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code !== 'string' || typeof err.syscall !== 'string') return null;
+  if (!FS_CAUSES.has(err.code)) return null;
+  const at = err.path ? ` ${err.path}` : '';
+  return `${err.syscall}${at} failed with ${err.code}: ${err.message.split('\n')[0]}`;
+}
+
+const FS_CAUSES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EDQUOT']);
 
 const isEntry = process.argv[1] && /agentboard(\.js)?$|cli\/main\.js$/.test(process.argv[1]);
 if (isEntry) {

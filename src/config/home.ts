@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { AgentboardError } from '../domain/errors.js';
 
 /** Where a board keeps its config, SQLite file and run directories. */
 export interface BoardPaths {
@@ -48,19 +49,67 @@ const BOARD_ENTRY =
  * to change, since other people and programs rely on its mode: it gets a
  * warning, and the board's own files inside it are still 0600/0700.
  *
- * Returns the warning, if any, after passing it to `warn`.
+ * Returns the warning, if any, after passing it to `warn`. A home that
+ * cannot be made or written is a home_unavailable error naming the path and
+ * the cause.
  */
 export function ensureHome(
   paths: BoardPaths,
   warn: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
 ): string | null {
-  fs.mkdirSync(paths.home, { recursive: true, mode: PRIVATE_DIR });
-  // Judged before runs/ is made in it: a folder that held no board must not look like one.
-  const problem = tighten(paths.home, true) ?? null;
-  fs.mkdirSync(paths.runs, { recursive: true, mode: PRIVATE_DIR });
-  tighten(paths.runs, false);
+  let problem: string | null;
+  try {
+    fs.mkdirSync(paths.home, { recursive: true, mode: PRIVATE_DIR });
+    // Judged before runs/ is made in it: a folder that held no board must not look like one.
+    problem = tighten(paths.home, true) ?? null;
+    fs.mkdirSync(paths.runs, { recursive: true, mode: PRIVATE_DIR });
+    tighten(paths.runs, false);
+  } catch (e) {
+    throw homeError(paths.home, e);
+  }
   if (problem) warn(problem);
   return problem;
+}
+
+/** What each cause means, and what to do about it. */
+const HOME_CAUSES: Record<string, string> = {
+  EACCES: 'permission denied: give this user write access to it',
+  EPERM: 'not permitted: give this user write access to it',
+  EROFS: 'the file system is read-only: remount it read-write',
+  ENOENT: 'a folder on the way does not exist: create it',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOSPC: 'the disk is full: free space there',
+  EDQUOT: 'the disk quota is used up: free space there',
+};
+
+/** A file-system error on the home, as one line: the path, the cause, what to do. */
+function homeError(home: string, e: unknown): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code !== 'string' || typeof err.syscall !== 'string') return e;
+  const at = err.path ?? home;
+  const code = trueCause(at, err.code);
+  const what = HOME_CAUSES[code] ?? err.message;
+  return new AgentboardError(
+    'home_unavailable',
+    `the board's home ${home} cannot be used: ${err.syscall} ${at} failed with ${code} (${what}), or point AGENTBOARD_HOME at another folder`,
+  );
+}
+
+/**
+ * A recursive mkdir reports ENOENT for a folder it could not create on a
+ * read-only disk or under a folder it may not write: the nearest existing
+ * ancestor tells the real cause.
+ */
+function trueCause(target: string, code: string): string {
+  if (code !== 'ENOENT') return code;
+  let dir = path.dirname(target);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return code;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? code;
+  }
 }
 
 /** `home`: check that the folder is the board's before changing it; runs/ always is. */

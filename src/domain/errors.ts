@@ -41,9 +41,13 @@ export const API_ERROR_CODES = [
   'unsupported_media_type',
   'headers_too_large',
   'range_not_satisfiable',
+  'output_removed',
   'too_many_auth_failures',
   'internal',
   'unavailable',
+  'store_busy',
+  'store_full',
+  'store_read_only',
 ] as const;
 
 /**
@@ -75,6 +79,8 @@ export const PROCESS_ERROR_CODES = [
   'store_config',
   /** The store was used after it was closed (a shutdown under way). */
   'store_closed',
+  /** The board's home cannot be created or written (read-only, no permission, missing, full). */
+  'home_unavailable',
   /** The database was written by a newer agentboard. */
   'schema_too_new',
   /** `task wait`: the time ran out. */

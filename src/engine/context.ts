@@ -2,6 +2,7 @@ import type { App } from '../app/context.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { LiveRun } from './live-run.js';
 import type { ReconcileSummary } from './reconciler.js';
+import type { WorkerWatchdog } from './watchdog.js';
 import type { WorkerIdentity } from './worker-identity.js';
 
 export interface EngineLogger {
@@ -18,6 +19,11 @@ export interface EngineContext {
   launching: Map<string, string>;
   log: EngineLogger;
   stopping: boolean;
+  /**
+   * Launches in flight and start records not yet committed: a graceful stop
+   * waits for them, so it leaves no run claimed with nothing behind it.
+   */
+  settling: Set<Promise<unknown>>;
   /** Starts agent processes (through a small helper process). */
   spawner: Spawner;
   /** Wakes the dispatcher (capacity may have freed up). */
@@ -29,6 +35,8 @@ export interface EngineContext {
   concurrency: number | null;
   /** Ship run output to the database (PostgreSQL: the API may run on another host). */
   shipOutput: boolean;
+  /** Stops this worker's agents if it stops renewing leases (PostgreSQL only: see watchdog.ts). */
+  watchdog: WorkerWatchdog | null;
 }
 
 /**

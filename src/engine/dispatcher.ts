@@ -39,8 +39,7 @@ export class Dispatcher {
         const passStart = this.ctx.app.clock.now();
         for (;;) {
           if (this.ctx.stopping) return;
-          const runs = await this.claimSome();
-          if (runs.length === 0) break;
+          const { runs, asked } = await this.claimSome();
           for (const run of runs) {
             this.ctx.launching.set(run.id, run.agent);
             void launchRun(this.ctx, run)
@@ -49,6 +48,10 @@ export class Dispatcher {
               )
               .finally(() => this.ctx.launching.delete(run.id));
           }
+          // A claim that got fewer than it asked for took every run it could:
+          // another would find none, and would cost a write transaction beside
+          // the launches just started. A commit meanwhile sets `again`.
+          if (runs.length === 0 || runs.length < asked) break;
         }
         // Inside the loop: a wake-up that arrives while the timer is armed is not lost.
         // At capacity, the next run to end wakes us; no timer is needed.
@@ -88,12 +91,13 @@ export class Dispatcher {
     return Math.max(0, Math.min(room, agentRoom));
   }
 
-  private claimSome(): Promise<RunRow[]> {
+  /** The runs claimed, and how many were asked for (the room this worker had). */
+  private async claimSome(): Promise<{ runs: RunRow[]; asked: number }> {
     const { app, worker, agentLimits } = this.ctx;
     const room = this.room(agentLimits);
     this.atCapacity = room === 0;
-    if (this.atCapacity) return Promise.resolve([]);
-    return app.store.tx((tx) =>
+    if (this.atCapacity) return { runs: [], asked: 0 };
+    const runs = await app.store.tx((tx) =>
       claimRuns(
         tx,
         {
@@ -107,6 +111,7 @@ export class Dispatcher {
         room,
       ),
     );
+    return { runs, asked: room };
   }
 
   private async armTimer(after: number): Promise<void> {

@@ -13,8 +13,10 @@ import { Dispatcher } from './dispatcher.js';
 import { gcCheckInterval, scheduledGc } from './gc-schedule.js';
 import { renewAll } from './leases.js';
 import { applyStopRequests, monitorTick } from './monitors.js';
+import { settleLateExits, sweepOrphans } from './orphans.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
+import { startWatchdog, watchdogWanted } from './watchdog.js';
 import { createWorkerIdentity, type WorkerIdentity } from './worker-identity.js';
 import { claimableAgents } from './worker-labels.js';
 
@@ -71,12 +73,14 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     launching: new Map(),
     log: opts.log ?? stderrLogger,
     stopping: false,
+    settling: new Set(),
     spawner: new Spawner(),
     wake: () => dispatcher?.wake(),
     observer: opts.observer ?? noopObserver,
     agentLimits,
     concurrency: opts.concurrency ?? null,
     shipOutput: postgres,
+    watchdog: null,
   };
   dispatcher = new Dispatcher(ctx);
 
@@ -92,6 +96,14 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       started_at: tx.now,
     }),
   );
+  // Before anything is adopted or claimed: from here on no agent of this worker goes unwatched.
+  if (watchdogWanted(app)) ctx.watchdog = startWatchdog(app, worker.id);
+  // Renewing from now on, not after reconciling: a slow startup reconciliation
+  // (a restart storm) must not leave adopted runs, or the watchdog, waiting.
+  const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
+  timers.push(setInterval(renew, app.config.defaults.lease / 3));
+  await sweepOrphans(ctx);
+  await settleLateExits(ctx);
   const recovered = await reconcile(ctx);
   const scheduler = new Scheduler(ctx);
   await scheduler.start();
@@ -126,8 +138,6 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   };
   every(opts.monitorIntervalMs ?? 1000, 'monitors', () => monitorTick(ctx));
   every(opts.reconcileIntervalMs ?? 5000, 'reconciler', () => reconcile(ctx));
-  const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
-  timers.push(setInterval(renew, app.config.defaults.lease / 3));
   const gcEvery = app.config.board.gc.every;
   if (gcEvery !== undefined) {
     const gc = exclusive(ctx, 'gc', () => scheduledGc(ctx));
@@ -182,19 +192,42 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       scheduler.stop();
       for (const t of timers) clearInterval(t);
       dispatcher?.stop();
+      // Launches in flight either start their agent (and record it) or hand
+      // their claim back; a stop that left them claimed would charge an
+      // attempt at the next start for a run that never ran.
+      await settle(ctx.settling, STOP_SETTLE_MS);
       app.store.changes.off('events', onEvents);
       app.store.changes.off('external', onExternal);
       app.store.changes.off('listener', onListener);
       for (const live of ctx.live.values()) live.close();
       ctx.spawner.close();
       await app.store.tx((tx) => stopWorker(tx, worker.id)).catch(() => {});
+      // As after a crash: its agents wait, frozen, for the next worker here.
+      ctx.watchdog?.close();
     },
   };
+}
+
+/** The longest a graceful stop waits for launches in flight. */
+const STOP_SETTLE_MS = 10_000;
+
+async function settle(pending: Set<Promise<unknown>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
+  // A launch may start another record while we wait: look until none is left.
+  while (pending.size > 0) {
+    const all = Promise.allSettled([...pending]).then(() => 'done' as const);
+    if ((await Promise.race([all, timeout])) !== 'done') break;
+  }
+  clearTimeout(timer);
 }
 
 const WAKING_TYPES = new Set([
   'external',
   'run.queued',
+  'run.released',
   'run.finished',
   'run.stop_requested',
   'task.moved',
@@ -205,7 +238,7 @@ const WAKING_TYPES = new Set([
 function idleEngine(worker: WorkerIdentity): Engine {
   return {
     worker,
-    recovered: { adopted: 0, recorded: 0, lost: 0, pending: 0 },
+    recovered: { adopted: 0, recorded: 0, lost: 0, released: 0, pending: 0 },
     liveRuns: () => 0,
     stop: async () => {},
   };

@@ -2,19 +2,25 @@ import path from 'node:path';
 import { adapterFor } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
 import { commitRunWork } from '../app/workspaces.js';
-import { classifyExit } from '../domain/exit.js';
+import { classifyExit, formatDuration } from '../domain/exit.js';
 import { decideRunEnd } from '../domain/run-end.js';
+import { RUN_MARKER_ENV } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
 import { killGroupMembers } from '../runner/signals.js';
 import { getRun, type RunRow } from '../store/runs.js';
+import { isTransientStoreFault } from '../store/store.js';
 import { getTask } from '../store/tasks.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
 import type { LiveRun } from './live-run.js';
 import { judgeLiveRun } from './run-verdict.js';
 
-export const RUN_MARKER_ENV = 'AGENTBOARD_RUN_ID';
 const STDERR_TAIL_BYTES = 2000;
+/** Recording an end that failed on a database fault is tried again after 250 ms, doubling up to 10 s. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 10_000;
+/** Failed tries so far, per run whose end is not recorded yet. */
+const failedTries = new WeakMap<LiveRun, number>();
 
 /**
  * The supervisor of a live run has exited: record how the run ended, clean up
@@ -107,15 +113,19 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     if (applied)
       ctx.log.info(`run ${live.id} (T-${live.init.taskId}) ${decision.state}: ${decision.reason}`);
   } catch (e) {
-    // On one host, the run leaves `live` and its lease is no longer renewed:
-    // the reconciler takes it over when the lease expires and records the
-    // exit then. On PostgreSQL the taker may sit on another host, where this
-    // exit is invisible (it would be judged lost): so keep the lease and
-    // record the end here once the database answers again (monitor pass).
-    retryLater = app.store.dialect === 'postgres' && !ctx.stopping;
+    // A database fault (locked, disk full, read-only) ends when the user acts
+    // or the lock is let go: keep the run and record its end here then, from
+    // what this worker saw (the exit status its spawner reported). Left to
+    // the reconciler, an exit whose exit.json could not be written on a full
+    // disk would be judged lost. On PostgreSQL the same holds for any error:
+    // the lease's next holder may sit on another host, where this exit is
+    // invisible. Otherwise (one host, not a fault) the run leaves `live`, and
+    // the reconciler records the exit once the lease expires.
+    retryLater = !ctx.stopping && (app.store.dialect === 'postgres' || isTransientStoreFault(e));
     live.finalizePending = retryLater;
+    const delay = retryLater ? scheduleRetry(ctx, live) : 0;
     ctx.log.warn(
-      `could not record the end of run ${live.id}: ${(e as Error).message}${retryLater ? '; retrying' : ''}`,
+      `could not record the end of run ${live.id}: ${(e as Error).message}${retryLater ? `; retrying in ${formatDuration(delay)}` : ''}`,
     );
   } finally {
     live.finalizing = false;
@@ -125,6 +135,25 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
       ctx.wake();
     }
   }
+}
+
+/**
+ * Tries recording the end again after a pause that doubles with each failure
+ * (capped), for as long as the run is this worker's: lease renewal drops it
+ * from `ctx.live` once its lease was taken over. Returns the pause.
+ */
+function scheduleRetry(ctx: EngineContext, live: LiveRun): number {
+  const tries = (failedTries.get(live) ?? 0) + 1;
+  failedTries.set(live, tries);
+  const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (tries - 1));
+  // The monitor pass retries pending ends too, FINALIZE_RETRY_MS after the
+  // last try: dated ahead, it leaves the pace to this backoff.
+  live.lastFinalizeTry = ctx.app.clock.now() + delay;
+  setTimeout(() => {
+    if (!ctx.stopping && ctx.live.get(live.id) === live && live.finalizePending)
+      void finalizeLiveRun(ctx, live);
+  }, delay).unref();
+  return delay;
 }
 
 /** For CLIs that write their usage only to their own session files (Copilot CLI). */

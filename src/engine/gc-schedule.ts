@@ -25,13 +25,25 @@ export async function scheduledGc(ctx: EngineContext): Promise<void> {
     olderThanMs: gc.older_than,
     keepFailed: gc.keep_failed,
     dryRun: false,
+    // Never the one full VACUUM here: it would stop the server while it runs.
+    fullVacuum: false,
   });
   const summary = JSON.stringify({
     removed: report.removed.map((i) => `${i.kind}:${i.id}`),
     skipped: report.skipped.length,
     bytesFreed: report.bytesFreed,
+    rows: report.rows,
+    outputRemoved: report.outputRemoved,
+    space: report.space,
   });
   await app.store.tx((tx) => recordMaintenance(tx, GC_JOB, summary));
-  if (report.removed.length > 0)
-    ctx.log.info(`gc removed ${report.removed.length} directories, ${report.bytesFreed} bytes`);
+  const pruned = Object.values(report.rows).reduce((a, b) => a + b, 0);
+  if (report.removed.length > 0 || pruned > 0) {
+    const space = report.space
+      ? `; database ${report.space.mode}, ${report.space.bytesBefore - report.space.bytesAfter} bytes returned in ${report.space.ms} ms`
+      : '';
+    ctx.log.info(
+      `gc removed ${report.removed.length} directories (${report.bytesFreed} bytes) and ${pruned} rows (${JSON.stringify(report.rows)})${space}`,
+    );
+  }
 }

@@ -3,6 +3,7 @@ import { versionOfFile } from '../agents/cli-version.js';
 import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
 import { applyProfile, MEMORY_ENV } from '../app/profile.js';
+import { releaseClaim } from '../app/release-run.js';
 import { postRunStart } from '../app/run-messages.js';
 import { prepareRunWorkspace, type RunWorkspace } from '../app/workspaces.js';
 import { runDir as runDirOf } from '../config/home.js';
@@ -10,14 +11,16 @@ import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
 import { formatTaskId } from '../domain/ids.js';
 import { resolveCommand } from '../runner/resolve-command.js';
+import { RUN_MARKER_ENV } from '../runner/run-tree.js';
 import type { Spawned } from '../runner/spawner.js';
+import { WORKER_MARKER_ENV } from '../runner/worker-marker.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
 import { withSetup } from '../workspace/setup.js';
 import { attachTranscript } from './attach-transcript.js';
 import { ensureCliShim } from './cli-shim.js';
 import type { EngineContext } from './context.js';
-import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
+import { finalizeLiveRun } from './finalize.js';
 import { LiveRun } from './live-run.js';
 import { attachShipper } from './output-shipper.js';
 
@@ -26,7 +29,13 @@ import { attachShipper } from './output-shipper.js';
  * environment, spawn it under the supervisor shim, then record the process
  * identity (fenced by the lease token).
  */
-export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> {
+export function launchRun(ctx: EngineContext, run: RunRow): Promise<void> {
+  const launch = launchClaimed(ctx, run);
+  ctx.settling.add(launch);
+  return launch.finally(() => ctx.settling.delete(launch));
+}
+
+async function launchClaimed(ctx: EngineContext, run: RunRow): Promise<void> {
   const { app } = ctx;
   const token = run.lease_token as number;
   const fail = (facts: Parameters<typeof classifyExit>[0]) => {
@@ -87,6 +96,7 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       AGENTBOARD_HOME: app.paths.home,
       AGENTBOARD_TASK_ID: formatTaskId(run.task_id),
       [RUN_MARKER_ENV]: run.id,
+      [WORKER_MARKER_ENV]: ctx.worker.id,
       AGENTBOARD_PARENT_RUN_ID: run.parent_run_id ?? '',
       AGENTBOARD_AGENT: run.agent,
       [MEMORY_ENV]: profiled.memoryFile,
@@ -111,6 +121,11 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
       const wrapped = withSetup(argv, ws.setup);
       argv = wrapped.argv;
       Object.assign(env, wrapped.env);
+    }
+    if (ctx.stopping) {
+      // Shutting down between claim and spawn: hand the run back, uncharged.
+      await releaseClaim(app, run, token, `worker ${ctx.worker.id} stopped before starting it`);
+      return;
     }
     spawned = await ctx.spawner.spawn(
       {
@@ -196,6 +211,8 @@ export async function launchRun(ctx: EngineContext, run: RunRow): Promise<void> 
     .catch((e) =>
       ctx.log.warn(`could not record the start of run ${run.id}: ${(e as Error).message}`),
     );
+  ctx.settling.add(recorded);
+  void recorded.finally(() => ctx.settling.delete(recorded));
   live.watchExit(
     () => {
       // The exit can arrive before "running" is recorded; finalize after it.

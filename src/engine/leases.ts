@@ -44,6 +44,7 @@ export async function renewAll(ctx: EngineContext): Promise<void> {
     }
     throw e;
   }
+  ctx.watchdog?.renewed();
   ctx.observer.onLeaseRenewed(kept.size);
   for (const live of held) {
     if (kept.has(live.id)) {

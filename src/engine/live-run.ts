@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type GroupUsage, isSameProcess } from '../runner/proc.js';
+import { killRunTree } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
 import { stopGroup } from '../runner/signals.js';
 import type { OutputShipper } from './output-shipper.js';
@@ -152,12 +153,18 @@ export class LiveRun {
     }
   }
 
-  /** SIGTERM the group, SIGKILL after the grace. The exit watcher then finalizes the run. */
+  /**
+   * SIGTERM the group, SIGKILL after the grace; then SIGKILL what is left of
+   * the run outside the group (`setsid` escapees: its cgroup, or its marked
+   * processes). The exit watcher then finalizes the run.
+   */
   async terminate(graceMs: number): Promise<void> {
-    await stopGroup(this.init.pgid, {
+    const { pgid } = this.init;
+    await stopGroup(pgid, {
       graceMs,
       isGone: () => this.exited || !isSameProcess(this.init.pid, this.init.startTime),
     });
+    if (pgid > 1) killRunTree(this.id, pgid);
   }
 
   /** Releases the watchers and the transcript reader; the agent itself is left alone. */

@@ -20,12 +20,14 @@ export async function reconcileOnce(
     launching: new Map<string, string>(),
     log,
     stopping: false,
+    settling: new Set<Promise<unknown>>(),
     spawner: new Spawner(),
     wake: () => {},
     observer: noopObserver,
     agentLimits: {},
     concurrency: null,
     shipOutput: false,
+    watchdog: null,
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { releaseClaim } from '../app/release-run.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { hasEnvMarker, isSameProcess, processStartTime } from '../runner/proc.js';
+import { markedProcesses, RUN_MARKER_ENV, thawRunTree } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
 import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
@@ -11,9 +13,10 @@ import { leaseNow } from '../store/store.js';
 import { getWorker } from '../store/workers.js';
 import { attachTranscript } from './attach-transcript.js';
 import type { EngineContext } from './context.js';
-import { finalizeLiveRun, RUN_MARKER_ENV } from './finalize.js';
+import { finalizeLiveRun } from './finalize.js';
 import { LiveRun } from './live-run.js';
 import { attachShipper } from './output-shipper.js';
+import { retireWatchdogOf } from './watchdog.js';
 import { isLocalWorkerDead } from './worker-identity.js';
 
 /** A claimed run with no recorded pid is given this long to write shim.pid before it is judged. */
@@ -23,6 +26,8 @@ export interface ReconcileSummary {
   adopted: number;
   recorded: number;
   lost: number;
+  /** Claimed and never spawned: back to queued, no attempt charged. */
+  released: number;
   pending: number;
 }
 
@@ -36,7 +41,7 @@ export async function reconcile(
   ctx: EngineContext,
   opts: { adopt: boolean } = { adopt: true },
 ): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { adopted: 0, recorded: 0, lost: 0, pending: 0 };
+  const summary: ReconcileSummary = { adopted: 0, recorded: 0, lost: 0, released: 0, pending: 0 };
   const { app } = ctx;
   // Lease expiry is judged on the clock leases are written with (the database's, on PostgreSQL).
   const now = await app.store.leaseNow();
@@ -91,9 +96,21 @@ async function reconcileRun(
       pid = shimPid;
     }
   }
+  if (run.state === 'claimed' && pid === null && neverSpawned(run, local)) {
+    const released = await releaseClaim(
+      app,
+      run,
+      run.lease_token as number,
+      `worker ${run.worker_id} stopped before starting it`,
+    );
+    if (released) ctx.log.info(`run ${run.id} was claimed but never started: queued again`);
+    return released ? 'released' : 'pending';
+  }
   const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
   // A process that will not stay to watch a live agent leaves it to the next engine.
   if (alive && !adopt) return 'pending';
+  // The dead worker's watchdog froze its agents: it must be gone before we thaw one.
+  if (alive && run.worker_id) await retireWatchdogOf(app, run.worker_id);
 
   // Take the lease over first: every write below is fenced by the new token.
   const taken = await app.store.tx(async (tx) => {
@@ -143,6 +160,9 @@ async function reconcileRun(
   attachTranscript(ctx, live, taken.row);
   if (local && ctx.shipOutput) attachShipper(ctx, live, await shippedBytes(app.store.db, run.id));
   if (alive) {
+    // Watched by our watchdog before it may run on.
+    ctx.watchdog?.adopted(run.id);
+    thawRunTree(run.id, live.init.pgid);
     live.lastOutputAt = Math.max(run.last_output_at ?? 0, fileMtime(dir));
     live.sample(app.clock.now());
     ctx.live.set(run.id, live);
@@ -154,6 +174,19 @@ async function reconcileRun(
   ctx.live.set(run.id, live);
   await finalizeLiveRun(ctx, live);
   return recorded ? 'recorded' : 'lost';
+}
+
+/**
+ * A claimed run with no pid on record: did its agent ever start? Here, the
+ * shim writes shim.pid before anything else and every process of the run
+ * carries its marker, so neither existing means it never did. On another
+ * host nothing can be checked; its worker's watchdog stopped anything it
+ * had started before the lease ran out (see watchdog.ts), so the run is
+ * handed back rather than charged an attempt.
+ */
+function neverSpawned(run: RunRow, local: boolean): boolean {
+  if (!local) return true;
+  return markedProcesses(RUN_MARKER_ENV).get(run.id) === undefined;
 }
 
 function readShimPid(dir: string): number | null {

@@ -12,10 +12,19 @@ export interface WorkerIdentity {
   startTime: number | null;
 }
 
+/**
+ * The name this host goes by on runs and workers: AGENTBOARD_HOST where
+ * hostnames are not unique (containers), also how tests stand several hosts
+ * up on one machine; else the hostname. Every "is this run on this host?"
+ * asks this, so a process named by AGENTBOARD_HOST is never mistaken for
+ * another.
+ */
+export function workerHost(): string {
+  return process.env.AGENTBOARD_HOST || os.hostname();
+}
+
 export function createWorkerIdentity(): WorkerIdentity {
-  // AGENTBOARD_HOST: the name this host goes by, where hostnames are not
-  // unique (containers); also how tests stand several hosts up on one machine.
-  const host = process.env.AGENTBOARD_HOST || os.hostname();
+  const host = workerHost();
   return {
     id: `${host}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`,
     host,

@@ -16,6 +16,7 @@ import {
   readMessages,
   tailMessages,
 } from '../app/messages.js';
+import { assertOutputKept } from '../app/run-output.js';
 import { resolveRun } from '../app/runs.js';
 import { boardRedactor } from '../app/secrets.js';
 import {
@@ -241,6 +242,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
     },
     tool(async (a) => {
       const run = await resolveRun(app, a.run);
+      assertOutputKept(run, 'transcript');
       const events = await readRunEvents(app.store.db, run.id, {
         afterSeq: a.after,
         limit: a.limit,

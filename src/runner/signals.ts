@@ -8,7 +8,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentboardError } from '../domain/errors.js';
-import { hasEnvMarker, listProcessGroup, readProcStat } from './proc.js';
+import { listProcessGroup, readProcStat } from './proc.js';
+import { killRunTree, removeRunCgroup } from './run-tree.js';
 
 let ownPgrp: number | undefined;
 
@@ -70,28 +71,15 @@ export async function stopGroup(pgid: number, opts: StopOptions): Promise<StopOu
 }
 
 /**
- * SIGKILL the members of `pgid` that carry the run's environment marker: the
- * orphaned grandchildren left once the agent itself has exited. Checking each
- * process's marker makes this safe even if the pgid number was reused.
- * Returns how many processes were signalled.
+ * Once the agent has exited, SIGKILL what it left behind and remove the
+ * run's cgroup: everything in that cgroup, or (no cgroup) every process
+ * carrying the run's environment marker, in the group or out of it (`setsid`
+ * escapees). Unmarked members of the group are left alone: the pgid number
+ * may have been reused. Returns how many processes were signalled.
  */
 export function killGroupMembers(pgid: number, marker: { key: string; value: string }): number {
   assertForeignGroup(pgid);
-  // One syscall answers the common case (nobody left) without scanning /proc.
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return 0;
-  }
-  let killed = 0;
-  for (const pid of listProcessGroup(pgid)) {
-    if (pid === process.pid || !hasEnvMarker(pid, marker.key, marker.value)) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // exited between the check and the kill
-    }
-  }
+  const killed = killRunTree(marker.value, pgid, { markerKey: marker.key, wholeGroup: false });
+  removeRunCgroup(marker.value);
   return killed;
 }

@@ -12,11 +12,13 @@ import {
   mkdirSync,
   openSync,
   statSync,
+  writeSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { AgentboardError } from '../domain/errors.js';
 import { readProcStat } from './proc.js';
-import { RUN_DIR_ENV, SHIM_NAME, SHIM_SCRIPT } from './shim.js';
+import { runCgroupPath } from './run-tree.js';
+import { RUN_CGROUP_ENV, RUN_DIR_ENV, SHIM_NAME, SHIM_SCRIPT } from './shim.js';
 
 export { resolveCommand } from './resolve-command.js';
 export { type ExitRecord, readExitFile } from './shim.js';
@@ -58,6 +60,8 @@ export interface SpawnedProcess {
 
 const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
 const CREATE = constants.O_WRONLY | constants.O_CREAT;
+/** Longer than any `{"code":N}` the shim writes over it. */
+const EXIT_PLACEHOLDER = `${' '.repeat(31)}\n`;
 
 /**
  * A run's files hold what the agent printed and was told (secrets included):
@@ -94,9 +98,13 @@ export function spawnSupervised(opts: SpawnOptions): SpawnedProcess {
     fds.push(out);
     const err = privateFd(openSync(join(runDir, 'stderr.log'), APPEND, RUN_FILE_MODE));
     fds.push(err);
-    for (const name of ['shim.pid', 'exit.json']) {
-      fds.push(privateFd(openSync(join(runDir, name), CREATE, RUN_FILE_MODE)));
-    }
+    fds.push(privateFd(openSync(join(runDir, 'shim.pid'), CREATE, RUN_FILE_MODE)));
+    const exitFd = privateFd(openSync(join(runDir, 'exit.json'), CREATE, RUN_FILE_MODE));
+    fds.push(exitFd);
+    // The shim overwrites this in place at the end (`1<>`, no truncation):
+    // its disk block is taken now, so a disk that fills up meanwhile cannot
+    // lose the agent's exit status. Blank reads as "not exited yet".
+    writeSync(exitFd, EXIT_PLACEHOLDER, 0);
     let stdin: number | 'ignore' = 'ignore';
     if (opts.stdinFile !== undefined) {
       stdin = openSync(opts.stdinFile, constants.O_RDONLY);
@@ -106,7 +114,7 @@ export function spawnSupervised(opts: SpawnOptions): SpawnedProcess {
     const stdio: StdioOptions = [stdin, out, 'ignore', err];
     const child = spawn(shell, ['-c', SHIM_SCRIPT, SHIM_NAME, ...opts.argv], {
       cwd: opts.cwd,
-      env: { ...opts.env, [RUN_DIR_ENV]: runDir },
+      env: { ...opts.env, [RUN_DIR_ENV]: runDir, [RUN_CGROUP_ENV]: createRunCgroup(runDir) },
       stdio,
       detached: true,
     });
@@ -124,6 +132,22 @@ export function spawnSupervised(opts: SpawnOptions): SpawnedProcess {
   } finally {
     for (const fd of fds) closeSync(fd);
   }
+}
+
+/**
+ * The run's own cgroup (see run-tree.ts), for the shim to join; '' where
+ * there are none, or it could not be made: the run then goes without, and
+ * is reached by its process group and environment marker instead.
+ */
+function createRunCgroup(runDir: string): string {
+  const dir = runCgroupPath(basename(runDir));
+  if (dir === null) return '';
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return '';
+  }
+  return dir;
 }
 
 /** Node reports the errno only asynchronously; say what is wrong from what we can check now. */

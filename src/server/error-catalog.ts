@@ -63,6 +63,10 @@ export const ERROR_CATALOG = {
   branch_missing: { status: 409, summary: 'the task branch or base branch no longer exists' },
   body_too_large: { status: 413, summary: 'the request body is over the size limit' },
   unsupported_media_type: { status: 415, summary: 'send JSON (Content-Type: application/json)' },
+  output_removed: {
+    status: 410,
+    summary: 'gc removed the run’s logs and transcript (the message says when)',
+  },
   range_not_satisfiable: { status: 416, summary: 'the offset is past the end of the log' },
   too_many_auth_failures: { status: 429, summary: 'too many failed authentications; wait' },
   headers_too_large: { status: 431, summary: 'the request headers are over the size limit' },
@@ -70,6 +74,18 @@ export const ERROR_CATALOG = {
   unavailable: {
     status: 503,
     summary: 'the store, git or the server itself is not available right now; retry',
+  },
+  store_busy: {
+    status: 503,
+    summary: 'another process holds the database’s write lock; writes resume once it lets go',
+  },
+  store_full: {
+    status: 503,
+    summary: 'the disk holding the database is full; writes resume once space is freed',
+  },
+  store_read_only: {
+    status: 503,
+    summary: 'the database cannot be written (read-only file, folder or disk); fix its permissions',
   },
 } as const satisfies Record<ApiErrorCode, { status: number; summary: string }>;
 
@@ -92,6 +108,7 @@ const PROCESS_CODE_ANSWER = {
   git_failed: 'internal',
   store_config: 'internal',
   store_closed: 'unavailable',
+  home_unavailable: 'unavailable',
   schema_too_new: 'internal',
   wait_timeout: 'internal',
   wait_failed: 'internal',

@@ -20,7 +20,7 @@ export interface ServerMetrics {
 
 /** Spawns are tens of ms; a backlog waiting for capacity is minutes. */
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
-const RECONCILER_ACTIONS = ['adopted', 'recorded', 'lost'] as const;
+const RECONCILER_ACTIONS = ['adopted', 'recorded', 'lost', 'released'] as const;
 
 export function createMetrics(o: {
   app: App;

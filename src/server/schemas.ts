@@ -142,6 +142,8 @@ export const runView = z.looseObject({
   denials: z.number(),
   unparsedLines: z.number(),
   cliVersion: z.string().nullable(),
+  /** Claimed or running, its lease expired, and no engine alive to look after it. */
+  unsupervised: z.boolean(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { App } from '../app/context.js';
+import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
 import type { Engine } from '../engine/engine.js';
 import type { ServerContext } from './context.js';
@@ -72,7 +73,10 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   const sendError = (err: unknown, method: string, url: string, reply: FastifyReply) => {
     const { status, body } = toErrorResponse(err);
     if (status >= 500 && !(err instanceof HttpError)) {
-      logError(o.redact.text(`${method} ${url}: ${(err as Error)?.stack ?? String(err)}`));
+      // A typed error (a full disk, a locked database) says all in one line; an unexpected one needs its stack.
+      const what =
+        err instanceof AgentboardError ? err.message : ((err as Error)?.stack ?? String(err));
+      logError(o.redact.text(`${method} ${url}: ${what}`));
     }
     return reply.code(status).type('application/json; charset=utf-8').send(o.redact.value(body));
   };

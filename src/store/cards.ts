@@ -21,6 +21,7 @@ export interface CardRuns {
     stalled: boolean;
     notice: string | null;
     denials: number;
+    leaseExpiresAt: number | null;
   } | null;
 }
 
@@ -62,6 +63,7 @@ export async function cardRuns(db: Kysely<DB>, taskIds: number[]): Promise<CardR
             'stalled_at',
             'notice',
             'denials',
+            'lease_expires_at',
           ])
           .where('id', 'in', latestIds)
           .execute();
@@ -90,6 +92,7 @@ export async function cardRuns(db: Kysely<DB>, taskIds: number[]): Promise<CardR
             stalled: r.stalled_at !== null,
             notice: r.notice,
             denials: Number(r.denials),
+            leaseExpiresAt: num(r.lease_expires_at),
           }
         : null,
     };

@@ -8,6 +8,10 @@ import type { Store } from './store.js';
  * a database written by a newer agentboard.
  */
 export async function migrate(store: Store): Promise<void> {
+  // Up to date (every open but the first after an upgrade): a plain read, so
+  // opening a board never waits for, or needs, the write lock — not when
+  // another process holds it, nor on a read-only disk.
+  if (await upToDate(store)) return;
   await store.tx(async ({ db, dialect, now }) => {
     if (dialect === 'postgres') {
       // Two processes opening a fresh database at once must not both migrate it.
@@ -40,4 +44,17 @@ export async function migrate(store: Store): Promise<void> {
         .execute();
     }
   });
+}
+
+async function upToDate(store: Store): Promise<boolean> {
+  try {
+    const rows = await store.db.selectFrom('schema_version').select('version').execute();
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    // A newer schema is refused inside the transaction, with its message.
+    return (
+      MIGRATIONS.every((m) => applied.has(m.version)) && Math.max(0, ...applied) <= LATEST_VERSION
+    );
+  } catch {
+    return false; // no schema_version yet: a fresh database
+  }
 }

@@ -121,6 +121,7 @@ export async function latestRunOfTask(db: Kysely<DB>, taskId: number): Promise<R
 }
 
 export interface RunFilter {
+  ids?: string[];
   taskId?: number;
   states?: string[];
   agent?: string;
@@ -131,6 +132,10 @@ export interface RunFilter {
 
 export async function listRuns(db: Kysely<DB>, f: RunFilter): Promise<RunRow[]> {
   let q = db.selectFrom('runs').selectAll();
+  if (f.ids) {
+    if (f.ids.length === 0) return [];
+    q = q.where('id', 'in', f.ids);
+  }
   if (f.taskId !== undefined) q = q.where('task_id', '=', f.taskId);
   if (f.states && f.states.length > 0) q = q.where('state', 'in', f.states);
   if (f.agent) q = q.where('agent', '=', f.agent);

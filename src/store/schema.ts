@@ -98,6 +98,8 @@ export interface RunsTable {
   parser_state: string | null;
   /** The session's running totals at the end of this run (JSON SessionTotals), for a resumed run's baseline. */
   session_totals: string | null;
+  /** When gc removed the run's logs and transcript (migration 006); null while they are kept. */
+  output_removed_at: number | null;
 }
 
 export interface RunEventsTable {

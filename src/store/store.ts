@@ -3,7 +3,18 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  PostgresDialect,
+  type QueryResult,
+  type RootOperationNode,
+  SqliteDialect,
+  sql,
+  type UnknownRow,
+} from 'kysely';
 import pg from 'pg';
 import { StoreError } from '../domain/errors.js';
 import type { EventRecord } from './events.js';
@@ -36,9 +47,28 @@ export interface OpenStoreOptions {
   sqliteFile?: string;
   databaseUrl?: string;
   clock?: Clock;
+  /** How long a write waits for another process's write lock before it is refused (store_busy). */
+  writeWaitMs?: number;
 }
 
-const BUSY_RETRIES = 8;
+/**
+ * SQLite's own wait for a lock. better-sqlite3 is synchronous: while SQLite
+ * waits, the whole process waits, health checks and reads included. So it
+ * waits only a few milliseconds, and a longer wait happens in tx(), between
+ * attempts, with the event loop free (WAL lets reads go on meanwhile).
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 5;
+/** The default of OpenStoreOptions.writeWaitMs: about what a request may take before the user gives up. */
+export const WRITE_WAIT_MS = 5000;
+/**
+ * The wait at open (migrations take the write lock): a server starting
+ * beside a process that stalls in a transaction (stopped, swapping) should
+ * not give up as soon as a request would.
+ */
+const OPEN_WRITE_WAIT_MS = 30_000;
+/** Pauses between attempts at a locked database: short at first, capped. */
+const BUSY_PAUSE_MIN_MS = 2;
+const BUSY_PAUSE_MAX_MS = 100;
 
 /**
  * The SQLite file holds prompts, transcripts and comments: the owner's only.
@@ -81,6 +111,8 @@ export class Store {
   private readonly origin = crypto.randomBytes(6).toString('hex');
   private listener: PgListener | null = null;
   private databaseUrl: string | null = null;
+  private sqliteFile: string | null = null;
+  private writeWaitMs = WRITE_WAIT_MS;
 
   private constructor(
     readonly db: Kysely<DB>,
@@ -88,13 +120,20 @@ export class Store {
     readonly clock: Clock,
     readonly sqlite: SqliteDatabase.Database | null,
     readonly pool: pg.Pool | null,
+    private readonly guard: ClosedGuard,
   ) {
     this.changes.setMaxListeners(0);
     registerHandle(db, dialect);
   }
 
+  /** The PostgreSQL URL this store was opened with; null on SQLite. */
+  connectionUrl(): string | null {
+    return this.databaseUrl;
+  }
+
   static async open(opts: OpenStoreOptions): Promise<Store> {
     const clock = opts.clock ?? systemClock;
+    const guard = new ClosedGuard();
     let store: Store;
     if (opts.databaseUrl) {
       pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -114,39 +153,52 @@ export class Store {
       // the pool discards it on release.
       pool.on('error', () => {});
       pool.on('connect', (client) => client.on('error', () => {}));
-      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-      store = new Store(db, 'postgres', clock, null, pool);
+      const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [guard] });
+      store = new Store(db, 'postgres', clock, null, pool, guard);
       store.databaseUrl = opts.databaseUrl;
     } else {
       const file = opts.sqliteFile;
       if (!file) throw new StoreError('store_config', 'no SQLite file and no database URL given');
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      makePrivate(file);
-      const sqlite = new SqliteDatabase(file, { timeout: 5000 });
-      await enableWal(sqlite);
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma('foreign_keys = ON');
+      let sqlite: SqliteDatabase.Database;
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        makePrivate(file);
+        sqlite = new SqliteDatabase(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+        await enableWal(sqlite);
+        sqlite.pragma('synchronous = NORMAL');
+        sqlite.pragma('foreign_keys = ON');
+      } catch (e) {
+        throw storeFault(e, { file, fileErrors: true }) ?? e;
+      }
       const db = new Kysely<DB>({
         dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+        plugins: [guard],
       });
-      store = new Store(db, 'sqlite', clock, sqlite, null);
+      store = new Store(db, 'sqlite', clock, sqlite, null, guard);
+      store.sqliteFile = file;
     }
+    store.writeWaitMs = Math.max(OPEN_WRITE_WAIT_MS, opts.writeWaitMs ?? 0);
     try {
       await migrate(store);
     } catch (e) {
       await store.close();
       throw e;
     }
+    store.writeWaitMs = opts.writeWaitMs ?? WRITE_WAIT_MS;
     return store;
   }
 
   /**
    * Runs `fn` in one transaction. On SQLite it is BEGIN IMMEDIATE (the write
-   * lock is taken up front, so two writers never deadlock on an upgrade) and a
-   * busy database is retried rather than reported to the user.
+   * lock is taken up front, so two writers never deadlock on an upgrade). A
+   * database locked by another process is tried again, asynchronously, for up
+   * to writeWaitMs, then refused as store_busy. A full disk or a read-only
+   * database is reported at once (store_full, store_read_only), naming the
+   * path and what to do; the caller decides whether to try again.
    */
   async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreError('store_closed', 'the store is closed');
+    if (this.closed) throw closedError();
+    const deadline = performance.now() + this.writeWaitMs;
     for (let attempt = 1; ; attempt++) {
       const events: EventRecord[] = [];
       try {
@@ -154,10 +206,19 @@ export class Store {
         if (events.length > 0) this.changes.emit('events', events);
         return result;
       } catch (e) {
-        if (!isBusy(e) || attempt >= BUSY_RETRIES) throw e;
-        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+        const left = deadline - performance.now();
+        if (!isBusy(e) || left <= 0) throw this.fault(e);
+        await sleep(Math.min(left, busyPause(attempt)));
+        if (this.closed) throw closedError();
       }
     }
+  }
+
+  /** `e` as a typed store fault (busy, full, read-only) when it is one, else `e` itself. */
+  private fault(e: unknown): unknown {
+    if (e instanceof StoreError) return e;
+    const file = this.sqliteFile;
+    return storeFault(e, file ? { file, holder: () => writeLockHolder(file) } : {}) ?? e;
   }
 
   /**
@@ -166,7 +227,7 @@ export class Store {
    * frequent small records. `fn` must not depend on running alone.
    */
   txGrouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreError('store_closed', 'the store is closed'));
+    if (this.closed) return Promise.reject(closedError());
     return this.grouped.run(fn);
   }
 
@@ -253,7 +314,40 @@ export class Store {
     this.closed = true;
     await this.listener?.close();
     await this.db.destroy();
+    // From now on a read says store_closed, not Kysely's "driver has already been destroyed".
+    this.guard.closed = true;
   }
+}
+
+function closedError(): StoreError {
+  return new StoreError(
+    'store_closed',
+    'the store is closed (the server is shutting down): retry once it is back',
+  );
+}
+
+/** Refuses every query on a closed store with a typed error (the API answers 503, not 500). */
+class ClosedGuard implements KyselyPlugin {
+  closed = false;
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (this.closed) throw closedError();
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Doubling from BUSY_PAUSE_MIN_MS to BUSY_PAUSE_MAX_MS, with jitter so that waiting writers spread out. */
+function busyPause(attempt: number): number {
+  const base = Math.min(BUSY_PAUSE_MAX_MS, BUSY_PAUSE_MIN_MS * 2 ** (attempt - 1));
+  return base * (0.5 + Math.random());
 }
 
 /** The database clock in epoch milliseconds (clock_timestamp: the instant, not the tx start). */
@@ -289,6 +383,98 @@ async function enableWal(sqlite: SqliteDatabase.Database): Promise<void> {
 }
 
 function isBusy(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+  const code = String((e as { code?: unknown })?.code ?? '');
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
+
+/**
+ * A database fault the user can act on, as a typed error naming the path and
+ * what to do: the lock held by another process, a full disk, a database that
+ * cannot be written. null for anything else (a bug, a constraint). SQLite's
+ * and PostgreSQL's codes always count; the file system's (ENOSPC, EROFS...)
+ * only with `fileErrors`, where the store itself touched the file: inside a
+ * transaction they may be about any other file.
+ */
+function storeFault(
+  e: unknown,
+  where: { file?: string; holder?: () => number | null; fileErrors?: boolean },
+): StoreError | null {
+  const code = (e as { code?: unknown })?.code;
+  const c = typeof code === 'string' && (where.fileErrors || !/^E[A-Z]+$/.test(code)) ? code : '';
+  const db = where.file ? `the board's database ${where.file}` : "the board's PostgreSQL database";
+  if (isBusy(e)) {
+    const pid = where.holder?.() ?? null;
+    return new StoreError(
+      'store_busy',
+      `${db} is locked by another process (${pid === null ? 'pid unknown' : `pid ${pid}`}); writes are paused: close that process or wait, then retry`,
+    );
+  }
+  if (c.startsWith('SQLITE_FULL') || c === 'ENOSPC' || c === 'EDQUOT' || c === '53100') {
+    const dir = where.file ? path.dirname(where.file) : null;
+    return new StoreError(
+      'store_full',
+      dir
+        ? `the disk holding ${dir} is full (${c}): free space there, then the board resumes by itself`
+        : `the disk of ${db} is full (${c}): free space on the database server, then the board resumes by itself`,
+    );
+  }
+  if (
+    c.startsWith('SQLITE_READONLY') ||
+    c === 'EROFS' ||
+    c === 'EACCES' ||
+    c === 'EPERM' ||
+    c === '25006' ||
+    c.startsWith('SQLITE_CANTOPEN')
+  ) {
+    return new StoreError(
+      'store_read_only',
+      `${db} cannot be written (${c}): make it, its -wal and -shm files and its folder writable by this user (and the disk not read-only), then retry`,
+    );
+  }
+  return null;
+}
+
+const TRANSIENT_FAULTS = new Set(['store_busy', 'store_full', 'store_read_only']);
+
+/**
+ * Whether `e` is a database fault that ends once the lock is let go, space
+ * is freed or permissions are fixed (typed by tx(), or raw from SQLite or
+ * PostgreSQL): a write worth trying again later.
+ */
+export function isTransientStoreFault(e: unknown): boolean {
+  if (e instanceof StoreError) return TRANSIENT_FAULTS.has(e.code);
+  return storeFault(e, {}) !== null;
+}
+
+/**
+ * Which process holds SQLite's write lock on `file`, from Linux's lock
+ * table: in WAL mode it is a POSIX write lock on byte 120 of the -shm file.
+ * null when unknown (another OS, an OFD lock, a lock gone meanwhile).
+ */
+function writeLockHolder(file: string): number | null {
+  try {
+    const inode = fs.statSync(`${file}-shm`).ino;
+    for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const f = line.replace(/->\s*/, '').trim().split(/\s+/);
+      // "1: POSIX ADVISORY WRITE <pid> <maj:min:inode> <start> <end>"
+      if (f[1] !== 'POSIX' || f[3] !== 'WRITE') continue;
+      if (Number(f[5]?.split(':')[2]) !== inode) continue;
+      const start = Number(f[6]);
+      const end = f[7] === 'EOF' ? Number.POSITIVE_INFINITY : Number(f[7]);
+      const pid = Number(f[4]);
+      if (
+        start <= WAL_WRITE_LOCK_BYTE &&
+        WAL_WRITE_LOCK_BYTE <= end &&
+        pid > 0 &&
+        pid !== process.pid
+      )
+        return pid;
+    }
+  } catch {
+    // no lock table here: the message says "pid unknown"
+  }
+  return null;
+}
+
+/** SQLite's WAL_WRITE_LOCK: the first lock byte of the wal-index (-shm) file. */
+const WAL_WRITE_LOCK_BYTE = 120;

@@ -21,6 +21,8 @@ export async function deleteTaskRows(tx: Tx, id: number): Promise<void> {
     .where('task_id', '<>', id)
     .execute();
   await db.deleteFrom('run_events').where('run_id', 'in', runIds).execute();
+  // Output shipped to the database (PostgreSQL workers): its foreign key would refuse the delete.
+  await db.deleteFrom('run_output').where('run_id', 'in', runIds).execute();
   await db.deleteFrom('runs').where('task_id', '=', id).execute();
   await db.deleteFrom('comments').where('task_id', '=', id).execute();
   await db

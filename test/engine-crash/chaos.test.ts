@@ -323,8 +323,8 @@ async function verify(
     const start = ledger.starts.get(run.id)?.[0];
     const end = ledger.ends.get(run.id)?.[0];
     if (!start) {
-      // Only a run whose agent never started may be lost: the server died between claim and spawn.
-      if (run.state !== 'lost') v.push(`run ${run.id} is ${run.state} but its agent never started`);
+      // A claim the server died holding before the spawn goes back to the queue, uncharged.
+      v.push(`run ${run.id} ended ${run.state}, but its agent never started`);
       continue;
     }
     if (run.state === 'lost')

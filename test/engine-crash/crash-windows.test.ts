@@ -117,38 +117,43 @@ test('crash windows of a launch', { timeout: 120_000 }, async (t) => {
     return s;
   };
   try {
-    await t.test('claimed, never spawned: lost after the spawn grace, then retried', async () => {
-      const taskId = await addAgentTask(
-        app,
-        'never spawned',
-        { steps: [{ ms: 200, exit: 0, bytes: 500 }] },
-        { maxAttempts: 2 },
-      );
-      const run = await claimAsDeadWorker(app, taskId);
-      const claimedAt = Date.now();
-      server = await serve();
-      // Within the spawn grace (3 s) the claim is too fresh to judge: the shim may be about
-      // to write its pid. A server that took longer to start (a loaded machine) may judge it.
-      if (Date.now() - claimedAt < 2500) {
-        assert.equal((await getRun(app.store.db, run.id))?.state, 'claimed');
-      }
-      const runs = await waitFor(
-        'the retry to succeed',
-        async () => {
-          const rs = await runsOfTask(app, taskId);
-          return rs.length === 2 && rs[1]?.state === 'succeeded' ? rs : undefined;
-        },
-        30_000,
-      );
-      assert.equal(runs[0]?.state, 'lost');
-      assert.match(runs[0]?.error_summary ?? '', /^lost: /);
-      const ledger = readLedger(board.ledger);
-      assert.equal(ledger.starts.get(run.id), undefined, 'the lost run never had an agent');
-      assert.equal(ledger.starts.get(runs[1]?.id as string)?.length, 1);
-      assert.equal((await getTask(app.store.db, taskId))?.status, 'review');
-      await server.stop();
-      server = undefined;
-    });
+    await t.test(
+      'claimed, never spawned: handed back to the queue uncharged, then run',
+      async () => {
+        const taskId = await addAgentTask(
+          app,
+          'never spawned',
+          { steps: [{ ms: 200, exit: 0, bytes: 500 }] },
+          { maxAttempts: 2 },
+        );
+        const run = await claimAsDeadWorker(app, taskId);
+        const claimedAt = Date.now();
+        server = await serve();
+        // Within the spawn grace (3 s) the claim is too fresh to judge: the shim may be about
+        // to write its pid. A server that took longer to start (a loaded machine) may judge it.
+        if (Date.now() - claimedAt < 2500) {
+          assert.equal((await getRun(app.store.db, run.id))?.state, 'claimed');
+        }
+        const runs = await waitFor(
+          'the run to succeed',
+          async () => {
+            const rs = await runsOfTask(app, taskId);
+            return rs[0]?.state === 'succeeded' ? rs : undefined;
+          },
+          30_000,
+        );
+        assert.deepEqual(
+          runs.map((r) => [r.id, r.attempt, r.state]),
+          [[run.id, 1, 'succeeded']],
+          'the same run, attempt 1: nothing charged for the claim that never started',
+        );
+        const ledger = readLedger(board.ledger);
+        assert.equal(ledger.starts.get(run.id)?.length, 1, 'its agent ran once, after the restart');
+        assert.equal((await getTask(app.store.db, taskId))?.status, 'review');
+        await server.stop();
+        server = undefined;
+      },
+    );
 
     await t.test('spawned, pid not recorded, agent alive at restart: adopted', async () => {
       // Long enough to outlive a server start on a loaded machine (the whole suite runs 4 files at once).

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { syncHeartbeats } from '../../src/app/heartbeat.js';
 import { startRun, stopRun } from '../../src/app/runs.js';
@@ -145,6 +146,15 @@ describe('the error catalog: every code through a real request', () => {
       'range_not_satisfiable',
       'offset past the end',
     );
+    // What gc records when it removes a finished run's output.
+    await api.app.store.db
+      .updateTable('runs')
+      .set({ output_removed_at: Date.UTC(2026, 11, 7) })
+      .where('id', '=', run.json().id)
+      .execute();
+    const removed = await call('GET', `/api/v1/runs/${run.json().id}/logs`);
+    expectCode(removed, 'output_removed', 'logs removed by gc');
+    assert.match(removed.json().error.message, /removed by gc on 2026-12-07/);
 
     const a = await id({ title: 'a', status: 'backlog' });
     const b = await id({ title: 'b', status: 'backlog', dependsOn: [a] });
@@ -239,7 +249,55 @@ describe('the error catalog: every code through a real request', () => {
       'unavailable',
       'store closed',
     );
+    expectCode(await own.call('GET', '/api/v1/tasks'), 'unavailable', 'read on a closed store');
     await own.server.close();
+  });
+
+  it('the database: store_busy, store_full, store_read_only, each naming the path, reads still served', async () => {
+    const own = await apiBoard({ config: testConfig({ board: { autostart: false } }) });
+    try {
+      const file = own.app.paths.database;
+      const sqlite = own.app.store.sqlite;
+      assert.ok(sqlite, 'a SQLite board');
+      const readable = async (where: string) =>
+        assert.equal((await own.call('GET', '/api/v1/tasks')).statusCode, 200, where);
+
+      // Another connection (as another program would) holds the write lock.
+      const other = new SqliteDatabase(file);
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        const busy = await own.call('POST', '/api/v1/tasks', { title: 'locked out' });
+        expectCode(busy, 'store_busy', 'write lock held elsewhere');
+        assert.ok(busy.json().error.message.includes(file), busy.body);
+        await readable('reads while locked');
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+
+      // A full disk, as SQLite reports it: the file may not grow.
+      const pages = sqlite.pragma('page_count', { simple: true }) as number;
+      sqlite.pragma(`max_page_count = ${pages}`);
+      const full = await own.call('POST', '/api/v1/tasks', {
+        title: 'too big',
+        body: 'x'.repeat(200_000),
+      });
+      sqlite.pragma(`max_page_count = ${2 ** 30}`);
+      expectCode(full, 'store_full', 'disk full');
+      assert.ok(full.json().error.message.includes(path.dirname(file)), full.body);
+      await readable('reads while full');
+
+      sqlite.pragma('query_only = 1');
+      const ro = await own.call('POST', '/api/v1/tasks', { title: 'read-only' });
+      sqlite.pragma('query_only = 0');
+      expectCode(ro, 'store_read_only', 'read-only database');
+      assert.ok(ro.json().error.message.includes(file), ro.body);
+
+      // Once the fault is gone, writes go through again.
+      assert.equal((await own.call('POST', '/api/v1/tasks', { title: 'after' })).statusCode, 201);
+    } finally {
+      await own.close();
+    }
   });
 
   it('a request Node cannot parse: headers_too_large and invalid_request, in the same shape', async () => {

@@ -70,12 +70,13 @@ describe('/metrics without an engine', () => {
   it('keeps each server’s registry its own, and documents /metrics', async () => {
     const mine = createMetrics({ app: a.app, engine: { current: null } });
     mine.observer.onLeaseRenewed(3);
-    mine.observer.onReconciled({ adopted: 1, recorded: 0, lost: 2, pending: 5 });
+    mine.observer.onReconciled({ adopted: 1, recorded: 0, lost: 2, released: 4, pending: 5 });
     mine.observer.onDispatched(250, 'bot');
     const text = await mine.registry.metrics();
     assert.equal(sample(text, 'agentboard_lease_renewals_total'), 3);
     assert.equal(sample(text, 'agentboard_reconciler_actions_total{action="adopted"}'), 1);
     assert.equal(sample(text, 'agentboard_reconciler_actions_total{action="lost"}'), 2);
+    assert.equal(sample(text, 'agentboard_reconciler_actions_total{action="released"}'), 4);
     assert.equal(sample(text, 'agentboard_dispatch_latency_seconds_count{agent="bot"}'), 1);
     assert.equal(
       sample(text, 'agentboard_dispatch_latency_seconds_bucket{le="0.1",agent="bot"}'),

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { App } from '../../src/app/context.js';
+import { deleteTask } from '../../src/app/delete-task.js';
 import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
 import { startRun, stopRun } from '../../src/app/runs.js';
 import {
@@ -28,6 +29,7 @@ import type { TaskStatus } from '../../src/domain/task.js';
 import { nextValue } from '../../src/store/counters.js';
 import { appendEvent, lastEventId, readEvents } from '../../src/store/events.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations/index.js';
+import { insertOutputChunks } from '../../src/store/run-output.js';
 import {
   activeRunOfTask,
   claimNext,
@@ -989,6 +991,25 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         const stopped = { ...FAILED, state: 'cancelled' as const, reason: 'stopped by user' };
         assert.ok(await finishRun(app, run.id, run.lease_token, { ...stopped, retryable: false }));
         assert.equal((await showTask(app, 1)).status, 'cancelled');
+      });
+    });
+
+    test('deleting a task removes the output its runs shipped to the database', async () => {
+      await withApp(async (app) => {
+        await addTask(app, { title: 'shipped', agent: 'bot' });
+        const run = (await claim(app)) as RunRow;
+        await markRunning(app, run);
+        const shipped = await app.store.tx((tx) =>
+          insertOutputChunks(tx, run.id, run.lease_token as number, [
+            { stream: 'stdout', offset: 0, data: Buffer.from('hello\n') },
+          ]),
+        );
+        assert.ok(shipped);
+        assert.ok(await finishRun(app, run.id, run.lease_token, SUCCEEDED));
+        // The run_output foreign key refused this on PostgreSQL.
+        await deleteTask(app, run.task_id);
+        const left = await app.store.db.selectFrom('run_output').selectAll().execute();
+        assert.equal(left.length, 0);
       });
     });
 

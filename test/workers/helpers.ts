@@ -55,7 +55,8 @@ export function createWorkerBoard(
     async startWorker(args = [], extra = {}) {
       const w = new ServeProcess(home, { args: ['worker', ...args], env: { ...env, ...extra } });
       try {
-        await w.waitReady();
+        // A loaded machine (many agents, a restart storm) may take a while to reconcile.
+        await w.waitReady(60_000);
       } catch (e) {
         w.forceKill();
         throw e;

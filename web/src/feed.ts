@@ -23,8 +23,11 @@ const EVENT_TYPES = [
   'run.stop_requested',
   'run.adopted',
   'run.reconciled',
+  'run.released',
   'run.queue_timeout',
+  'task.todo_timeout',
   'message.posted',
+  'gc.pruned',
 ];
 
 const MAX_KEPT = 500;

@@ -67,6 +67,8 @@ export interface Run {
   stopReason: string | null;
   notice: string | null;
   stalled: boolean;
+  /** Claimed or running, its lease expired, and no engine alive to adopt it or record its end. */
+  unsupervised: boolean;
   denials: number;
   unparsedLines: number;
   cliVersion: string | null;
@@ -106,6 +108,8 @@ export interface Card {
     exitCode: number | null;
     errorSummary: string | null;
     stalled: boolean;
+    /** As Run.unsupervised; absent where the server does not say. */
+    unsupervised?: boolean;
     notice: string | null;
     denials: number;
   } | null;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { resolveRun, startRun } from '../../app/runs.js';
-import { runView } from '../../app/views.js';
-import { engineIsRunning } from '../../app/workers.js';
+import { engineIsRunning, runViews } from '../../app/workers.js';
 import { UsageError } from '../../domain/errors.js';
 import { formatDuration } from '../../domain/exit.js';
 import { parseTaskId } from '../../domain/ids.js';
@@ -10,8 +9,11 @@ import { listRuns } from '../../store/runs.js';
 import { collect, positiveInt, readTextFile } from '../args.js';
 import { followRunLog } from '../follow-run.js';
 import { paint, printErr, printJson, println, truncate, useColor } from '../output.js';
-import { stopRuns } from '../stop-runs.js';
+import { type StopReport, stopRuns } from '../stop-runs.js';
 import { withApp } from '../with-app.js';
+
+/** The REASON column of a run whose lease expired with no engine alive. */
+const UNSUPERVISED = 'unsupervised: lease expired, no engine alive';
 
 export function registerRuns(program: Command): void {
   program
@@ -63,11 +65,15 @@ export function registerRuns(program: Command): void {
         });
         if (f.json) printJson(stopped);
         else if (stopped.length === 0) println('no active runs');
-        else
-          for (const r of stopped)
-            println(
-              `${r.id} (${r.task}): ${r.state}${r.errorSummary ? ` — ${r.errorSummary.split('\n')[0]}` : ''}`,
-            );
+        for (const r of stopped) {
+          if (r.outcome === 'not_reached') {
+            // Never a bare "running" and exit 0: the agent may well still be running.
+            printErr(`${r.id} (${r.task}): not stopped: ${r.message}`);
+            process.exitCode = 1;
+          } else if (!f.json) {
+            println(`${r.id} (${r.task}): ${stopLine(r)}`);
+          }
+        }
       });
     });
 
@@ -101,15 +107,17 @@ export function registerRuns(program: Command): void {
           );
         }
       }
-      const rows = await withApp((app) =>
-        listRuns(app.store.db, {
-          ...(f.task ? { taskId: parseTaskId(f.task) } : {}),
-          ...(f.state ? { states: f.state } : {}),
-          ...(f.agent ? { agent: f.agent } : {}),
-          limit: f.limit,
-        }),
+      const views = await withApp(async (app) =>
+        runViews(
+          app,
+          await listRuns(app.store.db, {
+            ...(f.task ? { taskId: parseTaskId(f.task) } : {}),
+            ...(f.state ? { states: f.state } : {}),
+            ...(f.agent ? { agent: f.agent } : {}),
+            limit: f.limit,
+          }),
+        ),
       );
-      const views = rows.map(runView);
       if (f.json) return printJson(views);
       const c = paint(useColor());
       println(
@@ -133,10 +141,22 @@ export function registerRuns(program: Command): void {
             dur.padEnd(9),
             cpu.padEnd(7),
             mem.padEnd(9),
-            truncate(r.errorSummary?.split('\n')[0] ?? '', 50),
+            r.unsupervised
+              ? c('yellow', UNSUPERVISED)
+              : truncate(r.errorSummary?.split('\n')[0] ?? '', 50),
           ].join(' '),
         );
       }
       if (views.length === 0) println(c('dim', 'no runs yet: start one with `agentboard run T-1`'));
+      if (views.some((r) => r.unsupervised)) {
+        printErr(
+          'note: no engine is alive, so unsupervised runs keep their last known state; start `agentboard serve` or `agentboard worker` to adopt them or record their end',
+        );
+      }
     });
+}
+
+function stopLine(r: StopReport): string {
+  if (r.outcome === 'stopping') return `stopping (${r.message})`;
+  return `${r.state}${r.errorSummary ? ` — ${r.errorSummary.split('\n')[0]}` : ''}`;
 }

@@ -6,6 +6,7 @@
 import { checkAgent } from '../../agents/validate.js';
 import { type App, openApp } from '../../app/context.js';
 import { boardRedactor } from '../../app/secrets.js';
+import { engineIsRunning } from '../../app/workers.js';
 import { UsageError } from '../../domain/errors.js';
 import { stderrLogger } from '../../engine/context.js';
 import { type Engine, type EngineOptions, startEngine } from '../../engine/engine.js';
@@ -43,6 +44,7 @@ export async function serveInForeground(
   await runUntilSignal(app, engine, `\nboard: ${http.url}/${token}`, () => {
     onReady?.(`${http.url}/`);
     if (f.worker !== false) warnAboutAgents(app);
+    else void warnNoWorker(app);
   });
   await http.server.close();
   await engine.stop();
@@ -69,6 +71,23 @@ function startQuietEngine(app: App, opts: EngineOptions): Promise<Engine> {
       warn: (m) => stderrLogger.warn(redact.text(m)),
     },
   });
+}
+
+/**
+ * `serve --no-worker` on SQLite: the board's only workers are on this host, so
+ * unless one is already up, nothing will run. On PostgreSQL workers may be on
+ * other hosts: say nothing.
+ */
+async function warnNoWorker(app: App): Promise<void> {
+  if (app.store.dialect !== 'sqlite') return;
+  try {
+    if (await engineIsRunning(app)) return;
+  } catch {
+    // Unknown: warn, since the warning is only advice.
+  }
+  stderrLogger.warn(
+    'no worker: nothing will run on this board until one starts (`agentboard worker`, or `agentboard serve` without --no-worker)',
+  );
 }
 
 /**
@@ -102,8 +121,8 @@ async function runUntilSignal(
   const r = engine.recovered;
   const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
   const recovered =
-    r.adopted + r.recorded + r.lost > 0
-      ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost`
+    r.adopted + r.recorded + r.lost + r.released > 0
+      ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost, ${r.released} never started (queued again)`
       : '';
   // One write: whoever waits for the first line also gets the rest.
   println(`agentboard engine ${engine.worker.id} on ${where}${extra}${recovered}`);

@@ -58,7 +58,9 @@ export function registerWorkspaces(program: Command): void {
 
   program
     .command('gc')
-    .description('remove run directories and worktrees of finished tasks past retention')
+    .description(
+      'remove run directories and worktrees of finished tasks past retention, and prune their events, messages, transcripts and shipped output',
+    )
     .option('--older-than <duration>', 'retention, e.g. 7d (default: board.gc.older_than)')
     .option('--keep-failed', 'keep what failed runs left (and worktrees of Blocked tasks)')
     .option('--dry-run', 'list what would be removed, remove nothing')
@@ -70,6 +72,7 @@ export function registerWorkspaces(program: Command): void {
             f.olderThan !== undefined ? parseDuration(f.olderThan) : app.config.board.gc.older_than,
           keepFailed: Boolean(f.keepFailed) || app.config.board.gc.keep_failed,
           dryRun: Boolean(f.dryRun),
+          fullVacuum: true,
         });
         if (f.json) printJson(r);
         else println(formatGc(r));
@@ -95,6 +98,21 @@ function formatGc(r: GcReport): string {
   );
   for (const s of r.skipped) lines.push(`kept ${s.id}: ${s.reason}  ${s.path}`);
   lines.push(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.bytesFreed)}`);
+  const rows = Object.entries(r.rows)
+    .map(([table, n]) => `${table} ${n}`)
+    .join(', ');
+  const runs = `${r.outputRemoved} run${r.outputRemoved === 1 ? '' : 's'}`;
+  lines.push(
+    r.dryRun
+      ? `would prune rows: ${rows}; would remove the output of ${runs}`
+      : `pruned rows: ${rows}; removed the output of ${runs}`,
+  );
+  if (r.space) {
+    const s = r.space;
+    lines.push(
+      `database: ${s.mode} (${s.reason})${s.bytesBefore > 0 ? `, ${formatBytes(s.bytesBefore)} -> ${formatBytes(s.bytesAfter)} in ${s.ms} ms` : ''}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isUnsupervised } from '../../app/views.js';
+import { supervision } from '../../app/workers.js';
 import { formatTaskId } from '../../domain/ids.js';
 import { cardRuns } from '../../store/cards.js';
 import { lastEventId, readEvents } from '../../store/events.js';
@@ -8,6 +10,14 @@ import { eventView } from '../event-feed.js';
 import { intQuery, taskRef } from '../schemas.js';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+/** The card does not show the lease itself, only what it means. */
+function withoutLease<T extends { leaseExpiresAt: number | null }>(
+  run: T,
+): Omit<T, 'leaseExpiresAt'> {
+  const { leaseExpiresAt: _, ...rest } = run;
+  return rest;
+}
 
 const cardView = z.object({
   task: z.string(),
@@ -29,6 +39,8 @@ const cardView = z.object({
       stalled: z.boolean(),
       notice: z.string().nullable(),
       denials: z.number(),
+      /** Claimed or running, its lease expired, and no engine alive to look after it. */
+      unsupervised: z.boolean(),
     })
     .nullable(),
 });
@@ -72,13 +84,18 @@ export function boardRoutes(f: FastifyInstance, { app, routes }: ServerContext):
     response: z.object({ items: z.array(cardView) }),
     handler: async ({ query }) => {
       const rows = await cardRuns(app.store.db, [...new Set(query.task)]);
+      const watched = await supervision(app);
       return {
         items: rows.map((c) => ({
           task: formatTaskId(c.taskId),
           runs: c.runs,
           costUsd: c.costUsd,
           run: c.latest && {
-            ...c.latest,
+            ...withoutLease(c.latest),
+            unsupervised: isUnsupervised(
+              { state: c.latest.state, lease_expires_at: c.latest.leaseExpiresAt },
+              watched,
+            ),
             startedAt: iso(c.latest.startedAt),
             endedAt: iso(c.latest.endedAt),
             lastOutputAt: iso(c.latest.lastOutputAt),

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { assertOutputKept } from '../../app/run-output.js';
 import { resolveRun, startRun, stopRun } from '../../app/runs.js';
-import { runView as toRunView } from '../../app/views.js';
+import type { RunView } from '../../app/views.js';
+import { runViews } from '../../app/workers.js';
 import { readRunEvents } from '../../store/run-events.js';
 import { listRuns } from '../../store/runs.js';
 import type { ServerContext } from '../context.js';
@@ -46,14 +48,15 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     }),
     response: z.object({ items: z.array(runView) }),
     handler: async ({ query }) => ({
-      items: (
+      items: await runViews(
+        app,
         await listRuns(app.store.db, {
           taskId: query.task,
           states: query.state,
           agent: query.agent,
           limit: query.limit,
-        })
-      ).map(toRunView),
+        }),
+      ),
     }),
   });
 
@@ -64,7 +67,8 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     summary: 'One run: state, exit, error summary, usage and cost, resources',
     params: runParams,
     response: runView,
-    handler: async ({ params }) => toRunView(await resolveRun(app, params.id)),
+    handler: async ({ params }) =>
+      (await runViews(app, [await resolveRun(app, params.id)]))[0] as RunView,
   });
 
   routes.add(f, {
@@ -83,7 +87,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     url: '/api/v1/runs/:id/logs',
     tag: 'runs',
     summary:
-      'A byte range of a run’s stdout or stderr, redacted; while the run writes, the range stops before what may be a secret in progress (X-Log-Size and X-Next-Offset say where to go on)',
+      'A byte range of a run’s stdout or stderr, redacted; while the run writes, the range stops before what may be a secret in progress (X-Log-Size and X-Next-Offset say where to go on); 410 `output_removed` once gc removed it',
     params: runParams,
     query: z.strictObject({
       stream: z.enum(['stdout', 'stderr']).default('stdout'),
@@ -93,6 +97,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     produces: 'text/plain',
     handler: async ({ params, query, reply }) => {
       const run = await resolveRun(app, params.id);
+      assertOutputKept(run);
       const r = await readLogRange(app, redact, run.id, query.stream, query.offset, query.limit);
       reply
         .header('content-type', 'text/plain; charset=utf-8')
@@ -107,7 +112,8 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     method: 'GET',
     url: '/api/v1/runs/:id/events',
     tag: 'runs',
-    summary: 'The run’s normalized transcript events after a cursor (the last seq seen)',
+    summary:
+      'The run’s normalized transcript events after a cursor (the last seq seen); 410 `output_removed` once gc removed them',
     params: runParams,
     query: z.strictObject({
       after: intQuery(0, Number.MAX_SAFE_INTEGER).default(0),
@@ -116,6 +122,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     }),
     handler: async ({ params, query }) => {
       const run = await resolveRun(app, params.id);
+      assertOutputKept(run, 'transcript');
       const items = await readRunEvents(app.store.db, run.id, {
         afterSeq: query.after,
         limit: query.limit,

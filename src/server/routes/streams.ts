@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isRemoteLog, logLength } from '../../app/run-output.js';
+import { assertOutputKept, isRemoteLog, logLength } from '../../app/run-output.js';
 import { resolveRun } from '../../app/runs.js';
 import { readEvents } from '../../store/events.js';
 import type { ServerContext } from '../context.js';
@@ -86,7 +86,7 @@ export function streamRoutes(
     url: '/api/v1/runs/:id/logs/stream',
     tag: 'runs',
     summary:
-      'SSE of a run’s live log: `log` events {offset, text} (id = byte offset after it), then `exit` once the run has ended; resumes from Last-Event-ID or ?offset',
+      'SSE of a run’s live log: `log` events {offset, text} (id = byte offset after it), then `exit` once the run has ended; resumes from Last-Event-ID or ?offset; 410 `output_removed` once gc removed the log',
     params: runParams,
     query: z.strictObject({
       stream: z.enum(['stdout', 'stderr']).default('stdout'),
@@ -95,6 +95,8 @@ export function streamRoutes(
     produces: 'text/event-stream',
     handler: async ({ params, query, request, reply }) => {
       const run = await resolveRun(app, params.id);
+      // Before the stream starts: an EventSource cannot read an error sent inside it.
+      assertOutputKept(run);
       const offset = lastEventIdOf(request) ?? query.offset ?? 0;
       const size = await logLength(app, run.id, query.stream);
       if (offset > size) {

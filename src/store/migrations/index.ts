@@ -4,6 +4,7 @@ import { workspaces } from './002-workspaces.js';
 import { workers } from './003-workers.js';
 import { schedules } from './004-schedules.js';
 import { runTruth } from './005-run-truth.js';
+import { outputRemoved } from './006-output-removed.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,6 +19,13 @@ export interface Migration {
  * applies each version the database has not recorded, so a gap filled later
  * is still applied.
  */
-export const MIGRATIONS: readonly Migration[] = [initial, workspaces, workers, schedules, runTruth];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  workspaces,
+  workers,
+  schedules,
+  runTruth,
+  outputRemoved,
+];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

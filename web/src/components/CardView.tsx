@@ -3,6 +3,7 @@ import { ago, duration, liveness, usd } from '../format';
 import { useNow } from '../hooks';
 import { linkClick } from '../router';
 import { ACTIVE_RUN_STATES, type Card, type Task } from '../types';
+import { UnsupervisedBadge } from './UnsupervisedBadge';
 
 interface Props {
   task: Task;
@@ -15,6 +16,8 @@ interface Props {
 export const CardView = memo(function CardView({ task, card, grabbed, dragging }: Props) {
   const run = card?.run ?? null;
   const active = run !== null && ACTIVE_RUN_STATES.includes(run.state);
+  // The Todo monitor's word on a card that cannot start by itself ("waiting on T-3, which is Blocked: …").
+  const stuck = task.status === 'todo' ? task.statusReason : null;
   return (
     <article
       className={`card prio-${task.priority}${grabbed ? ' grabbed' : ''}${dragging ? ' dragging' : ''}`}
@@ -50,14 +53,19 @@ export const CardView = memo(function CardView({ task, card, grabbed, dragging }
         ))}
         {task.labels.length > 3 ? <span className="chip">+{task.labels.length - 3}</span> : null}
       </div>
-      {run && (run.denials > 0 || (active && run.notice)) ? (
+      {stuck || (run && (run.denials > 0 || (active && run.notice))) ? (
         <div className="card-flags">
-          {run.denials > 0 ? (
+          {stuck ? (
+            <span className="flag flag-notice" title={stuck} data-testid="card-stuck">
+              {stuck.split(':')[0]}
+            </span>
+          ) : null}
+          {run && run.denials > 0 ? (
             <span className="flag flag-denied" data-testid="card-denials">
               {run.denials} tool {run.denials === 1 ? 'use' : 'uses'} denied
             </span>
           ) : null}
-          {active && run.notice ? (
+          {active && run?.notice ? (
             <span className="flag flag-notice" title={run.notice} data-testid="card-notice">
               {shortNotice(run.notice)}
             </span>
@@ -96,6 +104,7 @@ function LiveRun({ run }: { run: NonNullable<Card['run']> }) {
     <span className="run-state running" data-run-state={run.state}>
       <span className="spinner" role="status" aria-label="running" />
       <span>{started ? duration(now - started) : 'starting'}</span>
+      <UnsupervisedBadge run={run} />
       <span
         className={`live live-${live}`}
         title={last === null ? 'no output yet' : `last output ${ago(run.lastOutputAt, now)}`}

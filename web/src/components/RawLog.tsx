@@ -31,6 +31,20 @@ class LogLines {
   }
 }
 
+/** gc's message when it removed the run's log (the route answers 410 `output_removed`); null otherwise. */
+async function logRemoved(runId: string, stream: string): Promise<string | null> {
+  try {
+    const res = await fetch(`/api/v1/runs/${runId}/logs?stream=${stream}&limit=1`, {
+      credentials: 'same-origin',
+    });
+    if (res.status !== 410) return null;
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    return body.error?.code === 'output_removed' ? (body.error.message ?? 'removed by gc') : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A run's stdout or stderr, live over SSE from byte 0, with ANSI colours.
  * Fixed-height lines in a virtual list: 100k lines scroll like 100.
@@ -38,12 +52,15 @@ class LogLines {
 export function RawLog({ runId, stream }: { runId: string; stream: 'stdout' | 'stderr' }) {
   const [, setTick] = useState(0);
   const [status, setStatus] = useState<'connecting' | 'live' | 'ended' | 'error'>('connecting');
+  /** Set when gc removed the log: the server's message, shown instead of an empty log. */
+  const [removed, setRemoved] = useState<string | null>(null);
   const log = useRef(new LogLines());
 
   useEffect(() => {
     log.current = new LogLines();
     setTick((t) => t + 1);
     setStatus('connecting');
+    setRemoved(null);
     let offset = 0;
     let ended = false;
     let es: EventSource | null = null;
@@ -74,7 +91,15 @@ export function RawLog({ runId, stream }: { runId: string; stream: 'stdout' | 's
       es.onerror = () => {
         if (ended || !es || es.readyState !== EventSource.CLOSED) return;
         setStatus('error');
-        retry = setTimeout(open, 2000);
+        // An EventSource cannot read why it was refused: ask the log route, which says 410 once gc removed it.
+        void logRemoved(runId, stream).then((why) => {
+          if (ended) return;
+          if (why === null) retry = setTimeout(open, 2000);
+          else {
+            ended = true;
+            setRemoved(why);
+          }
+        });
       };
     };
     open();
@@ -86,6 +111,13 @@ export function RawLog({ runId, stream }: { runId: string; stream: 'stdout' | 's
   }, [runId, stream]);
 
   const count = log.current.count;
+  if (removed !== null) {
+    return (
+      <div className="state-box" role="note" data-testid="log-removed">
+        {removed}
+      </div>
+    );
+  }
   return (
     <div className="raw">
       <div className="raw-status muted">

@@ -2,6 +2,7 @@ import { duration, usd } from '../format';
 import { useNow } from '../hooks';
 import { navigate } from '../router';
 import { ACTIVE_RUN_STATES, type Run } from '../types';
+import { UnsupervisedBadge } from './UnsupervisedBadge';
 
 /** Every run of a task, newest first; choosing one shows it in the run view. */
 export function RunHistory({
@@ -34,6 +35,7 @@ export function RunHistory({
                 {live && r.state !== 'queued' ? <span className="spinner small" /> : null}
                 {r.state.replace('_', ' ')}
               </span>
+              <UnsupervisedBadge run={r} />
               <span>
                 attempt {r.attempt}/{r.maxAttempts}
                 {r.iteration > 1 ? ` · iteration ${r.iteration}` : ''}

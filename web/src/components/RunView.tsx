@@ -4,6 +4,7 @@ import { ACTIVE_RUN_STATES, type Run } from '../types';
 import { DiffView } from './DiffView';
 import { RawLog } from './RawLog';
 import { Transcript } from './Transcript';
+import { UnsupervisedBadge } from './UnsupervisedBadge';
 
 type Tab = 'transcript' | 'stdout' | 'stderr' | 'diff';
 const TAB_LABEL: Record<Tab, string> = {
@@ -26,7 +27,8 @@ export function RunView({ run }: { run: Run }) {
       <div className="run-view-head">
         <h2>
           Run <code>{run.id}</code>{' '}
-          <span className={`run-badge rs-${run.state}`}>{run.state.replace('_', ' ')}</span>
+          <span className={`run-badge rs-${run.state}`}>{run.state.replace('_', ' ')}</span>{' '}
+          <UnsupervisedBadge run={run} />
         </h2>
         <span className="muted">
           {run.agent} · started {ago(run.startedAt)}

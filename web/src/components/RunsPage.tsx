@@ -5,6 +5,7 @@ import { duration, usd, when } from '../format';
 import { useAsync } from '../hooks';
 import { linkClick, navigate } from '../router';
 import type { BoardEvent, Run } from '../types';
+import { UnsupervisedBadge } from './UnsupervisedBadge';
 
 const STATES = [
   'queued',
@@ -108,7 +109,8 @@ export function RunsPage({ agents, query }: { agents: string[]; query: URLSearch
                   </td>
                   <td>{r.agent}</td>
                   <td>
-                    <span className={`run-badge rs-${r.state}`}>{r.state.replace('_', ' ')}</span>
+                    <span className={`run-badge rs-${r.state}`}>{r.state.replace('_', ' ')}</span>{' '}
+                    <UnsupervisedBadge run={r} />
                   </td>
                   <td>
                     {r.attempt}/{r.maxAttempts}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, errorText } from '../api';
+import { ApiError, api, errorText } from '../api';
 import { when } from '../format';
 import type { TranscriptEvent } from '../types';
 import { Markdown } from './Markdown';
@@ -63,6 +63,8 @@ function rowsOf(events: TranscriptEvent[]): Row[] {
 export function Transcript({ runId, active }: { runId: string; active: boolean }) {
   const [events, setEvents] = useState<TranscriptEvent[]>([]);
   const [error, setError] = useState<string | null>(null);
+  /** gc's message once it removed the transcript: not an error, and not an empty run. */
+  const [removed, setRemoved] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [open, setOpen] = useState<Set<number>>(new Set());
   const cursor = useRef(0);
@@ -82,7 +84,8 @@ export function Transcript({ runId, active }: { runId: string; active: boolean }
       }
       setError(null);
     } catch (e) {
-      setError(errorText(e));
+      if (e instanceof ApiError && e.code === 'output_removed') setRemoved(e.message);
+      else setError(errorText(e));
     } finally {
       busy.current = false;
       setLoaded(true);
@@ -92,6 +95,7 @@ export function Transcript({ runId, active }: { runId: string; active: boolean }
   useEffect(() => {
     cursor.current = 0;
     setEvents([]);
+    setRemoved(null);
     setLoaded(false);
     setOpen(new Set());
     void pull();
@@ -123,6 +127,13 @@ export function Transcript({ runId, active }: { runId: string; active: boolean }
     });
 
   if (!loaded) return <div className="state-box">Loading the transcript…</div>;
+  if (removed !== null) {
+    return (
+      <div className="state-box" role="note" data-testid="transcript-removed">
+        {removed}
+      </div>
+    );
+  }
   if (error && rows.length === 0) {
     return (
       <div className="state-box error" role="alert">
