@@ -61,6 +61,8 @@ export interface Engine {
  */
 export async function startEngine(app: App, opts: EngineOptions = {}): Promise<Engine> {
   const worker = createWorkerIdentity();
+  // A long-lived process: SQLite's checkpoints leave its commits (a claim, a request).
+  app.store.startCheckpointer();
   if (opts.claim === false) return idleEngine(worker);
   const agentLimits = claimableAgents(app.config, opts.labels);
   const timers: NodeJS.Timeout[] = [];
@@ -83,6 +85,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     watchdog: null,
   };
   dispatcher = new Dispatcher(ctx);
+  ctx.spawner.warm();
 
   await app.store.tx((tx) =>
     upsertWorker(tx, {
@@ -97,7 +100,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     }),
   );
   // Before anything is adopted or claimed: from here on no agent of this worker goes unwatched.
-  if (watchdogWanted(app)) ctx.watchdog = startWatchdog(app, worker.id);
+  if (watchdogWanted(app)) ctx.watchdog = startWatchdog(app, worker.id, ctx.log);
   // Renewing from now on, not after reconciling: a slow startup reconciliation
   // (a restart storm) must not leave adopted runs, or the watchdog, waiting.
   const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
@@ -110,7 +113,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
 
   const stopRequests = exclusive(ctx, 'stop requests', () => applyStopRequests(ctx));
   const onEvents = (events: EventRecord[]) => {
-    dispatcher?.wake();
+    // A wake costs a claim transaction: only for what can let a claim succeed.
+    if (events.some((e) => WAKING_TYPES.has(e.type))) dispatcher?.wake();
     scheduler.notice(events);
     if (events.some((e) => e.type === 'run.stop_requested' || e.type === 'external'))
       stopRequests();
@@ -194,8 +198,12 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       dispatcher?.stop();
       // Launches in flight either start their agent (and record it) or hand
       // their claim back; a stop that left them claimed would charge an
-      // attempt at the next start for a run that never ran.
+      // attempt at the next start for a run that never ran. Leases are
+      // renewed around the wait: the watchdog must not take a slow stop for
+      // a stuck worker.
+      await renewAll(ctx).catch(() => {});
       await settle(ctx.settling, STOP_SETTLE_MS);
+      await renewAll(ctx).catch(() => {});
       app.store.changes.off('events', onEvents);
       app.store.changes.off('external', onExternal);
       app.store.changes.off('listener', onListener);
@@ -232,6 +240,8 @@ const WAKING_TYPES = new Set([
   'run.stop_requested',
   'task.moved',
   'task.updated',
+  // A deleted task may have been what another waited on.
+  'task.deleted',
 ]);
 
 /** `serve --no-worker`: an engine that claims, runs and recovers nothing. */

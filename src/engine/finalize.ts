@@ -14,6 +14,7 @@ import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
 import type { LiveRun } from './live-run.js';
 import { judgeLiveRun } from './run-verdict.js';
+import { killDeadlineMs } from './watchdog.js';
 
 const STDERR_TAIL_BYTES = 2000;
 /** Recording an end that failed on a database fault is tried again after 250 ms, doubling up to 10 s. */
@@ -54,6 +55,18 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
       (stderrRead ??= readTail(path.join(live.init.runDir, 'stderr.log'), STDERR_TAIL_BYTES));
     const agent = app.config.agents[run.agent];
     await live.versionRead;
+    // SIGKILLed though nobody here asked, with renewals overdue: this
+    // worker's watchdog stopped it before its lease could run out.
+    const unrenewedMs = performance.now() - live.leaseConfirmedAt;
+    if (
+      !live.gaveUp &&
+      !live.stopRequested &&
+      ctx.watchdog !== null &&
+      (exitCode === 137 || live.observed?.signal === 'SIGKILL') &&
+      unrenewedMs >= killDeadlineMs(app.config.defaults.lease)
+    ) {
+      live.gaveUp = `the watchdog of worker ${ctx.worker.id} stopped it: no lease renewal for ${Math.round(unrenewedMs / 1000)} s (the database unreachable, or the worker stuck)`;
+    }
     const decision = live.gaveUp
       ? { state: 'lost' as const, ...classifyExit({ kind: 'lost', reason: live.gaveUp }) }
       : judgeLiveRun(

@@ -1,5 +1,6 @@
 import type { App } from '../app/context.js';
 import { Spawner } from '../runner/spawner.js';
+import { deleteWorker, stopWorker, upsertWorker } from '../store/workers.js';
 import { type EngineLogger, noopObserver, stderrLogger } from './context.js';
 import { type ReconcileSummary, reconcile } from './reconciler.js';
 import { createWorkerIdentity } from './worker-identity.js';
@@ -13,9 +14,26 @@ export async function reconcileOnce(
   app: App,
   log: EngineLogger = stderrLogger,
 ): Promise<ReconcileSummary> {
+  const worker = createWorkerIdentity();
+  // Runs this pass takes over carry its id. Were it killed halfway, the next
+  // engine here must see that id's process gone and take them at once, not
+  // wait out their leases: so it is on record (stopped: no engine is
+  // counted alive for it), and removed when the pass is done.
+  await app.store.tx(async (tx) => {
+    await upsertWorker(tx, {
+      id: worker.id,
+      host: worker.host,
+      boot_id: worker.bootId,
+      pid: worker.pid,
+      proc_start_time: worker.startTime,
+      labels: '[]',
+      started_at: tx.now,
+    });
+    await stopWorker(tx, worker.id);
+  });
   const ctx = {
     app,
-    worker: createWorkerIdentity(),
+    worker,
     live: new Map(),
     launching: new Map<string, string>(),
     log,
@@ -31,5 +49,6 @@ export async function reconcileOnce(
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();
+  await app.store.tx((tx) => deleteWorker(tx, worker.id));
   return summary;
 }

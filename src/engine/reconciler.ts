@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { releaseClaim } from '../app/release-run.js';
 import { runDir as runDirOf } from '../config/home.js';
-import { hasEnvMarker, isSameProcess, processStartTime } from '../runner/proc.js';
+import { hasEnvMarker, isSameProcess, processStartTime, readProcStat } from '../runner/proc.js';
 import { markedProcesses, RUN_MARKER_ENV, thawRunTree } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
 import { nextValue } from '../store/counters.js';
@@ -79,7 +79,7 @@ async function reconcileRun(
   let startTime = run.proc_start_time;
   if (local && pid === null) {
     // The previous worker died between spawn and recording the pid.
-    const shimPid = readShimPid(dir);
+    const shimPid = readShimPid(dir) ?? markedLeader(run.id);
     if (shimPid !== null && hasEnvMarker(shimPid, RUN_MARKER_ENV, run.id)) {
       pid = shimPid;
       startTime = processStartTime(shimPid);
@@ -96,7 +96,7 @@ async function reconcileRun(
       pid = shimPid;
     }
   }
-  if (run.state === 'claimed' && pid === null && neverSpawned(run, local)) {
+  if (run.state === 'claimed' && pid === null && neverSpawned(run, local, dir)) {
     const released = await releaseClaim(
       app,
       run,
@@ -109,8 +109,6 @@ async function reconcileRun(
   const alive = local && pid !== null && startTime !== null && isSameProcess(pid, startTime);
   // A process that will not stay to watch a live agent leaves it to the next engine.
   if (alive && !adopt) return 'pending';
-  // The dead worker's watchdog froze its agents: it must be gone before we thaw one.
-  if (alive && run.worker_id) await retireWatchdogOf(app, run.worker_id);
 
   // Take the lease over first: every write below is fenced by the new token.
   const taken = await app.store.tx(async (tx) => {
@@ -138,6 +136,9 @@ async function reconcileRun(
   });
   if (taken === null) return 'pending';
   const { token } = taken;
+  // The dead worker's watchdog froze its agents: it must be gone before we
+  // thaw one (after the takeover: were that refused, the agents keep it).
+  if (alive && run.worker_id) await retireWatchdogOf(app, run.worker_id);
 
   const agent = app.config.agents[run.agent];
   const live = new LiveRun({
@@ -184,9 +185,25 @@ async function reconcileRun(
  * had started before the lease ran out (see watchdog.ts), so the run is
  * handed back rather than charged an attempt.
  */
-function neverSpawned(run: RunRow, local: boolean): boolean {
+function neverSpawned(run: RunRow, local: boolean, dir: string): boolean {
   if (!local) return true;
-  return markedProcesses(RUN_MARKER_ENV).get(run.id) === undefined;
+  if (markedProcesses(RUN_MARKER_ENV).has(run.id) || readExitFile(dir) !== null) return false;
+  // A shim that could not write shim.pid (a full disk) may still have run the agent.
+  return fileSize(path.join(dir, 'stdout.log')) + fileSize(path.join(dir, 'stderr.log')) === 0;
+}
+
+/** The run's process group leader (its shim), found by the run's marker. */
+function markedLeader(runId: string): number | null {
+  const pids = markedProcesses(RUN_MARKER_ENV).get(runId) ?? [];
+  return pids.find((p) => readProcStat(p)?.pgrp === p) ?? null;
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 function readShimPid(dir: string): number | null {

@@ -16,26 +16,22 @@
  *   worker killed before recording it) are recorded now, from this host's
  *   exit.json files, while no other host may yet take those runs over. The
  *   next worker on this host adopts (thaws) the frozen agents, first retiring
- *   this process with SIGTERM. Whatever is still frozen at the kill deadline
- *   is killed and recorded, and this process exits.
+ *   this process with SIGTERM. Still here at the kill deadline means nobody
+ *   adopted anything: every agent of the worker is killed, the ends are
+ *   recorded, and this process exits.
  *
  * The worker's agents are found by their environment markers (the worker id
  * for the runs it started, the run id for those it adopted and announced
  * with `a <run id>`), so nothing needs registering per run, and a run
  * spawned at the instant the worker died is found as well.
  *
- * argv: worker id, kill deadline in ms after the last renewal, pid file, log
- * file. The environment is the worker's, with its board's home and database.
+ * argv: worker id, kill deadline in ms after the last renewal, pid file (the
+ * worker writes it; this process removes it), log file. The environment is
+ * the worker's, with its board's home and database.
  */
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { readProcStat } from '../runner/proc.js';
-import {
-  freezeRunTree,
-  isRunTreeFrozen,
-  killRunTree,
-  markedProcesses,
-  RUN_MARKER_ENV,
-} from '../runner/run-tree.js';
+import { freezeRunTree, killRunTree, markedProcesses, RUN_MARKER_ENV } from '../runner/run-tree.js';
 import { WORKER_MARKER_ENV } from '../runner/worker-marker.js';
 
 const [workerId = '', deadlineArg = '', pidFile = '', logFile = ''] = process.argv.slice(2);
@@ -75,10 +71,10 @@ function agentsOfWorker(): RunProcesses[] {
   return found;
 }
 
-function killAll(why: string, onlyFrozen: boolean): number {
+/** Kills every agent of the worker, whole tree. */
+function killAll(why: string): number {
   let n = 0;
   for (const a of agentsOfWorker()) {
-    if (onlyFrozen && !isRunTreeFrozen(a.runId, a.pgid)) continue; // adopted meanwhile
     killRunTree(a.runId, a.pgid);
     log(`killed run ${a.runId} (group ${a.pgid}): ${why}`);
     n++;
@@ -86,26 +82,35 @@ function killAll(why: string, onlyFrozen: boolean): number {
   return n;
 }
 
+let recording: Promise<void> | null = null;
+let retiring = false;
+
 /**
  * One reconciliation pass, as `agentboard stop` makes with no engine up:
  * ends on record in exit.json are recorded, processes gone without one are
  * recorded lost; live (frozen) agents are left for the next worker. Loaded
  * only when needed: the watchdog idles small.
  */
-async function recordEnds(): Promise<void> {
-  try {
-    const { openApp } = await import('../app/context.js');
-    const { reconcileOnce } = await import('./reconcile-once.js');
-    const app = await openApp();
+function recordEnds(): Promise<void> {
+  recording ??= (async () => {
     try {
-      const s = await reconcileOnce(app, { info: log, warn: log });
-      log(`recorded ${s.recorded} end(s) and ${s.lost} lost run(s); ${s.pending} left frozen`);
+      const { openApp } = await import('../app/context.js');
+      const { reconcileOnce } = await import('./reconcile-once.js');
+      const app = await openApp();
+      try {
+        const s = await reconcileOnce(app, { info: log, warn: log });
+        log(`recorded ${s.recorded} end(s) and ${s.lost} lost run(s); ${s.pending} left frozen`);
+      } finally {
+        await app.store.close();
+      }
+    } catch (e) {
+      log(`could not record the ends: ${(e as Error).message}`);
     } finally {
-      await app.store.close();
+      recording = null;
+      if (retiring) finish();
     }
-  } catch (e) {
-    log(`could not record the ends: ${(e as Error).message}`);
-  }
+  })();
+  return recording;
 }
 
 function finish(): never {
@@ -122,34 +127,38 @@ process.stdin.on('data', (chunk: Buffer) => {
 
 process.stdin.on('end', () => {
   open = false;
-  const agents = agentsOfWorker();
-  for (const a of agents) freezeRunTree(a.runId, a.pgid);
-  log(`worker gone; froze ${agents.length} run(s) for the next worker on this host to adopt`);
-  const deadline = lastRenewal + killAfterMs;
-  void recordEnds().then(() => {
-    if (agents.length === 0) finish();
-    setTimeout(
-      async () => {
-        if (killAll('no worker adopted it before its lease could run out', true) > 0)
-          await recordEnds();
-        finish();
-      },
-      Math.max(0, deadline - performance.now()),
-    );
-  });
+  const freeze = () => {
+    const agents = agentsOfWorker();
+    for (const a of agents) freezeRunTree(a.runId, a.pgid);
+    return agents.length;
+  };
+  log(`worker gone; froze ${freeze()} run(s) for the next worker on this host to adopt`);
+  // Again until the deadline: an agent its spawner started after the worker died.
+  const refreeze = setInterval(freeze, TICK_MS);
+  // Armed now, whatever the recording does: a database that hangs must not keep an agent alive.
+  setTimeout(
+    async () => {
+      clearInterval(refreeze);
+      // Still here, so no successor retired us: nothing was adopted, all of it is ours to stop.
+      if (killAll('no worker adopted it before its lease could run out') > 0) await recordEnds();
+      finish();
+    },
+    Math.max(0, lastRenewal + killAfterMs - performance.now()),
+  );
+  void recordEnds();
 });
 
-// A successor adopts the frozen agents: leave them to it.
-process.on('SIGTERM', finish);
+// A successor adopts the frozen agents: leave them to it, once a recording pass has ended.
+process.on('SIGTERM', () => {
+  retiring = true;
+  if (recording === null) finish();
+});
 process.on('SIGINT', () => {});
 process.on('SIGHUP', () => {});
 
+const TICK_MS = 250;
 setInterval(() => {
+  // While renewals are overdue, every tick: an agent whose launch finishes now must not run on.
   if (!open || performance.now() - lastRenewal < killAfterMs) return;
-  killAll('its worker renews no lease (database unreachable, or the worker is stuck)', false);
-  // One pass per missed deadline: agents the worker starts later get their own.
-  lastRenewal = performance.now();
-}, 250).unref();
-
-// stdin keeps this process alive; the interval alone must not.
-writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  killAll('its worker renews no lease (database unreachable, or the worker is stuck)');
+}, TICK_MS).unref();

@@ -1,15 +1,19 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../app/context.js';
-import { PRIVATE_DIR } from '../config/home.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../config/home.js';
+import type { EngineLogger } from './context.js';
 
 const WATCHDOG = fileURLToPath(new URL('./watchdog-process.js', import.meta.url));
 
+/** A watchdog that died on its own is started again, at most this often. */
+const RESTART_MS = 5000;
+
 /**
- * The engine's side of its watchdog (see watchdog-process.ts): it
- * hears of every committed lease renewal and of every adopted run.
+ * The engine's side of its watchdog (see watchdog-process.ts): it hears of
+ * every committed lease renewal and of every adopted run.
  */
 export interface WorkerWatchdog {
   renewed(): void;
@@ -39,50 +43,92 @@ export function killDeadlineMs(leaseMs: number): number {
   return Math.round((leaseMs * 2) / 3);
 }
 
-export function startWatchdog(app: App, workerId: string): WorkerWatchdog {
+/**
+ * Starts the worker's watchdog, and starts it again should it die (logged:
+ * meanwhile the worker's agents are not protected). Never throws: a worker
+ * whose watchdog cannot start (a full disk) runs on, and says so.
+ */
+export function startWatchdog(app: App, workerId: string, log: EngineLogger): WorkerWatchdog {
   const pidFile = watchdogPidFile(app, workerId);
-  mkdirSync(path.dirname(pidFile), { recursive: true, mode: PRIVATE_DIR });
-  const child = spawn(
-    process.execPath,
-    [
-      WATCHDOG,
-      workerId,
-      String(killDeadlineMs(app.config.defaults.lease)),
-      pidFile,
-      path.join(app.paths.home, 'watchdog.log'),
-    ],
-    // Its own session: a Ctrl-C in the worker's terminal must not reach it.
-    // It opens the same board to record ends: the same home and database.
-    {
-      detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
-      env: {
-        ...process.env,
-        AGENTBOARD_HOME: app.paths.home,
-        AGENTBOARD_DATABASE_URL: app.store.connectionUrl() ?? '',
-      },
-    },
-  );
-  child.on('error', () => {});
-  child.stdin.on('error', () => {});
-  child.unref();
-  // The worker's event loop must not wait on the watchdog's pipe.
-  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  const adopted = new Set<string>();
+  let child: ChildProcess | null = null;
+  let closed = false;
+  let lastStart = 0;
   const send = (line: string) => {
-    if (child.stdin.writable) child.stdin.write(`${line}\n`);
+    if (child?.stdin?.writable) child.stdin.write(`${line}\n`);
   };
+  const launch = () => {
+    lastStart = performance.now();
+    try {
+      mkdirSync(path.dirname(pidFile), { recursive: true, mode: PRIVATE_DIR });
+      const c = spawn(
+        process.execPath,
+        [
+          WATCHDOG,
+          workerId,
+          String(killDeadlineMs(app.config.defaults.lease)),
+          pidFile,
+          path.join(app.paths.home, 'watchdog.log'),
+        ],
+        // Its own session: a Ctrl-C in the worker's terminal must not reach
+        // it. It opens the same board to record ends: same home and database.
+        {
+          detached: true,
+          stdio: ['pipe', 'ignore', 'ignore'],
+          env: {
+            ...process.env,
+            AGENTBOARD_HOME: app.paths.home,
+            AGENTBOARD_DATABASE_URL: app.store.connectionUrl() ?? '',
+          },
+        },
+      );
+      // Written here, before anything can be adopted: a successor must find it
+      // even if this process dies while the watchdog is still loading.
+      if (c.pid !== undefined) writeFileSync(pidFile, `${c.pid}\n`, { mode: PRIVATE_FILE });
+      c.on('error', () => {});
+      c.stdin?.on('error', () => {});
+      c.once('exit', (code, signal) => {
+        if (closed) return;
+        log.warn(
+          `the watchdog of worker ${workerId} exited (${signal ?? `code ${code}`}): its agents are not protected until it is back`,
+        );
+        const wait = Math.max(0, lastStart + RESTART_MS - performance.now());
+        setTimeout(() => {
+          if (closed) return;
+          launch();
+          send('r');
+          for (const id of adopted) send(`a ${id}`);
+        }, wait).unref();
+      });
+      c.unref();
+      // The worker's event loop must not wait on the watchdog's pipe.
+      (c.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      child = c;
+    } catch (e) {
+      log.warn(`could not start the watchdog of worker ${workerId}: ${(e as Error).message}`);
+      child = null;
+    }
+  };
+  launch();
   send('r');
   return {
     renewed: () => send('r'),
-    adopted: (runId) => send(`a ${runId}`),
-    close: () => child.stdin.end(),
+    adopted: (runId) => {
+      adopted.add(runId);
+      send(`a ${runId}`);
+    },
+    close: () => {
+      closed = true;
+      child?.stdin?.end();
+    },
   };
 }
 
 /**
  * Retires a dead worker's watchdog before its agents are adopted: it exits
- * on SIGTERM and leaves its frozen agents to us. Waits until it is gone, so
- * it cannot freeze an agent we have just thawed.
+ * on SIGTERM (once a recording pass it is in has ended) and leaves its frozen
+ * agents to us. Waits until it is gone, so it cannot freeze or kill an agent
+ * we are about to thaw; one that does not go is killed.
  */
 export async function retireWatchdogOf(app: App, workerId: string): Promise<void> {
   const file = watchdogPidFile(app, workerId);
@@ -96,14 +142,20 @@ export async function retireWatchdogOf(app: App, workerId: string): Promise<void
     rmSync(file, { force: true });
     return;
   }
+  const gone = async (ms: number) => {
+    const deadline = performance.now() + ms;
+    while (isWatchdogOf(pid, workerId) && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    return !isWatchdogOf(pid, workerId);
+  };
   try {
     process.kill(pid, 'SIGTERM');
+    if (!(await gone(10_000))) process.kill(pid, 'SIGKILL');
   } catch {
-    return;
+    // already gone
   }
-  const deadline = performance.now() + 5000;
-  while (isWatchdogOf(pid, workerId) && performance.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
+  await gone(2000);
+  rmSync(file, { force: true });
 }
 
 function isWatchdogOf(pid: number, workerId: string): boolean {

@@ -161,6 +161,8 @@ export function sampleGroupUsage(pgid: number): GroupUsage {
  * runs × processes reads.
  */
 export function sampleGroups(pgids: ReadonlySet<number>): Map<number, GroupUsage> {
+  // No live run: no need to read every process's stat (a monitor pass, every second).
+  if (pgids.size === 0) return new Map();
   const acc = new Map<number, { ticks: number; pages: number; processes: number }>();
   for (const s of scanProcesses((st) => pgids.has(st.pgrp) && !isDead(st.state))) {
     const a = acc.get(s.pgrp) ?? { ticks: 0, pages: 0, processes: 0 };

@@ -163,6 +163,14 @@ export class Spawner {
     return { pid: s.pid, pgid: s.pgid, startTime: s.startTime };
   }
 
+  /**
+   * Forks the first helper now, at engine start: a helper takes 100–300 ms to
+   * load, which would otherwise fall on the first launch's dispatch latency.
+   */
+  warm(): void {
+    if (!this.broken && !this.helpers[0]) this.startHelper(0);
+  }
+
   /** The least busy helper, forking it (or a replacement for one that died) when needed. */
   private pickHelper(): Helper | null {
     if (this.broken) return null;

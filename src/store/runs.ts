@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
-import { ACTIVE_RUN_STATES } from '../domain/run.js';
+import { ACTIVE_RUN_STATES, type RunState } from '../domain/run.js';
 import { nextValue } from './counters.js';
 import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, RunsTable } from './schema.js';
@@ -168,6 +168,27 @@ export async function updateRunFenced(
     tx.db,
     `update runs set ${set.text || 'id = id'} where id = ? and lease_token = ? and state in (${active}) returning id`,
     [...set.values, id, leaseToken, ...ACTIVE_RUN_STATES],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Hands a claimed run back to the queue, only while it is still claimed
+ * under `leaseToken` (one statement: a concurrent start cannot slip in).
+ * Returns whether it did.
+ */
+export async function releaseClaimedRun(
+  tx: Tx,
+  id: string,
+  leaseToken: number,
+  to: RunState,
+): Promise<boolean> {
+  const rows = await hotQuery(
+    tx.db,
+    `update runs set state = ?, worker_id = null, lease_token = null,
+       lease_expires_at = null, host = null, boot_id = null, claimed_at = null
+     where id = ? and lease_token = ? and state = 'claimed' returning id`,
+    [to, id, leaseToken],
   );
   return rows.length > 0;
 }

@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { StoreError } from '../domain/errors.js';
+import { Checkpointer } from './checkpointer.js';
 import type { EventRecord } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { registerHandle } from './hot-sql.js';
@@ -112,6 +113,7 @@ export class Store {
   private listener: PgListener | null = null;
   private databaseUrl: string | null = null;
   private sqliteFile: string | null = null;
+  private checkpointer: Checkpointer | null = null;
   private writeWaitMs = WRITE_WAIT_MS;
 
   private constructor(
@@ -176,6 +178,7 @@ export class Store {
       });
       store = new Store(db, 'sqlite', clock, sqlite, null, guard);
       store.sqliteFile = file;
+      store.checkpointer = new Checkpointer(sqlite, file);
     }
     store.writeWaitMs = Math.max(OPEN_WRITE_WAIT_MS, opts.writeWaitMs ?? 0);
     try {
@@ -309,9 +312,19 @@ export class Store {
     return Number(r.rows[0]?.t);
   }
 
+  /**
+   * For a long-lived process (an engine, the API): SQLite's WAL checkpoints
+   * move out of its commits, to a thread (checkpointer.ts). A no-op on
+   * PostgreSQL and for short-lived processes that never call it.
+   */
+  startCheckpointer(): void {
+    this.checkpointer?.start();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer?.stop();
     await this.listener?.close();
     await this.db.destroy();
     // From now on a read says store_closed, not Kysely's "driver has already been destroyed".

@@ -38,6 +38,10 @@ export async function stopWorker(tx: Tx, id: string): Promise<void> {
   await tx.db.updateTable('workers').set({ stopped_at: tx.now }).where('id', '=', id).execute();
 }
 
+export async function deleteWorker(tx: Tx, id: string): Promise<void> {
+  await tx.db.deleteFrom('workers').where('id', '=', id).execute();
+}
+
 export async function getWorker(db: Kysely<DB>, id: string): Promise<WorkerRow | undefined> {
   const r = await db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
   return r && normalizeWorker(r);

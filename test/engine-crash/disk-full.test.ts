@@ -1,8 +1,9 @@
 /**
  * The board's home on a 4 MB tmpfs fills up while agents run. Meanwhile
  * writes answer 503 store_full naming the folder, reads and /healthz go on,
- * and the ends of the runs that exit cannot be recorded (their exit.json may
- * be empty too). Once the filler is deleted every run ends in its true state
+ * and the ends of the runs that exit cannot be recorded in the database
+ * (their exit.json is: it overwrites a blank whose block was taken at the
+ * spawn). Once the filler is deleted every run ends in its true state
  * (succeeded, or failed with its own exit code), none is left `running` and
  * none is judged lost. Needs root, for mount.
  */
@@ -11,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { readExitFile } from '../../src/runner/shim.js';
 import { boardEnv, CLI_MAIN, type ServeProcess, startServe } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { createBoard, killRunProcesses, runProcesses, waitFor } from './helpers.js';
@@ -143,14 +145,10 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
     15_000,
   );
 
-  // The shims could not write their exit.json either: the exit statuses come from the spawner.
-  const unwritten = duringFull.filter((r) => {
-    try {
-      return fs.statSync(path.join(board.home, 'runs', r.id, 'exit.json')).size === 0;
-    } catch {
-      return true;
-    }
-  }).length;
+  // The shims wrote their exit.json in place, into the blank the spawner took
+  // its disk block for: a truncate-and-write would have left them empty.
+  const exitFiles = duringFull.map((r) => readExitFile(path.join(board.home, 'runs', r.id)));
+  const unwritten = exitFiles.filter((e) => e === null).length;
   fs.rmSync(filler);
   const freedAt = Date.now();
   const ended = await waitFor(
@@ -164,7 +162,7 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
   );
   const recordedAfterMs = Date.now() - freedAt;
   console.log(
-    `filled ${filled} bytes; exit.json empty or missing: ${unwritten}/${STEPS.length}; running while full: ${duringFull.filter((r) => r.state === 'running').length}/${STEPS.length}; ` +
+    `filled ${filled} bytes; exit.json unreadable: ${unwritten}/${STEPS.length}; running while full: ${duringFull.filter((r) => r.state === 'running').length}/${STEPS.length}; ` +
       `all ended ${recordedAfterMs} ms after space was freed`,
   );
   for (const t of tasks) {
@@ -177,7 +175,12 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
     duringFull.some((r) => r.state === 'running'),
     'no run was still unrecorded while the disk was full: the fault path was not exercised',
   );
-  assert.ok(unwritten > 0, 'every exit.json was written: the disk was not full for them');
+  assert.equal(unwritten, 0, 'every exit.json was written on the full disk');
+  assert.deepEqual(
+    exitFiles.map((e) => e?.code).sort(),
+    STEPS.map((st) => st.exit).sort(),
+    "each exit.json holds its agent's status",
+  );
   assert.equal(
     (await api('POST', '/api/v1/tasks', { title: 'after', status: 'backlog' })).status,
     201,

@@ -217,7 +217,8 @@ test('fencing: a SIGSTOPped server whose run was taken over', { timeout: 120_000
       a.signal('SIGSTOP');
       await sleep(LEASE_MS + 500);
       const b = await serve();
-      assert.match(b.stdout, /recovered: 1 re-adopted/);
+      // B adopts the agent, or (a slow start on a loaded machine) finds it already done.
+      assert.match(b.stdout, /recovered: (1 re-adopted, 0|0 re-adopted, 1) exits recorded/);
       const final = await waitFor(
         'B to record the exit',
         async () => {

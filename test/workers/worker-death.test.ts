@@ -8,6 +8,7 @@
  * In both, a completion carrying the dead worker's lease token is rejected.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { App } from '../../src/app/context.js';
 import { finishRun } from '../../src/app/finish-run.js';
@@ -50,6 +51,20 @@ async function addTasks(app: App, n: number): Promise<number[]> {
 
 async function heldBy(app: App, workerId: string): Promise<RunRow[]> {
   return listRuns(app.store.db, { workerId, states: ['claimed', 'running'] });
+}
+
+/** A worker's watchdog (its cmdline names the worker): part of its host. */
+function killWatchdogOf(workerId: string): void {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.endsWith('watchdog-process.js')) && argv.includes(workerId))
+        process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // gone, or not ours
+    }
+  }
 }
 
 /** No two executions of one task overlap in time. */
@@ -159,8 +174,9 @@ test("another host: a dead worker's runs are requeued once their leases expire (
     });
     const other = await board.startWorker([], { AGENTBOARD_HOST: 'host-b' });
     procs.push(other);
-    // host-a goes down: the worker and every agent it started.
+    // host-a goes down: the worker, its watchdog and every agent it started.
     const killedAt = Date.now();
+    killWatchdogOf(victim.workerId ?? '');
     await victim.kill('SIGKILL');
     for (const p of runProcesses(board.home))
       if (held.some((r) => r.id === p.runId)) process.kill(p.pid, 'SIGKILL');
