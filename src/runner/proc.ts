@@ -104,17 +104,23 @@ function scanGroup(pgid: number, includeZombies: boolean): ProcStat[] {
   return scanProcesses((s) => s.pgrp === pgid && (includeZombies || !isDead(s.state)));
 }
 
-function scanProcesses(keep: (s: ProcStat) => boolean): ProcStat[] {
-  const out: ProcStat[] = [];
+/** The names of /proc's pid directories: every process visible now. */
+export function procPids(): string[] {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return out;
+    return [];
   }
-  for (const name of names) {
+  return names.filter((name) => {
     const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue; // not a pid directory
+    return c >= 48 && c <= 57;
+  });
+}
+
+function scanProcesses(keep: (s: ProcStat) => boolean): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of procPids()) {
     const stat = readProcStat(Number(name)); // null if it exited mid-scan
     if (stat !== null && keep(stat)) out.push(stat);
   }

@@ -31,7 +31,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { listProcessGroup, readProcStat } from './proc.js';
+import { listProcessGroup, procPids, readProcStat } from './proc.js';
 
 /** Every agent process carries `RUN_MARKER_ENV=<run id>` in its environment. */
 export const RUN_MARKER_ENV = 'AGENTBOARD_RUN_ID';
@@ -240,15 +240,7 @@ export function markedProcesses(markerKey: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const needle = Buffer.from(`\0${markerKey}=`);
   const first = needle.subarray(1);
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
+  for (const name of procPids()) {
     const env = readEnviron(name);
     if (env === null) continue;
     let at = env.subarray(0, first.length).equals(first) ? first.length : -1;
