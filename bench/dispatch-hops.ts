@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Stamp } from './dispatch-trace.js';
+import { percentile } from './harness.js';
 
 /** A run's way from the client's POST to its agent's first instruction, in order. */
 export const HOPS = [
@@ -84,15 +85,6 @@ export interface Tail {
   p99: number;
   p999: number;
   max: number;
-}
-
-/**
- * Nearest-rank, as harness.ts's percentile, but with the rank rounded first:
- * there (99.9 / 100) * 1000 is 999.0000000000001, so its p99.9 of 1,000 samples is the max.
- */
-function percentile(sorted: readonly number[], p: number): number {
-  const rank = Math.ceil(Math.round(p * sorted.length * 1000) / 100_000);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
 }
 
 export function tail(values: readonly number[]): Tail {

@@ -169,7 +169,8 @@ export interface Summary {
 /** Nearest-rank percentile (with 50 samples, p99 is the slowest one). */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // Rounded first: 99.9% of 1,000 is 999.0000000000001 in floating point, whose ceiling is the max.
+  const rank = Math.ceil(Number(((p / 100) * sorted.length).toFixed(9)));
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? Number.NaN;
 }
 
