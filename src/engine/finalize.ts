@@ -8,7 +8,7 @@ import { RUN_MARKER_ENV } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
 import { killGroupMembers } from '../runner/signals.js';
 import { getRun, type RunRow } from '../store/runs.js';
-import { isTransientStoreFault } from '../store/store.js';
+import { isTransientStoreFault } from '../store/store-faults.js';
 import { getTask } from '../store/tasks.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
