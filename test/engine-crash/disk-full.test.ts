@@ -124,6 +124,8 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
   for (let i = 0; i < 50 && !refused; i++) {
     const r = await api('POST', '/api/v1/tasks', {
       title: `while full ${i}`,
+      // Not to be run: only to fill the database.
+      status: 'backlog',
       body: 'x'.repeat(100_000),
     });
     assert.ok(r.status === 201 || r.status === 503, `${r.status}: ${JSON.stringify(r.json)}`);
@@ -159,7 +161,12 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
     },
     60_000,
     250,
-  );
+  ).catch(async (e: Error) => {
+    const states = (await runsOf().catch(() => [])).map((r) => `${r.id} ${r.state}`);
+    throw new Error(
+      `${e.message}\nruns: ${states.join(', ')}\n${server?.output().slice(-4000) ?? ''}`,
+    );
+  });
   const recordedAfterMs = Date.now() - freedAt;
   console.log(
     `filled ${filled} bytes; exit.json unreadable: ${unwritten}/${STEPS.length}; running while full: ${duringFull.filter((r) => r.state === 'running').length}/${STEPS.length}; ` +
