@@ -5,6 +5,9 @@
  * GET /api/v1/tasks keep answering at once, a write issued early is refused
  * with 503 store_busy (naming the file and the holder) once its wait runs
  * out, and a write issued late waits for the lock and succeeds.
+ *
+ * In the crash tier, which runs one file at a time: its latency bound needs
+ * a machine not saturated by other suites.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
