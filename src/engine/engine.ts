@@ -201,9 +201,9 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
       // attempt at the next start for a run that never ran. Leases are
       // renewed around the wait: the watchdog must not take a slow stop for
       // a stuck worker.
-      await renewAll(ctx).catch(() => {});
+      if (ctx.watchdog) await renewAll(ctx).catch(() => {});
       await settle(ctx.settling, STOP_SETTLE_MS);
-      await renewAll(ctx).catch(() => {});
+      if (ctx.watchdog) await renewAll(ctx).catch(() => {});
       app.store.changes.off('events', onEvents);
       app.store.changes.off('external', onExternal);
       app.store.changes.off('listener', onListener);

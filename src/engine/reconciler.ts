@@ -49,10 +49,8 @@ export async function reconcile(
   const deadWorkers = new Map<string, boolean>();
   for (const run of runs) {
     if (ctx.stopping) break;
-    // Ours and in hand: supervised. Ours but not in hand (a launch that failed
-    // to record its failure on a full disk, an end given up on) is judged like
-    // any other once its lease, which nothing renews, has run out.
-    if (ctx.live.has(run.id) || ctx.launching.has(run.id)) continue;
+    if (ctx.live.has(run.id) || ctx.launching.has(run.id) || run.worker_id === ctx.worker.id)
+      continue;
     const workerId = run.worker_id ?? '';
     if (!deadWorkers.has(workerId)) {
       deadWorkers.set(
