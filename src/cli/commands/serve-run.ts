@@ -49,6 +49,7 @@ export async function serveInForeground(
   await http.server.close();
   await engine.stop();
   await app.store.close();
+  exitSoon();
 }
 
 /** `agentboard worker`: the engine alone, claiming runs from the shared database. */
@@ -59,6 +60,17 @@ export async function runEngineInForeground(opts: EngineOptions = {}): Promise<v
   await runUntilSignal(app, engine, '', () => warnAboutAgents(app));
   await engine.stop();
   await app.store.close();
+  exitSoon();
+}
+
+/**
+ * Everything is stopped and closed: the process ends now, even if a handle
+ * (an exit watcher of an agent left running, a late timer) would keep the
+ * event loop alive — a stopped server must not linger. A moment is left for
+ * stdout to drain.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
 }
 
 /** An engine whose log lines pass the redactor: an error summary can quote an agent's stderr. */
