@@ -20,6 +20,15 @@ export interface InvocationContext {
   env: NodeJS.ProcessEnv;
   /** Budget for this run, for CLIs with their own budget flag. */
   maxCostUsd: number | null;
+  /** Where the agent starts, and the board's home: the board's files are not the agent's to write. */
+  cwd: string;
+  boardHome: string;
+  /**
+   * The user's opt-in to start an agent that could write the board's files
+   * (its CLI bypasses its permissions, or cannot protect a path) while the
+   * home is inside its workspace. Unset: such a start is refused.
+   */
+  boardWritesAllowed?: boolean;
 }
 
 /** The versions of a CLI its adapter was tested with, both ends included. */

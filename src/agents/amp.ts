@@ -1,15 +1,23 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { claudeParser } from './claude.js';
 
-/** Amp: `amp --execute --stream-json`, whose stream follows Claude Code's stream-json. */
+/**
+ * Amp: `amp --execute --stream-json`, whose stream follows Claude Code's stream-json. Board files:
+ * it has no known rule on its command line to keep out of a folder, so a home inside the cwd is
+ * refused.
+ */
 export const ampAdapter: AgentAdapter = {
   kind: 'amp',
   tokenEnv: 'AMP_API_KEY',
   testedVersions: { min: '0.0.1', max: '0.0.1790142911' },
   versionArgs: ['--version'],
-  buildInvocation({ agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { agent, resumeSessionId, token } = ctx;
+    if (homeInsideCwd(ctx.cwd, ctx.boardHome))
+      refuseUnprotected(ctx, 'Amp takes no rule on its command line to keep out of a folder');
     const argv = [agentCommand(agent)];
     if (resumeSessionId) argv.push('threads', 'continue', resumeSessionId);
     argv.push('--execute', '--stream-json');

@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { globSafeHome, homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -23,13 +24,17 @@ import {
  * Budget: `--max-budget-usd` is checked after each API request, so a run goes
  * past it by at most the request that crossed it (2.1.330: a $0.0001 budget
  * stopped after the first request, $0.0498, before running its tool call).
+ *
+ * Board files: with the home inside the cwd, a `--settings` deny rule
+ * `Edit(//<home>/**)` keeps its file tools and shell redirections out of it.
  */
 export const claudeAdapter: AgentAdapter = {
   kind: 'claude',
   tokenEnv: 'ANTHROPIC_API_KEY',
   testedVersions: { min: '2.0.0', max: '2.1.330' },
   versionArgs: ['--version'],
-  buildInvocation({ name, agent, resumeSessionId, token, isRoot, env, maxCostUsd }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { name, agent, resumeSessionId, token, isRoot, env, maxCostUsd } = ctx;
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json', '--verbose'];
     const mode = agent.permission_mode;
     const bypass =
@@ -49,6 +54,19 @@ export const claudeAdapter: AgentAdapter = {
     // One argument: the id can never be taken for a flag of its own.
     if (resumeSessionId) argv.push(`--resume=${checkedSessionId('Claude Code', resumeSessionId)}`);
     if (maxCostUsd !== null) argv.push('--max-budget-usd', String(maxCostUsd));
+    const homes = homeInsideCwd(ctx.cwd, ctx.boardHome);
+    if (homes) {
+      // Seen on 2.1.330: the rule stops Write/Edit and redirections into the home, in every
+      // mode; it cannot stop a program the shell runs (`node -e`), which bypassPermissions and
+      // auto mode allow unasked.
+      if (bypass || mode === 'auto')
+        refuseUnprotected(
+          ctx,
+          `Claude Code runs any command unasked in ${mode ?? 'bypassPermissions'} mode`,
+        );
+      const deny = homes.map((h) => `Edit(/${globSafeHome(name, 'Claude Code', h)}/**)`);
+      argv.push('--settings', JSON.stringify({ permissions: { deny } }));
+    }
     argv.push(...agent.args);
     return { argv, env: token ? { ANTHROPIC_API_KEY: token } : {}, stdin: 'prompt' };
   },

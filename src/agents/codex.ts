@@ -1,6 +1,7 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { globSafeHome, homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { authCategory, checkedSessionId, stderrLines } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -24,18 +25,30 @@ import {
  * Permissions: `exec` never asks (approval policy `never`); a command the
  * sandbox refuses fails inside it ("Read-only file system", exit 1) and is
  * reported as a denial.
+ *
+ * Board files: with the home inside the cwd, `workspace-write` becomes a
+ * permission profile (Codex >= 0.138) extending the built-in `:workspace`
+ * with the home read-only, so the sandbox refuses writes there (a profile
+ * replaces `--sandbox`, which would select the legacy policy). A
+ * `sandbox_mode` in the user's own config.toml makes Codex ignore profiles.
  */
 export const codexAdapter: AgentAdapter = {
   kind: 'codex',
   tokenEnv: 'OPENAI_API_KEY',
   testedVersions: { min: '0.100.0', max: '0.169.0' },
   versionArgs: ['--version'],
-  buildInvocation({ agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { name, agent, resumeSessionId, token } = ctx;
     const argv = [agentCommand(agent), 'exec'];
     if (resumeSessionId) argv.push('resume');
     argv.push('--json', '--skip-git-repo-check');
     const mode = agent.permission_mode ?? 'workspace-write';
-    if (mode === 'dangerously-bypass-approvals-and-sandbox') {
+    const homes = homeInsideCwd(ctx.cwd, ctx.boardHome);
+    if (homes && mode !== 'read-only' && mode !== 'workspace-write')
+      refuseUnprotected(ctx, `Codex runs without its sandbox in ${mode} mode`);
+    if (homes && mode === 'workspace-write') {
+      argv.push(...boardFilesProfile(homes.map((h) => globSafeHome(name, 'Codex', h))));
+    } else if (mode === 'dangerously-bypass-approvals-and-sandbox') {
       argv.push('--dangerously-bypass-approvals-and-sandbox');
     } else if (resumeSessionId) {
       // `exec resume` has no --sandbox flag; the config key does the same.
@@ -56,6 +69,19 @@ export const codexAdapter: AgentAdapter = {
   parser: codexParser,
   diagnoseExit: codexDiagnoseExit,
 };
+
+/** `-c` overrides selecting `:workspace` with these paths read-only (JSON strings are TOML strings). */
+function boardFilesProfile(homes: string[]): string[] {
+  const filesystem = homes.map((h) => `${JSON.stringify(h)}="read"`).join(',');
+  return [
+    '-c',
+    'default_permissions="agentboard"',
+    '-c',
+    'permissions.agentboard.extends=":workspace"',
+    '-c',
+    `permissions.agentboard.filesystem={${filesystem}}`,
+  ];
+}
 
 const RECONNECT = /^Reconnecting\.\.\. (\d+)\/(\d+)\s*(?:\((.*)\))?/;
 

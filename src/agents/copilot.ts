@@ -4,6 +4,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { globSafeHome, homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { authCategory, checkedSessionId, commonExitDiagnosis, UUID } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -34,15 +35,22 @@ import {
  * - an unknown flag: "error: unexpected argument '…' found" on stderr, exit 1.
  * `permission_mode`: `allow-all-tools` → `--allow-all-tools`; `allow-all` or `yolo` → `--allow-all`
  * (tools, paths and URLs); anything else: its defaults (tool uses that need approval are denied).
+ * Board files: with the home inside the cwd, `--deny-tool=write(<home>/**)` (deny rules beat
+ * --allow-all-tools; seen refusing `create` in the home). Write rules do not cover the shell, which
+ * the allow-all modes run unasked: those are refused there.
  */
 export const copilotAdapter: AgentAdapter = {
   kind: 'copilot',
   tokenEnv: 'COPILOT_PROVIDER_API_KEY',
   testedVersions: { min: '1.0.102', max: '1.0.102' },
   versionArgs: ['--version'],
-  buildInvocation({ name, agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { name, agent, resumeSessionId, token } = ctx;
     const argv = [agentCommand(agent), '--output-format', 'json'];
     const mode = agent.permission_mode;
+    const homes = homeInsideCwd(ctx.cwd, ctx.boardHome);
+    if (homes && (mode === 'allow-all-tools' || mode === 'allow-all' || mode === 'yolo'))
+      refuseUnprotected(ctx, `Copilot CLI runs shell commands unasked in ${mode} mode`);
     if (mode === 'allow-all-tools') argv.push('--allow-all-tools');
     else if (mode === 'allow-all' || mode === 'yolo') argv.push('--allow-all');
     else if (mode !== undefined && mode !== 'default')
@@ -54,6 +62,8 @@ export const copilotAdapter: AgentAdapter = {
       checkedSessionId('Copilot', resumeSessionId);
       argv.push(`--resume=${resumeSessionId}`);
     }
+    for (const h of homes ?? [])
+      argv.push(`--deny-tool=write(${globSafeHome(name, 'Copilot CLI', h)}/**)`);
     argv.push(...agent.args);
     return { argv, env: token ? { COPILOT_PROVIDER_API_KEY: token } : {}, stdin: 'prompt' };
   },

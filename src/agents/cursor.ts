@@ -1,18 +1,23 @@
 import { agentCommand } from '../config/schema.js';
 import type { AgentAdapter, Invocation } from './adapter.js';
+import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { claudeParser } from './claude.js';
 import { type AgentEvent, obj, str, type TranscriptParser, toolKind } from './events.js';
 
 /**
  * Cursor's agent CLI: `cursor-agent -p --output-format stream-json`. Its
  * stream is Claude-shaped, plus `tool_call` events (started/completed).
+ * Board files: it has no known rule to keep out of a folder, so a home inside the cwd is refused.
  */
 export const cursorAdapter: AgentAdapter = {
   kind: 'cursor',
   tokenEnv: 'CURSOR_API_KEY',
   testedVersions: { min: '2025.1.0', max: '2025.12.31' },
   versionArgs: ['--version'],
-  buildInvocation({ agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { agent, resumeSessionId, token } = ctx;
+    if (homeInsideCwd(ctx.cwd, ctx.boardHome))
+      refuseUnprotected(ctx, 'Cursor takes no rule to keep out of a folder');
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json'];
     if (agent.permission_mode === 'force') argv.push('--force');
     if (agent.model) argv.push('--model', agent.model);

@@ -1,6 +1,7 @@
 import { agentCommand } from '../config/schema.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { checkedSessionId, stderrLines } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -25,15 +26,24 @@ import {
  * `tool_not_registered` error, reported as a denial.
  * Exit codes (0.61.0): 41 when no auth method is selected; an API error
  * exits with its HTTP status mod 256 (401 → 145, 400 → 144, 500 → 244).
+ * Board files: its path rules live only in policy files, not on its command line; so with the home
+ * inside the cwd, the modes that write unasked (auto_edit, yolo) are refused.
  */
 export const geminiAdapter: AgentAdapter = {
   kind: 'gemini',
   tokenEnv: 'GEMINI_API_KEY',
   testedVersions: { min: '0.30.0', max: '0.61.0' },
   versionArgs: ['--version'],
-  buildInvocation({ agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { agent, resumeSessionId, token } = ctx;
     const argv = [agentCommand(agent), '--output-format', 'stream-json'];
-    argv.push('--approval-mode', agent.permission_mode ?? 'auto_edit');
+    const mode = agent.permission_mode ?? 'auto_edit';
+    if ((mode === 'auto_edit' || mode === 'yolo') && homeInsideCwd(ctx.cwd, ctx.boardHome))
+      refuseUnprotected(
+        ctx,
+        `Gemini CLI writes files unasked in ${mode} mode and takes no rule to keep out of a folder`,
+      );
+    argv.push('--approval-mode', mode);
     if (agent.model) argv.push('--model', agent.model);
     // One argument: the id can never be taken for a flag of its own.
     if (resumeSessionId) argv.push(`--resume=${checkedSessionId('Gemini CLI', resumeSessionId)}`);

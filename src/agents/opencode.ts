@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, Invocation } from './adapter.js';
+import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -29,17 +30,24 @@ const SESSION_ID = /^ses_[A-Za-z0-9]{1,100}$/;
  * no final step. A 401 is one `error` line (APIError, statusCode) and exit 1. Its budget has no
  * flag. `permission_mode`: `allow` → `--auto` (approve what is not explicitly denied); `ask` or
  * `default` → OPENCODE_PERMISSION making bash, edits and web fetches ask (so refused); unset:
- * its own config.
+ * its own config. Board files: with the home inside the cwd, only ask/default keep edits and
+ * commands from running unasked (its own config allows them by default): the others are refused.
  */
 export const opencodeAdapter: AgentAdapter = {
   kind: 'opencode',
   tokenEnv: 'OPENCODE_API_KEY',
   testedVersions: { min: '0.5.0', max: '1.18.33' },
   versionArgs: ['--version'],
-  buildInvocation({ name, agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { name, agent, resumeSessionId, token } = ctx;
     const argv = [agentCommand(agent), 'run', '--format', 'json'];
     const env: Record<string, string> = token ? { OPENCODE_API_KEY: token } : {};
     const mode = agent.permission_mode;
+    if (mode !== 'ask' && mode !== 'default' && homeInsideCwd(ctx.cwd, ctx.boardHome))
+      refuseUnprotected(
+        ctx,
+        `opencode edits files and runs commands unasked ${mode ? `in ${mode} mode` : 'under its own default permissions'}`,
+      );
     if (mode === 'allow' || mode === 'auto') argv.push('--auto');
     else if (mode === 'ask' || mode === 'default') env.OPENCODE_PERMISSION = ASK;
     else if (mode !== undefined)

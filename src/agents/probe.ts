@@ -78,43 +78,53 @@ export async function probeAgent(
   const timeoutMs = o.timeoutMs ?? PROBE_TIMEOUT_MS;
   const label = agent.kind === 'command' || agent.kind === name ? name : `${name} (${agent.kind})`;
 
-  let adapter: AgentAdapter;
-  let argv: string[];
-  let env: Record<string, string>;
-  let stdinPrompt: boolean;
-  const prompt = o.prompt ?? PROBE_PROMPT;
-  try {
-    adapter = adapterFor(name, agent);
-    const inv = adapter.buildInvocation({
-      name,
-      agent,
-      prompt,
-      resumeSessionId: null,
-      token: readToken(name, agent, o.home),
-      isRoot: process.getuid?.() === 0,
-      env: o.env,
-      maxCostUsd: null,
-    });
-    env = { ...definedOnly(o.env), ...agent.env, ...PROBE_ENV[agent.kind], ...inv.env };
-    argv = inv.argv;
-    stdinPrompt = inv.stdin === 'prompt';
-  } catch (e) {
-    return done(
-      'error',
-      `${label} cannot be started as configured: ${plainLine((e as Error).message)}`,
-    );
-  }
-  const command = argv[0] ?? agentCommand(agent);
-  const resolved = resolveCommand(command, env.PATH ?? '', o.cwd);
-  if (!resolved) {
-    return done(
-      'error',
-      `\`${command}\` is not installed or not on PATH: install it or set agents.${name}.command`,
-    );
-  }
-
+  // The probe runs in a scratch folder of its own: its invocation is built for that folder.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentboard-probe-'));
   try {
+    return await probeIn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  async function probeIn(dir: string): Promise<ProbeResult> {
+    let adapter: AgentAdapter;
+    let argv: string[];
+    let env: Record<string, string>;
+    let stdinPrompt: boolean;
+    const prompt = o.prompt ?? PROBE_PROMPT;
+    try {
+      adapter = adapterFor(name, agent);
+      const inv = adapter.buildInvocation({
+        name,
+        agent,
+        prompt,
+        resumeSessionId: null,
+        token: readToken(name, agent, o.home),
+        isRoot: process.getuid?.() === 0,
+        env: o.env,
+        maxCostUsd: null,
+        cwd: dir,
+        boardHome: o.home,
+        boardWritesAllowed: agent.allow_board_writes,
+      });
+      env = { ...definedOnly(o.env), ...agent.env, ...PROBE_ENV[agent.kind], ...inv.env };
+      argv = inv.argv;
+      stdinPrompt = inv.stdin === 'prompt';
+    } catch (e) {
+      return done(
+        'error',
+        `${label} cannot be started as configured: ${plainLine((e as Error).message)}`,
+      );
+    }
+    const command = argv[0] ?? agentCommand(agent);
+    const resolved = resolveCommand(command, env.PATH ?? '', o.cwd);
+    if (!resolved) {
+      return done(
+        'error',
+        `\`${command}\` is not installed or not on PATH: install it or set agents.${name}.command`,
+      );
+    }
+
     const out = await runOnce([resolved, ...argv.slice(1)], env, dir, {
       stdin: stdinPrompt ? prompt : null,
       timeoutMs,
@@ -122,8 +132,6 @@ export async function probeAgent(
     });
     const v = classify(adapter, out);
     return done(v.status, sentence(label, v, timeoutMs), v.detail, out.code);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { globSafeHome, homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { authCategory, checkedSessionId, commonExitDiagnosis } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -34,15 +35,22 @@ const APPROVAL_MODES = ['plan', 'default', 'auto-edit', 'auto', 'yolo'];
  *   stderr ("[qwen-code] Waiting for API capacity... attempt 3, retry in 45s");
  * - `--max-wall-time` / `--max-tool-calls` abort with exit 55; unknown flags exit 1 with
  *   "Unknown arguments: …" on stderr.
+ * Board files: with the home inside the cwd, `--exclude-tools=Edit(//<home>/**)` adds a deny rule
+ * (its permission manager applies deny rules in every approval mode, yolo included, to its edit and
+ * write tools); yolo and auto run shell commands unasked, so they are refused there.
  */
 export const qwenAdapter: AgentAdapter = {
   kind: 'qwen',
   tokenEnv: 'OPENAI_API_KEY',
   testedVersions: { min: '0.21.10', max: '0.21.10' },
   versionArgs: ['--version'],
-  buildInvocation({ name, agent, resumeSessionId, token }): Invocation {
+  buildInvocation(ctx): Invocation {
+    const { name, agent, resumeSessionId, token } = ctx;
     const argv = [agentCommand(agent), '-o', 'stream-json'];
     const mode = agent.permission_mode;
+    const homes = homeInsideCwd(ctx.cwd, ctx.boardHome);
+    if (homes && (mode === 'yolo' || mode === 'auto'))
+      refuseUnprotected(ctx, `Qwen Code runs shell commands unasked in ${mode} mode`);
     if (mode === 'yolo') argv.push('--yolo');
     else if (mode) {
       if (!APPROVAL_MODES.includes(mode))
@@ -59,6 +67,8 @@ export const qwenAdapter: AgentAdapter = {
       checkedSessionId('Qwen Code', resumeSessionId);
       argv.push(`--resume=${resumeSessionId}`);
     }
+    for (const h of homes ?? [])
+      argv.push(`--exclude-tools=Edit(/${globSafeHome(name, 'Qwen Code', h)}/**)`);
     argv.push(...agent.args);
     return { argv, env: token ? { OPENAI_API_KEY: token } : {}, stdin: 'prompt' };
   },

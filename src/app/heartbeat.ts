@@ -141,7 +141,7 @@ export async function heartbeatPrompt(
   const lines = [`# Heartbeat of ${agent} (${when})`, ''];
   if (custom) lines.push(custom, '');
   lines.push(
-    'Review your work on the board and act on it: answer the comments below, move tasks on, or note what blocks them. Use the `agentboard` CLI (AGENTBOARD_HOME is set), e.g. `agentboard task show T-1`, `agentboard task comment T-1 "…"`.',
+    'Review your work on the board and act on it: answer the comments below, or note on the bus what blocks them and what should move. Use the `agentboard` CLI (it reaches the board with this run’s token), e.g. `agentboard task show T-1`, `agentboard task comment T-1 "…"`.',
     '',
     `## Your open tasks (${tasks.length})`,
   );

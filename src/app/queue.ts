@@ -98,6 +98,7 @@ export async function enqueueRun(
     parser_state: null,
     session_totals: null,
     output_removed_at: null,
+    api_token_hash: null,
   };
   await insertRun(tx, row);
   await appendEvent(tx, 'run.queued', {

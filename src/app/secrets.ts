@@ -1,5 +1,6 @@
 import { readToken } from '../agents/registry.js';
 import { createRedactor, isSecretName, type Redactor } from '../domain/redact.js';
+import { readApiToken } from './api-token.js';
 import type { App } from './context.js';
 
 /**
@@ -19,7 +20,15 @@ export function knownSecrets(app: App, env: NodeJS.ProcessEnv = process.env): st
     for (const [k, v] of Object.entries(agent.env)) if (isSecretName(k)) out.push(v);
   }
   for (const [k, v] of Object.entries(env)) if (v && isSecretName(k)) out.push(v);
+  // The owner's API token: an agent of the same user can read the home, and must not echo it.
+  const owner = readApiToken(app.paths.home);
+  if (owner) out.push(owner);
   return out;
+}
+
+/** What a process that does not open the board knows to mask: its environment's secrets. */
+export function environmentRedactor(env: NodeJS.ProcessEnv = process.env): Redactor {
+  return createRedactor(Object.entries(env).flatMap(([k, v]) => (v && isSecretName(k) ? [v] : [])));
 }
 
 export function boardRedactor(app: App, extra: string[] = []): Redactor {

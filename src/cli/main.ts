@@ -3,6 +3,7 @@ import { AgentboardError } from '../domain/errors.js';
 import { registerBus } from './commands/bus.js';
 import { registerInit } from './commands/init.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerOpen } from './commands/open.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerTask(program);
   registerStart(program);
+  registerOpen(program);
   registerServe(program);
   registerWorker(program);
   registerRuns(program);

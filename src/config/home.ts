@@ -38,7 +38,7 @@ export const PRIVATE_FILE = 0o600;
  * nothing) is plainly the board's own, and safe to tighten.
  */
 const BOARD_ENTRY =
-  /^(?:config\.yaml|agentboard\.db(?:-wal|-shm|-journal)?|runs|agents|bin|worktrees|api-token\.sha256)$|\.tmp$/;
+  /^(?:config\.yaml|agentboard\.db(?:-wal|-shm|-journal)?|runs|agents|bin|worktrees|watchdogs|watchdog\.log|api-token(?:\.sha256)?)$|\.tmp$/;
 
 /**
  * Creates the home and its runs/ folder, 0700. A home that already exists

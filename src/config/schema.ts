@@ -55,6 +55,12 @@ export const agentSchema = z
       .optional(),
     /** Stop at the first 401/403 retry notice instead of letting the CLI retry for minutes. */
     stop_on_auth_error: z.boolean().default(true),
+    /**
+     * Start this agent even where it could write the board's own files (its
+     * mode bypasses its CLI's permissions, or the CLI cannot protect a path)
+     * while the home is inside its workspace: agents/board-files.ts.
+     */
+    allow_board_writes: z.boolean().default(false),
     /** Profile: text prepended to every prompt of this agent (or read from a file). */
     instructions: z.string().min(1).optional(),
     instructions_file: z.string().min(1).optional(),
@@ -141,6 +147,11 @@ const serverSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(4317),
+    /**
+     * token: every API request needs the owner's token (kept in the home),
+     * on loopback too. none: no token at all, allowed only on a loopback bind.
+     */
+    auth: z.enum(['token', 'none']).default('token'),
     /** Names besides loopback and the bind address that may appear in Host (a proxy's, a LAN name). */
     allowed_hosts: z.array(z.string().min(1)).default([]),
     /** Origins besides the board's own that may make state-changing requests. */

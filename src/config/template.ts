@@ -45,8 +45,9 @@ board:
   # gc: { older_than: 7d, keep_failed: true, every: 1d }   # periodic gc by the engine
 
 server:
-  host: 127.0.0.1          # any other address needs the API token (shown once; \`agentboard token rotate\`)
+  host: 127.0.0.1
   port: 4317
+  # auth: token            # every request needs the token in $AGENTBOARD_HOME/api-token (none: loopback only)
   # allowed_hosts: [board.example.lan]           # extra names for the Host header
   # allowed_origins: ["http://localhost:5173"]   # extra origins allowed to change the board
 `;

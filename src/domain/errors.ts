@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'host_not_allowed',
   'origin_not_allowed',
   'request_header_required',
+  'outside_run_scope',
   'not_found',
   'route_not_found',
   'method_not_allowed',

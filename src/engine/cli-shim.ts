@@ -13,16 +13,14 @@ import { fileURLToPath } from 'node:url';
 
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-const written = new Map<string, string>();
-
 /**
- * The launcher's path, written (atomically) once per home per process; null
- * when it cannot be written (a read-only home): the agent then has only the
- * PATH it inherited, which is no reason to fail its run.
+ * The launcher's path, checked (one small read) and rewritten atomically if
+ * it is not this build's, at every launch: an agent that replaced it must
+ * not get its program run by the next agent. null when it cannot be written
+ * (a read-only home): the agent then has only the PATH it inherited, which
+ * is no reason to fail its run.
  */
 export function ensureCliShim(home: string): string | null {
-  const known = written.get(home);
-  if (known) return known;
   try {
     return writeShim(home);
   } catch {
@@ -47,7 +45,6 @@ function writeShim(home: string): string {
     fs.writeFileSync(tmp, text, { mode: 0o700 });
     fs.renameSync(tmp, file);
   }
-  written.set(home, file);
   return file;
 }
 

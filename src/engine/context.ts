@@ -37,6 +37,8 @@ export interface EngineContext {
   shipOutput: boolean;
   /** Stops this worker's agents if it stops renewing leases (PostgreSQL only: see watchdog.ts). */
   watchdog: WorkerWatchdog | null;
+  /** Where this worker's agents call the board back (AGENTBOARD_URL); null when it knows none. */
+  apiUrl: string | null;
 }
 
 /**

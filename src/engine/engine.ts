@@ -43,6 +43,11 @@ export interface EngineOptions {
    * while LISTEN is up (a safety net) and while it is down (the fallback).
    */
   fallbackPollMs?: { listening: number; notListening: number };
+  /**
+   * The board's API, for agents to call back with their run's token
+   * (`serve`: its own address; `worker`: AGENTBOARD_URL).
+   */
+  apiUrl?: string;
 }
 
 export interface Engine {
@@ -83,6 +88,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     concurrency: opts.concurrency ?? null,
     shipOutput: postgres,
     watchdog: null,
+    apiUrl: opts.apiUrl ?? null,
   };
   dispatcher = new Dispatcher(ctx);
   ctx.spawner.warm();

@@ -2,21 +2,20 @@ import path from 'node:path';
 import { versionOfFile } from '../agents/cli-version.js';
 import { adapterFor, readToken } from '../agents/registry.js';
 import { finishRun } from '../app/finish-run.js';
-import { applyProfile, MEMORY_ENV } from '../app/profile.js';
+import { applyProfile } from '../app/profile.js';
 import { releaseClaim } from '../app/release-run.js';
 import { postRunStart } from '../app/run-messages.js';
+import { newRunToken } from '../app/run-token.js';
 import { prepareRunWorkspace, type RunWorkspace } from '../app/workspaces.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
-import { formatTaskId } from '../domain/ids.js';
 import { resolveCommand } from '../runner/resolve-command.js';
-import { RUN_MARKER_ENV } from '../runner/run-tree.js';
 import type { Spawned } from '../runner/spawner.js';
-import { WORKER_MARKER_ENV } from '../runner/worker-marker.js';
 import { appendEvent } from '../store/events.js';
 import { type RunRow, updateRunFenced } from '../store/runs.js';
 import { withSetup } from '../workspace/setup.js';
+import { agentEnv } from './agent-env.js';
 import { attachTranscript } from './attach-transcript.js';
 import { ensureCliShim } from './cli-shim.js';
 import type { EngineContext } from './context.js';
@@ -64,12 +63,15 @@ async function launchClaimed(ctx: EngineContext, run: RunRow): Promise<void> {
     await fail({ kind: 'spawn_error', message: (e as Error).message });
     return;
   }
-  if (ws.mode !== 'shared') {
-    const ok = await app.store.tx((tx) =>
-      updateRunFenced(tx, run.id, token, { workdir: ws.cwd, commit_before: ws.commitBefore }),
-    );
-    if (!ok) return; // cancelled or taken over meanwhile: not this worker's to start
-  }
+  // The run's own API token: the agent holds it, the row its hash (app/run-token.ts).
+  const runToken = newRunToken(run.id);
+  const ok = await app.store.tx((tx) =>
+    updateRunFenced(tx, run.id, token, {
+      api_token_hash: runToken.hash,
+      ...(ws.mode !== 'shared' ? { workdir: ws.cwd, commit_before: ws.commitBefore } : {}),
+    }),
+  );
+  if (!ok) return; // cancelled or taken over meanwhile: not this worker's to start
   const cwd = ws.cwd;
   let spawned: Spawned;
   let startedAt = 0;
@@ -88,19 +90,19 @@ async function launchClaimed(ctx: EngineContext, run: RunRow): Promise<void> {
       isRoot: process.getuid?.() === 0,
       env: process.env,
       maxCostUsd: run.max_cost_usd,
+      cwd,
+      boardHome: app.paths.home,
+      boardWritesAllowed: agent.allow_board_writes,
     });
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...agent.env,
-      ...inv.env,
-      AGENTBOARD_HOME: app.paths.home,
-      AGENTBOARD_TASK_ID: formatTaskId(run.task_id),
-      [RUN_MARKER_ENV]: run.id,
-      [WORKER_MARKER_ENV]: ctx.worker.id,
-      AGENTBOARD_PARENT_RUN_ID: run.parent_run_id ?? '',
-      AGENTBOARD_AGENT: run.agent,
-      [MEMORY_ENV]: profiled.memoryFile,
-    };
+    const env = agentEnv({
+      app,
+      run,
+      workerId: ctx.worker.id,
+      apiUrl: ctx.apiUrl,
+      runToken: runToken.token,
+      memoryFile: profiled.memoryFile,
+      layers: [agent.env, inv.env],
+    });
     // The agent's `agentboard` is this build of it (cli-shim.ts).
     const cli = ensureCliShim(app.paths.home);
     if (cli)

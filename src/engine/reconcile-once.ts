@@ -46,6 +46,7 @@ export async function reconcileOnce(
     concurrency: null,
     shipOutput: false,
     watchdog: null,
+    apiUrl: null,
   };
   const summary = await reconcile(ctx, { adopt: false });
   for (const l of ctx.live.values()) l.close();

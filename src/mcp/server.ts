@@ -1,6 +1,6 @@
 /**
  * The board as MCP tools (`agentboard mcp`, stdio). Each tool is a thin
- * layer over the application services the CLI and the API use: zod checks
+ * layer over the board access the CLI uses (app/board-access.ts): zod checks
  * the input, one service call does the work, the result goes back as JSON
  * text. A refused request (AgentboardError) is an MCP tool error carrying the
  * same message the CLI would print, prefixed by its code.
@@ -8,30 +8,12 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { App } from '../app/context.js';
-import {
-  messageTypeProblem,
-  POST_MESSAGE_TYPES,
-  postMessage,
-  readMessages,
-  tailMessages,
-} from '../app/messages.js';
-import { assertOutputKept } from '../app/run-output.js';
-import { resolveRun } from '../app/runs.js';
-import { boardRedactor } from '../app/secrets.js';
-import {
-  addTask,
-  commentOnTask,
-  editTask,
-  listTaskViews,
-  moveTask,
-  showTask,
-} from '../app/tasks.js';
-import { waitForTasks } from '../app/wait.js';
+import type { BoardAccess } from '../app/board-access.js';
+import { messageTypeProblem, POST_MESSAGE_TYPES } from '../app/messages.js';
 import { AgentboardError } from '../domain/errors.js';
-import { formatTaskId, parseTaskId } from '../domain/ids.js';
+import { parseTaskId } from '../domain/ids.js';
+import type { Redactor } from '../domain/redact.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task.js';
-import { readRunEvents } from '../store/run-events.js';
 
 const taskId = z
   .string()
@@ -42,16 +24,18 @@ const text = z.string().min(1).max(1_000_000);
 const MAX_WAIT_S = 3600;
 
 export interface McpOptions {
+  /** Every answer, a refusal included, passes it: the board's one redactor. */
+  redact: Redactor;
   /** Where tool calls come from: an agent's run sets these (the environment contract). */
   env?: NodeJS.ProcessEnv;
   version?: string;
 }
 
-export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
+/** The tools over a board opened here, or reached through the API with a run's token (board-access.ts). */
+export function createMcpServer(board: BoardAccess, o: McpOptions): McpServer {
   const env = o.env ?? process.env;
   const author = env.AGENTBOARD_AUTHOR || env.AGENTBOARD_AGENT || 'mcp';
-  // Every answer, a refusal included, passes the board's one redactor.
-  const redact = boardRedactor(app);
+  const redact = o.redact;
   const server = new McpServer({ name: 'agentboard', version: o.version ?? '0.1.0' });
   const ok = (value: unknown): CallToolResult => ({
     content: [{ type: 'text', text: redact.text(JSON.stringify(redact.value(value), null, 2)) }],
@@ -84,15 +68,18 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
         limit: z.number().int().min(1).max(500).default(100),
       },
     },
-    tool(async (a) =>
-      listTaskViews(app, {
-        statuses: a.status,
-        agent: a.agent,
-        label: a.label,
-        search: a.search,
-        parentId: a.parent ? parseTaskId(a.parent) : undefined,
-        limit: a.limit,
-      }),
+    tool(
+      async (a) =>
+        (
+          await board.listTasks({
+            statuses: a.status,
+            agent: a.agent,
+            label: a.label,
+            search: a.search,
+            parentId: a.parent ? parseTaskId(a.parent) : undefined,
+            limit: a.limit,
+          })
+        ).items,
     ),
   );
 
@@ -102,7 +89,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
       description: 'One task with its comments, runs, subtasks and the dependencies it waits on.',
       inputSchema: { id: taskId },
     },
-    tool(async (a) => showTask(app, parseTaskId(a.id))),
+    tool(async (a) => board.showTask(parseTaskId(a.id))),
   );
 
   server.registerTool(
@@ -122,7 +109,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
       },
     },
     tool(async (a) =>
-      addTask(app, {
+      board.addTask({
         title: a.title,
         ...(a.body !== undefined ? { body: a.body } : {}),
         ...(a.agent !== undefined ? { agent: a.agent } : {}),
@@ -159,9 +146,9 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
         ...(addDependsOn ? { addDependsOn: addDependsOn.map(parseTaskId) } : {}),
         ...(removeDependsOn ? { removeDependsOn: removeDependsOn.map(parseTaskId) } : {}),
       };
-      let view = Object.keys(patch).length > 0 ? await editTask(app, n, patch) : undefined;
-      if (status) view = await moveTask(app, n, status);
-      return view ?? showTask(app, n);
+      let view = Object.keys(patch).length > 0 ? await board.editTask(n, patch) : undefined;
+      if (status) view = await board.moveTask(n, status);
+      return view ?? board.showTask(n);
     }),
   );
 
@@ -172,7 +159,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
         'Comment on a task. Mentioning a configured agent (@name) queues a run of it on the task with the comment as its prompt.',
       inputSchema: { id: taskId, body: text, author: agent.optional() },
     },
-    tool(async (a) => commentOnTask(app, parseTaskId(a.id), a.author ?? author, a.body)),
+    tool(async (a) => board.comment(parseTaskId(a.id), a.author ?? author, a.body)),
   );
 
   server.registerTool(
@@ -199,7 +186,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
     },
     tool(async (a) => {
       const runId = !a.task && !a.board ? env.AGENTBOARD_RUN_ID || undefined : undefined;
-      return postMessage(app, {
+      return board.postMessage({
         ...(a.task ? { taskId: parseTaskId(a.task) } : {}),
         ...(runId ? { runId } : {}),
         type: a.type,
@@ -224,8 +211,8 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
     tool(async (a) => {
       const id = a.task ? parseTaskId(a.task) : undefined;
       if (a.tail !== undefined && a.after === undefined)
-        return tailMessages(app, { taskId: id, limit: a.tail });
-      return readMessages(app, { taskId: id, after: a.after ?? 0, limit: a.limit });
+        return board.tailMessages({ taskId: id, limit: a.tail });
+      return board.readMessages({ taskId: id, after: a.after ?? 0, limit: a.limit });
     }),
   );
 
@@ -240,27 +227,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
         limit: z.number().int().min(1).max(1000).default(200),
       },
     },
-    tool(async (a) => {
-      const run = await resolveRun(app, a.run);
-      assertOutputKept(run, 'transcript');
-      const events = await readRunEvents(app.store.db, run.id, {
-        afterSeq: a.after,
-        limit: a.limit,
-      });
-      return {
-        run: run.id,
-        task: formatTaskId(run.task_id),
-        state: run.state,
-        errorSummary: run.error_summary,
-        events: events.map((e) => ({
-          seq: e.seq,
-          at: new Date(e.createdAt).toISOString(),
-          ...e.event,
-        })),
-        next: events.at(-1)?.seq ?? a.after,
-        more: events.length === a.limit,
-      };
-    }),
+    tool(async (a) => board.transcript(a.run, a.after, a.limit)),
   );
 
   server.registerTool(
@@ -280,7 +247,7 @@ export function createMcpServer(app: App, o: McpOptions = {}): McpServer {
       },
     },
     tool(async (a, signal) =>
-      waitForTasks(app, a.ids.map(parseTaskId), {
+      board.waitForTasks(a.ids.map(parseTaskId), {
         timeoutMs: a.timeoutSeconds * 1000,
         reviewOk: a.reviewOk === true,
         signal,

@@ -24,6 +24,11 @@ export const ERROR_CATALOG = {
     summary:
       'a state-changing request without a JSON body must carry the header X-Agentboard-Request: 1',
   },
+  outside_run_scope: {
+    status: 403,
+    summary:
+      'a run’s token may read the board, post to the bus, and comment on and add subtasks under its own task; nothing else',
+  },
   not_found: { status: 404, summary: 'the task, run or other object does not exist' },
   route_not_found: { status: 404, summary: 'no such route' },
   method_not_allowed: {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { RunPrincipal } from '../app/run-token.js';
 import { HttpError } from './error-catalog.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -27,24 +28,44 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** What the route streams instead of JSON (SSE, text), for the docs. */
   produces?: string;
+  /**
+   * A write a run's own token may make: the task it touches (`board` for the
+   * whole board), checked against the run's task. A write without one is the
+   * owner's alone (run-scope.ts).
+   */
+  runScope?: (input: RouteInput<P, Q, B>) => Promise<RunTarget> | RunTarget;
   handler: (input: RouteInput<P, Q, B>) => Promise<unknown>;
 }
+
+/** What a run-scoped write touches: a task (by number), or the board as a whole. */
+export type RunTarget = number | 'board';
+
+/** Refuses a run's write outside its own task (server/run-scope.ts). */
+export type RunScopeCheck = (principal: RunPrincipal, target: RunTarget) => Promise<void>;
 
 /** The routes registered so far, in order: the OpenAPI document is built from them. */
 export class RouteRegistry {
   readonly specs: RouteSpec<unknown, unknown, unknown>[] = [];
+
+  constructor(private readonly checkRunScope: RunScopeCheck) {}
 
   add<P, Q, B>(fastify: FastifyInstance, spec: RouteSpec<P, Q, B>): void {
     this.specs.push(spec as RouteSpec<unknown, unknown, unknown>);
     fastify.route({
       method: spec.method,
       url: spec.url,
+      config: { runScoped: spec.runScope !== undefined },
       handler: async (request, reply) => {
         const params = parse(spec.params, request.params, 'params');
         const query = parse(spec.query, request.query, 'query');
         if (spec.body) requireObjectBody(request.body);
         const body = parse(spec.body, request.body, 'body');
-        const out = await spec.handler({ params, query, body, request, reply });
+        const input = { params, query, body, request, reply };
+        const principal = request.runPrincipal;
+        if (principal && spec.method !== 'GET' && spec.runScope) {
+          await this.checkRunScope(principal, await spec.runScope(input));
+        }
+        const out = await spec.handler(input);
         if (reply.sent) return reply;
         if (spec.status) reply.code(spec.status);
         return out;

@@ -1,7 +1,20 @@
 import os from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { looksLikeRunToken, type RunPrincipal } from '../app/run-token.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { HttpError } from './error-catalog.js';
+import { outsideRunScope } from './run-scope.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the request came with a run's own token: what it may do is scoped to that run's task. */
+    runPrincipal?: RunPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** The route takes writes from a run's token (it declares the task they touch). */
+    runScoped?: boolean;
+  }
+}
 
 export interface SecurityOptions {
   /** The address the server listens on. */
@@ -12,8 +25,10 @@ export interface SecurityOptions {
   allowedHosts: string[];
   /** Extra origins allowed to make state-changing requests (e.g. a dev server). */
   allowedOrigins: string[];
-  /** Checks a presented token; null when no token is required (loopback). */
+  /** Checks a presented owner token; null when none is required (`server.auth: none`). */
   verifyToken: ((token: string) => boolean) | null;
+  /** Checks a run's own token (app/run-token.ts), whatever `verifyToken` is; none accepted when absent. */
+  authenticateRun?: (token: string) => Promise<RunPrincipal | null>;
   /** Failed authentications allowed per client address per minute. */
   authFailuresPerMinute?: number;
   /** The failed-authentication table (tests pass one to look at it); made from the above if absent. */
@@ -41,6 +56,18 @@ export function isLoopback(host: string): boolean {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/**
+ * The address this board's agents call back on: the listening URL, with a
+ * wildcard bind (`0.0.0.0`, `::`) reached through loopback, the one address
+ * that is surely this machine's.
+ */
+export function agentApiUrl(listenUrl: string): string {
+  const u = new URL(listenUrl);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isWildcard(host)) u.hostname = host === '::' ? '[::1]' : '127.0.0.1';
+  return u.origin;
 }
 
 /** Every name a legitimate client can put in Host: loopback, the bind address, and configured names. */
@@ -101,12 +128,23 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
       checkOrigin(req, hosts, origins, port);
       checkNotSimple(req, path);
     }
-    if (!o.verifyToken || OPEN_ROUTES.has(path) || (req.method === 'GET' && OPEN_PAGE.test(path))) {
+    const open = OPEN_ROUTES.has(path) || (req.method === 'GET' && OPEN_PAGE.test(path));
+    const presented = bearerOf(req);
+    // A run's token is judged as one wherever it is presented, even where no
+    // token is needed: an agent is scoped to its task on every board.
+    if (looksLikeRunToken(presented) && !open) {
+      const principal = (await o.authenticateRun?.(presented)) ?? null;
+      if (principal) {
+        req.runPrincipal = principal;
+        return;
+      }
+    } else if (!o.verifyToken || open) {
+      return;
+    } else if (o.verifyToken(presented)) {
+      // A right token always passes: the limit is on failures, and must not
+      // lock the owner out of an address someone else is failing from.
       return;
     }
-    // A right token always passes: the limit is on failures, and must not
-    // lock the owner out of an address someone else is failing from.
-    if (o.verifyToken(bearerOf(req))) return;
     const now = Date.now();
     const wait = limiter.blockedFor(req.ip, now);
     if (wait !== null) {
@@ -118,10 +156,22 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
     }
     limiter.fail(req.ip, now);
     reply.header('www-authenticate', 'Bearer realm="agentboard"');
-    throw new HttpError(
-      'unauthorized',
-      'this board needs its API token: send "Authorization: Bearer <token>" (`agentboard token rotate` makes a new one)',
-    );
+    throw looksLikeRunToken(presented)
+      ? new HttpError(
+          'unauthorized',
+          'this run token is not valid: a run’s token works only while its run is active',
+        )
+      : new HttpError(
+          'unauthorized',
+          'this board needs its API token: send "Authorization: Bearer <token>" (`agentboard token show` prints it)',
+        );
+  });
+  // After routing, before the handler: a run's token writes only through the
+  // routes that declare what they touch (route.ts `runScope`), which then check it.
+  fastify.addHook('preHandler', async (req) => {
+    const principal = req.runPrincipal;
+    if (!principal || SAFE_METHODS.has(req.method) || req.routeOptions.config?.runScoped) return;
+    throw outsideRunScope(principal, `${req.method} ${req.url.split('?')[0] ?? ''}`);
   });
 }
 

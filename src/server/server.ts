@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { App } from '../app/context.js';
+import { authenticateRunToken } from '../app/run-token.js';
 import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
 import type { Engine } from '../engine/engine.js';
@@ -13,6 +14,7 @@ import { buildOpenApi } from './openapi.js';
 import { RouteRegistry } from './route.js';
 import { agentRoutes } from './routes/agents.js';
 import { boardRoutes } from './routes/board.js';
+import { loginRoutes } from './routes/login.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
@@ -21,8 +23,10 @@ import { statsRoutes } from './routes/stats.js';
 import { streamRoutes } from './routes/streams.js';
 import { taskRoutes } from './routes/tasks.js';
 import { treeRoutes } from './routes/tree.js';
+import { waitRoutes } from './routes/wait.js';
 import { webRoutes } from './routes/web.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { runScopeCheck } from './run-scope.js';
 import { installSecurity, type SecurityOptions } from './security.js';
 import { DEFAULT_SSE_OPTIONS, type SseOptions } from './sse.js';
 
@@ -48,6 +52,7 @@ const ROUTE_MODULES = [
   statsRoutes,
   messageRoutes,
   treeRoutes,
+  waitRoutes,
   scheduleRoutes,
   metricsRoutes,
   boardRoutes,
@@ -96,7 +101,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   const engine = o.engine ?? { current: null };
   const ctx: ServerContext = {
     app: o.app,
-    routes: new RouteRegistry(),
+    routes: new RouteRegistry(runScopeCheck(o.app)),
     redact: o.redact,
     sse: { ...DEFAULT_SSE_OPTIONS, ...o.sse },
     engine,
@@ -112,7 +117,10 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       throw new HttpError('unavailable', 'the server is shutting down: retry in a moment');
     }
   });
-  installSecurity(f, o.security);
+  installSecurity(f, {
+    authenticateRun: (token) => authenticateRunToken(o.app, token),
+    ...o.security,
+  });
 
   f.setErrorHandler((err, req, reply) => sendError(err, req.method, req.url, reply));
   f.setNotFoundHandler((req, reply) => {
@@ -145,6 +153,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   f.addHook('preSerialization', async (_req, _reply, payload) => o.redact.value(payload));
 
   for (const add of ROUTE_MODULES) add(f, ctx);
+  loginRoutes(f, ctx, o.security);
 
   ctx.routes.add(f, {
     method: 'GET',

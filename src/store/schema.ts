@@ -100,6 +100,8 @@ export interface RunsTable {
   session_totals: string | null;
   /** When gc removed the run's logs and transcript (migration 006); null while they are kept. */
   output_removed_at: number | null;
+  /** SHA-256 (hex) of the run's own API token (migration 007); null for runs that never started. */
+  api_token_hash: string | null;
 }
 
 export interface RunEventsTable {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,8 @@ function ctx(
     isRoot: false,
     env: {},
     maxCostUsd: null,
+    cwd: '/work/repo',
+    boardHome: '/work/board',
     ...extra,
   };
 }
@@ -252,4 +256,147 @@ test("a reported session id is never passed on unless it has the CLI's own forma
   const gemini = build(ctx({ kind: 'gemini' }, { resumeSessionId: GEMINI_SESSION })).argv;
   assert.ok(gemini.includes(`--resume=${GEMINI_SESSION}`));
   assert.ok(!gemini.includes('--resume'));
+});
+
+// The board's own files (issue 16): with the home inside the agent's cwd, each CLI gets its own
+// deny rule for it, or the start is refused where it could write there unasked.
+const INSIDE = { cwd: '/work/repo', boardHome: '/work/repo/.agentboard' };
+const OUTSIDE = { cwd: '/work/repo', boardHome: '/work/board' };
+const unprotected = (e: unknown) =>
+  e instanceof ConfigError &&
+  /home is inside the agent's workspace.*AGENTBOARD_HOME/.test(e.message);
+
+test('a home outside the cwd leaves every argv as it was', () => {
+  const agents: Array<Partial<AgentConfig> & { kind: AgentConfig['kind'] }> = [
+    { kind: 'claude', permission_mode: 'bypassPermissions' },
+    { kind: 'codex' },
+    { kind: 'codex', permission_mode: 'danger-full-access' },
+    { kind: 'gemini', permission_mode: 'yolo' },
+    { kind: 'qwen', permission_mode: 'yolo' },
+    { kind: 'copilot', permission_mode: 'allow-all-tools' },
+    { kind: 'opencode' },
+    { kind: 'cursor', permission_mode: 'force' },
+    { kind: 'amp' },
+  ];
+  for (const agent of agents) {
+    const a = build(ctx(agent, OUTSIDE)).argv;
+    // Another home outside, and the cwd inside the home (a worktree): the same argv.
+    assert.deepEqual(build(ctx(agent, { boardHome: '/elsewhere/board' })).argv, a, agent.kind);
+    assert.deepEqual(
+      build(ctx(agent, { cwd: '/work/board/worktrees/T-1', boardHome: '/work/board' })).argv,
+      a,
+      agent.kind,
+    );
+    // A sibling that only shares a prefix is outside too.
+    assert.deepEqual(build(ctx(agent, { boardHome: '/work/repo-board' })).argv, a, agent.kind);
+    assert.ok(!a.some((x) => x.includes('/work/board')), `${agent.kind}: ${a.join(' ')}`);
+  }
+});
+
+test('Claude Code: a --settings deny rule for the home inside the cwd, as one argument', () => {
+  for (const mode of [undefined, 'acceptEdits', 'default', 'dontAsk'] as const) {
+    const argv = build(ctx({ kind: 'claude', permission_mode: mode, args: ['--x'] }, INSIDE)).argv;
+    const i = argv.indexOf('--settings');
+    assert.ok(i > 0, `${mode}: ${argv.join(' ')}`);
+    assert.deepEqual(JSON.parse(argv[i + 1] ?? ''), {
+      permissions: { deny: ['Edit(//work/repo/.agentboard/**)'] },
+    });
+    assert.equal(argv.at(-1), '--x', 'the user args still come last');
+  }
+  // The home is the cwd itself: all of it is denied.
+  const same = build(ctx({ kind: 'claude' }, { cwd: '/work/repo', boardHome: '/work/repo' })).argv;
+  assert.ok(same.includes(JSON.stringify({ permissions: { deny: ['Edit(//work/repo/**)'] } })));
+});
+
+test('Claude Code: bypassPermissions and auto with the home inside are refused unless opted in', () => {
+  for (const agent of [
+    { kind: 'claude' as const, permission_mode: 'bypassPermissions' },
+    { kind: 'claude' as const, permission_mode: 'dangerously-skip-permissions' },
+    { kind: 'claude' as const, permission_mode: 'auto' },
+    { kind: 'claude' as const, args: ['--dangerously-skip-permissions'] },
+  ]) {
+    assert.throws(() => build(ctx(agent, INSIDE)), unprotected, JSON.stringify(agent));
+    const argv = build(ctx(agent, { ...INSIDE, boardWritesAllowed: true })).argv;
+    assert.ok(argv.includes('--settings'), 'opted in: the rule still stops its file tools');
+  }
+});
+
+test('Codex: workspace-write with the home inside becomes a profile with the home read-only', () => {
+  const inside = build(ctx({ kind: 'codex' }, INSIDE)).argv;
+  assert.ok(!inside.includes('--sandbox'), 'a --sandbox would select the legacy policy');
+  assert.ok(!inside.some((a) => a.startsWith('sandbox_mode')));
+  const overrides = inside.flatMap((a, i) => (inside[i - 1] === '-c' ? [a] : []));
+  assert.deepEqual(overrides, [
+    'default_permissions="agentboard"',
+    'permissions.agentboard.extends=":workspace"',
+    'permissions.agentboard.filesystem={"/work/repo/.agentboard"="read"}',
+  ]);
+  assert.equal(inside.at(-1), '-');
+  // Resumed: `exec resume` takes the same overrides; the thread id stays last but one.
+  const resumed = build(ctx({ kind: 'codex' }, { ...INSIDE, resumeSessionId: CODEX_THREAD })).argv;
+  assert.deepEqual(resumed.slice(1, 3), ['exec', 'resume']);
+  assert.ok(resumed.includes('default_permissions="agentboard"'));
+  assert.deepEqual(resumed.slice(-2), [CODEX_THREAD, '-']);
+  // read-only writes nothing anyway: unchanged.
+  const ro = { kind: 'codex' as const, permission_mode: 'read-only' };
+  assert.deepEqual(build(ctx(ro, INSIDE)).argv, build(ctx(ro, OUTSIDE)).argv);
+  for (const mode of ['danger-full-access', 'dangerously-bypass-approvals-and-sandbox'])
+    assert.throws(() => build(ctx({ kind: 'codex', permission_mode: mode }, INSIDE)), unprotected);
+});
+
+test('Qwen Code and Copilot CLI: a deny rule for the home; the modes that run the shell unasked are refused', () => {
+  const qwen = build(ctx({ kind: 'qwen', permission_mode: 'auto-edit' }, INSIDE)).argv;
+  assert.ok(qwen.includes('--exclude-tools=Edit(//work/repo/.agentboard/**)'), qwen.join(' '));
+  for (const mode of ['yolo', 'auto'])
+    assert.throws(() => build(ctx({ kind: 'qwen', permission_mode: mode }, INSIDE)), unprotected);
+  const copilot = build(ctx({ kind: 'copilot' }, INSIDE)).argv;
+  assert.ok(copilot.includes('--deny-tool=write(/work/repo/.agentboard/**)'), copilot.join(' '));
+  for (const mode of ['allow-all-tools', 'allow-all', 'yolo']) {
+    const agent = { kind: 'copilot' as const, permission_mode: mode };
+    assert.throws(() => build(ctx(agent, INSIDE)), unprotected);
+    const opted = build(ctx(agent, { ...INSIDE, boardWritesAllowed: true })).argv;
+    assert.ok(opted.includes('--deny-tool=write(/work/repo/.agentboard/**)'));
+  }
+});
+
+test('Gemini, opencode, Cursor and Amp: no rule to give, so the modes that write unasked are refused', () => {
+  for (const agent of [
+    { kind: 'gemini' as const },
+    { kind: 'gemini' as const, permission_mode: 'yolo' },
+    { kind: 'opencode' as const },
+    { kind: 'opencode' as const, permission_mode: 'allow' },
+    { kind: 'cursor' as const },
+    { kind: 'amp' as const },
+  ]) {
+    assert.throws(() => build(ctx(agent, INSIDE)), unprotected, JSON.stringify(agent));
+    assert.doesNotThrow(() => build(ctx(agent, { ...INSIDE, boardWritesAllowed: true })));
+  }
+  // Modes in which every write or command needs an approval nobody gives headless: unchanged.
+  for (const agent of [
+    { kind: 'gemini' as const, permission_mode: 'default' },
+    { kind: 'gemini' as const, permission_mode: 'plan' },
+    { kind: 'opencode' as const, permission_mode: 'ask' },
+    { kind: 'command' as const, command: 'my-agent' },
+  ])
+    assert.deepEqual(build(ctx(agent, INSIDE)).argv, build(ctx(agent, OUTSIDE)).argv);
+});
+
+test('the home is found inside the cwd through a symlink, and a path a glob would misread is refused', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-board-files-'));
+  try {
+    fs.mkdirSync(path.join(root, 'repo', '.agentboard'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'repo'), path.join(root, 'link'));
+    const real = fs.realpathSync(path.join(root, 'repo', '.agentboard'));
+    const argv = build(
+      ctx({ kind: 'qwen' }, { cwd: path.join(root, 'link'), boardHome: real }),
+    ).argv;
+    assert.ok(argv.includes(`--exclude-tools=Edit(/${real}/**)`), argv.join(' '));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  for (const home of ['/work/repo/a*b', '/work/repo/x,y', '/work/repo/(z)'])
+    assert.throws(
+      () => build(ctx({ kind: 'claude' }, { cwd: '/work/repo', boardHome: home })),
+      (e: unknown) => e instanceof ConfigError && /read as patterns/.test(e.message),
+    );
 });

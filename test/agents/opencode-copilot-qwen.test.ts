@@ -387,6 +387,8 @@ function ctx(agent: Record<string, unknown>, resume: string | null = null): Invo
     isRoot: false,
     env: {},
     maxCostUsd: null,
+    cwd: '/work/repo',
+    boardHome: '/work/board',
   };
 }
 

@@ -110,15 +110,18 @@ describe('agentboard bus', () => {
 
 describe('runs post RUN_START and RUN_STOP themselves', () => {
   test('with the error summary for a failing run; an agent posts through the CLI it is given', async (t) => {
-    const b = await startBoard({
-      agents: {
-        // $AGENTBOARD_CLI names the same launcher the PATH finds as `agentboard`.
-        bot: shAgent(
-          'test "$(command -v agentboard)" = "$AGENTBOARD_CLI" && "$AGENTBOARD_CLI" bus post --type error "about to fail" && echo boom >&2; exit 3',
-        ),
+    const b = await startBoard(
+      {
+        agents: {
+          // $AGENTBOARD_CLI names the same launcher the PATH finds as `agentboard`.
+          bot: shAgent(
+            'test "$(command -v agentboard)" = "$AGENTBOARD_CLI" && "$AGENTBOARD_CLI" bus post --type error "about to fail" && echo boom >&2; exit 3',
+          ),
+        },
+        defaults: { max_attempts: 1 },
       },
-      defaults: { max_attempts: 1 },
-    });
+      { api: true },
+    );
     t.after(() => b.close());
     const id = taskNo(await addTask(b.app, { title: 'Doomed', agent: 'bot' }));
     await waitForStatus(b.app, id, 'blocked', 15_000);

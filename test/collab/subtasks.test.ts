@@ -126,7 +126,7 @@ describe('subtasks made by an agent', () => {
       /\nSubtasks \(2\)\n {2}T-2 Done {2}Part one {2}1 run, last r\S+ succeeded\n {2}T-3 Done/,
     );
 
-    const tree = await (await fetch(`${serve.url}/api/v1/tasks/T-1/tree`)).json();
+    const tree = await (await serve.fetch('/api/v1/tasks/T-1/tree')).json();
     assert.equal(tree.size, 3);
     assert.equal(tree.truncated, false);
     assert.equal(tree.root.id, 'T-1');

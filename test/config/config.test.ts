@@ -185,7 +185,13 @@ describe('defaults', () => {
           workspace: 'shared',
           gc: { older_than: 604_800_000, keep_failed: false },
         },
-        server: { host: '127.0.0.1', port: 4317, allowed_hosts: [], allowed_origins: [] },
+        server: {
+          host: '127.0.0.1',
+          port: 4317,
+          allowed_hosts: [],
+          allowed_origins: [],
+          auth: 'token',
+        },
       });
     }
   });

@@ -86,12 +86,17 @@ test('a full disk: writes answer 503 store_full, and every run ends truly once s
   server = await startServe(board.home, { logFile: board.serveLog });
   const base = server.url;
   assert.ok(base, server.output());
+  // The owner's token, as the CLI reads it from the home.
+  const auth = server.authHeaders();
   const api = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`${base}${url}`, {
       method,
       ...(body !== undefined
-        ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
-        : {}),
+        ? {
+            headers: { 'content-type': 'application/json', ...auth },
+            body: JSON.stringify(body),
+          }
+        : { headers: auth }),
     });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };

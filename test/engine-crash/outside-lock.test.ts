@@ -65,17 +65,19 @@ test('an outside write lock delays neither /healthz nor reads; writes wait or ge
   server = await startServe(home);
   const base = server.url;
   assert.ok(base, server.output());
+  // The owner's token, as the CLI reads it from the home.
+  const auth = server.authHeaders();
   const add = (title: string) =>
     fetch(`${base}/api/v1/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ title }),
     });
   assert.equal((await add('before the lock')).status, 201);
 
   const probe = async (samples: Sample[], at: number, what: string, url: string) => {
     const t0 = performance.now();
-    const res = await fetch(url);
+    const res = await fetch(url, { headers: auth });
     await res.arrayBuffer();
     samples.push({ at, what, ms: performance.now() - t0, status: res.status });
   };
@@ -178,7 +180,7 @@ test('an outside write lock delays neither /healthz nor reads; writes wait or ge
   assert.ok(l.at >= HOLD_MS - 200, `the late write succeeded at ${l.at} ms, under the lock?`);
 
   const titles = (
-    (await (await fetch(`${base}/api/v1/tasks`)).json()) as {
+    (await (await fetch(`${base}/api/v1/tasks`, { headers: auth })).json()) as {
       items: { title: string }[];
     }
   ).items.map((t) => t.title);

@@ -65,6 +65,7 @@ async function rig(maxConcurrency: number): Promise<Rig> {
     concurrency: null,
     shipOutput: false,
     watchdog: null,
+    apiUrl: null,
   };
   const dispatcher = new Dispatcher(ctx);
   return {

@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { type App, openApp } from '../../src/app/context.js';
+import { boardRedactor } from '../../src/app/secrets.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseTaskId } from '../../src/domain/ids.js';
 import type { EngineLogger } from '../../src/engine/context.js';
@@ -15,6 +17,7 @@ import { type Engine, startEngine } from '../../src/engine/engine.js';
 import { isSameProcess, listProcessGroup } from '../../src/runner/proc.js';
 import { RUN_MARKER_ENV } from '../../src/runner/run-tree.js';
 import { killGroupMembers, signalGroup } from '../../src/runner/signals.js';
+import { buildServer } from '../../src/server/server.js';
 import { type EventRecord, readEvents } from '../../src/store/events.js';
 import { listRuns, type RunRow } from '../../src/store/runs.js';
 import type { Clock } from '../../src/store/store.js';
@@ -55,7 +58,13 @@ export interface Board {
  */
 export async function startBoard(
   raw: Record<string, unknown> | ((root: string) => Record<string, unknown>),
-  o: { random?: () => number; clock?: Clock; settle?: boolean } = {},
+  o: {
+    random?: () => number;
+    clock?: Clock;
+    settle?: boolean;
+    /** Serve the API on a free loopback port, for agents to call back with their run's token. */
+    api?: boolean;
+  } = {},
 ): Promise<Board> {
   const root = tempDir('agentboard-engine-');
   const app = await openApp({
@@ -70,10 +79,12 @@ export async function startBoard(
     info: (m) => log.push(m),
     warn: (m) => log.push(`warning: ${m}`),
   };
+  const api = o.api ? await serveApi(app) : null;
   const engine = await startEngine(app, {
     monitorIntervalMs: 100,
     reconcileIntervalMs: 200,
     log: quiet,
+    ...(api ? { apiUrl: api.url } : {}),
   });
   // The engine's first dispatch pass is still in flight when startEngine
   // returns; a commit landing while it finishes is not dispatched (see the
@@ -91,9 +102,29 @@ export async function startBoard(
       closed = true;
       await engine.stop();
       await killLeftovers(app);
+      await api?.server.close();
       await app.store.close();
     },
   };
+}
+
+/** The board's API as `serve` builds it (its run-token checks included), on a free loopback port. */
+async function serveApi(app: App): Promise<{ server: FastifyInstance; url: string }> {
+  const server = buildServer({
+    app,
+    redact: boardRedactor(app),
+    security: {
+      bindHost: '127.0.0.1',
+      port: 0,
+      allowedHosts: [],
+      allowedOrigins: [],
+      verifyToken: () => false,
+    },
+    logError: () => {},
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const addr = server.server.address();
+  return { server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
 }
 
 /** engine.stop() leaves agents running for the next start to adopt: tests must not. */

@@ -498,7 +498,7 @@ export function scheduleContract(name: string, make: () => Promise<BoardLocation
           [
             '# Heartbeat of bot (2030-01-01T02:00:00.000Z)',
             '',
-            'Review your work on the board and act on it: answer the comments below, move tasks on, or note what blocks them. Use the `agentboard` CLI (AGENTBOARD_HOME is set), e.g. `agentboard task show T-1`, `agentboard task comment T-1 "…"`.',
+            'Review your work on the board and act on it: answer the comments below, or note on the bus what blocks them and what should move. Use the `agentboard` CLI (it reaches the board with this run’s token), e.g. `agentboard task show T-1`, `agentboard task comment T-1 "…"`.',
             '',
             '## Your open tasks (1)',
             `- ${formatTaskId(mine)} [todo] Fix the login`,

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { syncHeartbeats } from '../../src/app/heartbeat.js';
+import { newRunToken } from '../../src/app/run-token.js';
 import { startRun, stopRun } from '../../src/app/runs.js';
 import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
@@ -188,7 +189,7 @@ describe('the error catalog: every code through a real request', () => {
     expectCode(await call('DELETE', `/api/v1/schedules/${hb.id}`), 'schedule_heartbeat', 'hb');
   });
 
-  it('security: host_not_allowed, origin_not_allowed, request_header_required, unauthorized, too_many_auth_failures', async () => {
+  it('security: host_not_allowed, origin_not_allowed, request_header_required, outside_run_scope, unauthorized, too_many_auth_failures', async () => {
     expectCode(
       await api.server.inject({
         method: 'GET',
@@ -212,6 +213,26 @@ describe('the error catalog: every code through a real request', () => {
       await api.server.inject({ method: 'POST', url: '/api/v1/tasks/T-1/cancel' }),
       'request_header_required',
       'a body-less write without the header',
+    );
+    // A run's own token, writing outside its task.
+    const mine = await addTask(api.app, { title: 'the run’s own', agent: 'helper' });
+    const run = await startRun(api.app, Number(mine.id.slice(2)));
+    const runToken = newRunToken(run.id);
+    await api.app.store.db
+      .updateTable('runs')
+      .set({ state: 'running', api_token_hash: runToken.hash })
+      .where('id', '=', run.id)
+      .execute();
+    const elsewhere = await id({ title: 'someone else’s' });
+    expectCode(
+      await api.server.inject({
+        method: 'PATCH',
+        url: `/api/v1/tasks/${elsewhere}`,
+        headers: { ...BOARD_WRITE_HEADERS, authorization: `Bearer ${runToken.token}` },
+        payload: { title: 'mine now' },
+      }),
+      'outside_run_scope',
+      'a run’s token changing another task',
     );
     const locked = await apiBoard({
       config: testConfig({ board: { autostart: false } }),

@@ -123,7 +123,7 @@ test('a secret an agent prints is masked on every channel, and never shown in pa
     return r;
   };
   const getText = async (url: string) => {
-    const res = await fetch(`${base}${url}`);
+    const res = await fetch(`${base}${url}`, { headers: serve.authHeaders() });
     assert.equal(res.status, 200, url);
     return { res, text: await res.text() };
   };
@@ -135,8 +135,14 @@ test('a secret an agent prints is masked on every channel, and never shown in pa
     return r[0]?.state === 'running' ? (r[0].id as string) : undefined;
   });
   const logFile = path.join(home, 'runs', run1, 'stdout.log');
-  const live = await SseClient.connect(`${base}/api/v1/runs/${run1}/logs/stream`);
-  const events = await SseClient.connect(`${base}/api/v1/events/stream?after=0`);
+  const live = await SseClient.connect(
+    `${base}/api/v1/runs/${run1}/logs/stream`,
+    serve.authHeaders(),
+  );
+  const events = await SseClient.connect(
+    `${base}/api/v1/events/stream?after=0`,
+    serve.authHeaders(),
+  );
   await until('the slow write to begin', async () =>
     fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('slow: ')
       ? true

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { type ServeProcess, startServe } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
-/** A real `agentboard serve` over a real socket: token off loopback, hostile task text. */
+/** A real `agentboard serve` over a real socket: the token, hostile task text. */
 
 function board(agent: Record<string, unknown>): { home: string; root: string } {
   const root = tempDir('agentboard-http-');
@@ -38,11 +38,11 @@ function localUrl(s: ServeProcess): string {
 }
 
 describe('agentboard serve over HTTP', () => {
-  it('off loopback, answers 401 without the token it printed once', async () => {
+  it('off loopback, answers 401 without the token; the home keeps it across restarts', async () => {
     const { home } = board({ command: 'true' });
     const s = await serve(home, ['--host', '0.0.0.0']);
-    const token = /API token \(shown once[^)]*\): (abt_\S+)/.exec(s.stdout)?.[1];
-    assert.ok(token, s.stdout);
+    assert.doesNotMatch(s.stdout, /abt_/, 'the token itself is never printed');
+    const token = s.token();
     const base = localUrl(s);
     const anon = await fetch(`${base}/api/v1/tasks`);
     assert.equal(anon.status, 401);
@@ -54,19 +54,19 @@ describe('agentboard serve over HTTP', () => {
     await s.stop();
 
     const again = await serve(home, ['--host', '0.0.0.0']);
-    assert.doesNotMatch(again.stdout, /abt_/, 'the token is shown only once');
-    assert.match(again.stdout, /API token required/);
+    assert.equal(again.token(), token, 'the same token after a restart');
     const still = await fetch(`${localUrl(again)}/api/v1/tasks`, {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(still.status, 200);
   });
 
-  it('on loopback by default, without a token', async () => {
+  it('on loopback by default, with the token too', async () => {
     const { home } = board({ command: 'true' });
     const s = await serve(home);
     assert.match(s.url as string, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal((await fetch(`${s.url}/api/v1/tasks`)).status, 200);
+    assert.equal((await fetch(`${s.url}/api/v1/tasks`)).status, 401);
+    assert.equal((await s.fetch('/api/v1/tasks')).status, 200);
   });
 
   it('passes task text with $(…) and backticks to the agent verbatim, executing nothing', async () => {
@@ -82,7 +82,7 @@ describe('agentboard serve over HTTP', () => {
 
     const title = `Fix $(touch ${pwned[0]}) now`;
     const body = `Run \`touch ${pwned[1]}\`; echo $HOME ; $(touch ${pwned[2]}) | rm -rf "$0" && 'quoted' "dq"`;
-    const created = await fetch(`${s.url}/api/v1/tasks`, {
+    const created = await s.fetch('/api/v1/tasks', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ title, body }),
@@ -93,7 +93,7 @@ describe('agentboard serve over HTTP', () => {
     const deadline = Date.now() + 20_000;
     let state = '';
     while (Date.now() < deadline) {
-      const runs = (await (await fetch(`${s.url}/api/v1/runs?task=${task.id}`)).json()) as {
+      const runs = (await (await s.fetch(`/api/v1/runs?task=${task.id}`)).json()) as {
         items: { state: string }[];
       };
       state = runs.items[0]?.state ?? '';

@@ -60,7 +60,10 @@ class Follower {
       const last = this.lastId;
       let c: SseClient;
       try {
-        c = await SseClient.connect(`${s.url}${this.route}`, last ? { 'last-event-id': last } : {});
+        c = await SseClient.connect(`${s.url}${this.route}`, {
+          ...s.authHeaders(),
+          ...(last ? { 'last-event-id': last } : {}),
+        });
       } catch {
         await sleep(50); // the server is down: retry
         continue;

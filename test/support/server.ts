@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readApiToken } from '../../src/app/api-token.js';
 
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -103,6 +104,31 @@ export class ServeProcess {
   /** The API's base URL it printed once ready, e.g. http://127.0.0.1:41234 */
   get url(): string | undefined {
     return /^board: (http:\/\/\S+?)\/?$/m.exec(this.stdout)?.[1];
+  }
+
+  /** The one-time login URL it printed once ready (each works once). */
+  get loginUrl(): string | undefined {
+    return /^log in \(.*?\): (http:\/\/\S+)$/m.exec(this.stdout)?.[1];
+  }
+
+  /** The owner's API token, as the CLI reads it: from the home (the server made it at start). */
+  token(): string {
+    const token = readApiToken(this.home);
+    if (!token) throw new Error(`no API token in ${this.home}\n${this.output()}`);
+    return token;
+  }
+
+  /** The headers that authenticate as the board's owner. */
+  authHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.token()}` };
+  }
+
+  /** fetch() on this server's API with the owner's token: `path` is from the root, e.g. /api/v1/tasks. */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    if (!this.url) throw new Error(`the server has not printed its URL yet\n${this.output()}`);
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${this.token()}`);
+    return fetch(`${this.url}${path}`, { ...init, headers });
   }
 
   get ready(): boolean {

@@ -55,6 +55,7 @@ describe('web board', { timeout: 240_000 }, () => {
     const p = await newPage(browser);
     page = p.page;
     pageErrors = p.errors;
+    await board.login(page);
   });
 
   after(async () => {
@@ -273,7 +274,7 @@ describe('web board', { timeout: 240_000 }, () => {
       for (const dark of [false, true]) {
         const { context, page: p, errors } = await newPage(browser, { viewport, dark });
         const name = `${size}-${dark ? 'dark' : 'light'}`;
-        await p.goto(`${board.url}/`);
+        await board.login(p);
         await p.locator(card('review', 'T-1')).waitFor();
         await p.locator('[data-testid="feed-status"]', { hasText: 'live' }).waitFor();
         // A few live events for the activity panel.

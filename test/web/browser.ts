@@ -122,6 +122,7 @@ export class WebBoard {
       method,
       // As the board's page does: JSON for a body, the board's header on every write.
       headers: {
+        ...this.serving().authHeaders(),
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(method === 'GET' ? {} : { 'x-agentboard-request': '1' }),
       },
@@ -131,6 +132,30 @@ export class WebBoard {
     if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${p}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
   }
+
+  private serving(): ServeProcess {
+    if (!this.server) throw new Error('the server is not running');
+    return this.server;
+  }
+
+  /**
+   * Logs `page`'s browser context in as a person does: through the one-time
+   * URL `serve` printed, or, once that is used, a fresh one asked of the
+   * server (what `agentboard open` does). Lands on the board.
+   */
+  async login(page: Page): Promise<void> {
+    const printed = this.serving().loginUrl;
+    let url: string;
+    if (printed && !this.usedLinks.has(printed)) url = printed;
+    else url = (await this.api<{ url: string }>('/login-links', { method: 'POST' })).url;
+    this.usedLinks.add(url);
+    const res = await page.goto(url);
+    if (new URL(page.url()).pathname !== '/') {
+      throw new Error(`the login link did not land on the board: ${res?.status()} ${page.url()}`);
+    }
+  }
+
+  private readonly usedLinks = new Set<string>();
 
   async stop(): Promise<void> {
     await this.server?.stop().catch(() => this.server?.forceKill());

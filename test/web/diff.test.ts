@@ -33,6 +33,7 @@ after(async () => {
 it('shows what a worktree run changed in its Diff tab', { timeout: 90_000 }, async () => {
   await board.api('/tasks', { method: 'POST', body: { title: 'Edit the README', status: 'todo' } });
   const { page, context, errors } = await newPage(browser, { viewport: DESKTOP });
+  await board.login(page);
   await page.goto(`${board.url}/tasks/T-1`);
   await page.locator('[data-testid="task-status"]', { hasText: 'Review' }).waitFor({
     timeout: 30_000,

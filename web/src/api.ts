@@ -1,4 +1,4 @@
-/** Talks to the board's own API: same origin, the token (if any) travels in its cookie. */
+/** Talks to the board's own API: same origin, the token travels in its HttpOnly cookie. */
 
 export class ApiError extends Error {
   constructor(
@@ -74,13 +74,14 @@ export async function apiText(path: string): Promise<{ text: string; headers: He
   return { text: await res.text(), headers: res.headers };
 }
 
-export const TOKEN_COOKIE = 'agentboard_token';
-
-/** Stores the API token where the server (and EventSource) will find it. */
-export function saveToken(token: string): void {
-  const secure = location.protocol === 'https:' ? '; Secure' : '';
-  // biome-ignore lint/suspicious/noDocumentCookie: the server reads this cookie; the Cookie Store API is not everywhere yet
-  document.cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; Max-Age=31536000; SameSite=Strict${secure}`;
+/**
+ * Logs this browser in with a pasted API token: the server checks it and
+ * keeps it in the board's HttpOnly cookie (which EventSource sends too, and
+ * no script can read). A cookie the server set can only be replaced by the
+ * server, so the page never writes it itself.
+ */
+export async function logIn(token: string): Promise<void> {
+  await api<void>('/session', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 }
 
 export function errorText(e: unknown): string {

@@ -1,25 +1,18 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { App } from '../../app/context.js';
-import {
-  type MessageView,
-  POST_MESSAGE_TYPES,
-  postableMessageType,
-  postMessage,
-  readMessages,
-  tailMessages,
-} from '../../app/messages.js';
+import type { BoardAccess } from '../../app/board-access.js';
+import { type MessageView, POST_MESSAGE_TYPES, postableMessageType } from '../../app/messages.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseTaskId } from '../../domain/ids.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
+import { withBoard } from '../board.js';
 import { paint, printJson, println, type Style, useColor } from '../output.js';
-import { withApp } from '../with-app.js';
 
 const PAGE = 500;
-/** How often `--follow` looks for new rows: one PRAGMA on SQLite, a query on PostgreSQL. */
-const FOLLOW_SQLITE_MS = 100;
-const FOLLOW_POSTGRES_MS = 500;
+/** How often `--follow` looks for new rows: one PRAGMA on SQLite, a query otherwise. */
+const FOLLOW_LOCAL_MS = 100;
+const FOLLOW_REMOTE_MS = 500;
 
 const TYPE_STYLE: Record<string, Style> = {
   PROGRESS: 'blue',
@@ -58,8 +51,8 @@ export function registerBus(program: Command): void {
       if (f.task && f.board) throw new UsageError('use --task or --board, not both');
       const body = text ?? readStdin();
       const runId = !f.task && !f.board ? process.env.AGENTBOARD_RUN_ID || undefined : undefined;
-      const m = await withApp((app) =>
-        postMessage(app, {
+      const m = await withBoard((board) =>
+        board.postMessage({
           ...(f.task ? { taskId: parseTaskId(f.task) } : {}),
           ...(runId ? { runId } : {}),
           type,
@@ -84,7 +77,7 @@ export function registerBus(program: Command): void {
         throw new UsageError('use --tail or --after, not both');
       const taskId = f.task ? parseTaskId(f.task) : undefined;
       const color = useColor();
-      await withApp(async (app) => {
+      await withBoard(async (board) => {
         let cursor = f.after ?? 0;
         const printed: MessageView[] = [];
         const emit = (items: MessageView[]) => {
@@ -92,50 +85,50 @@ export function registerBus(program: Command): void {
           else for (const m of items) println(f.json ? JSON.stringify(m) : formatMessage(m, color));
         };
         if (f.tail !== undefined) {
-          const page = await tailMessages(app, { taskId, limit: f.tail });
+          const page = await board.tailMessages({ taskId, limit: f.tail });
           emit(page.items);
           cursor = page.next;
         } else {
-          cursor = await drain(app, taskId, cursor, emit);
+          cursor = await drain(board, taskId, cursor, emit);
         }
         if (f.json && !f.follow) printJson(printed);
-        if (f.follow) await follow(app, taskId, cursor, emit);
+        if (f.follow) await follow(board, taskId, cursor, emit);
       });
     });
 }
 
 /** Prints every message after `cursor`; returns the new cursor. */
 async function drain(
-  app: App,
+  board: BoardAccess,
   taskId: number | undefined,
   after: number,
   emit: (items: MessageView[]) => void,
 ): Promise<number> {
   let cursor = after;
   for (;;) {
-    const page = await readMessages(app, { taskId, after: cursor, limit: PAGE });
+    const page = await board.readMessages({ taskId, after: cursor, limit: PAGE });
     emit(page.items);
     cursor = page.next;
     if (!page.more) return cursor;
   }
 }
 
-/** Polls for new rows until the process is stopped: cheap on SQLite (data_version). */
+/**
+ * Polls for new rows until the process is stopped. A board opened here is
+ * asked only when it changed (SQLite's data_version: one PRAGMA, no query).
+ */
 async function follow(
-  app: App,
+  board: BoardAccess,
   taskId: number | undefined,
   after: number,
   emit: (items: MessageView[]) => void,
 ): Promise<never> {
-  const sqlite = app.store.dataVersion() !== null;
+  const changed = board.changeProbe?.() ?? null;
   let cursor = after;
-  let version = app.store.dataVersion();
   for (;;) {
-    await sleep(sqlite ? FOLLOW_SQLITE_MS : FOLLOW_POSTGRES_MS);
-    const now = app.store.dataVersion();
-    if (sqlite && now === version) continue;
-    version = now;
-    cursor = await drain(app, taskId, cursor, emit);
+    await sleep(changed ? FOLLOW_LOCAL_MS : FOLLOW_REMOTE_MS);
+    if (changed && !changed()) continue;
+    cursor = await drain(board, taskId, cursor, emit);
   }
 }
 

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { localBoard } from '../../app/board-access.js';
 import { openApp } from '../../app/context.js';
-import { boardRedactor } from '../../app/secrets.js';
+import { boardRedactor, environmentRedactor } from '../../app/secrets.js';
+import { remoteBoard } from '../../client/remote-board.js';
+import { remoteTarget } from '../board.js';
 import { redactOutputWith } from '../output.js';
 
 const VERSION = (
@@ -23,16 +26,20 @@ export function registerMcp(program: Command): void {
       // Loaded here: the SDK is big, and only this command needs it.
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { createMcpServer } = await import('../../mcp/server.js');
-      const app = await openApp();
+      const remote = remoteTarget();
+      // Inside a run the tools go through the API with the run's token; otherwise the board is opened here.
+      const app = remote ? null : await openApp();
+      const board = app ? localBoard(app) : remoteBoard(remote?.url ?? '', remote?.token ?? '');
+      const redact = app ? boardRedactor(app) : environmentRedactor();
       // stdout is the protocol (its answers are redacted by the server); this covers stderr.
-      redactOutputWith(boardRedactor(app));
-      const server = createMcpServer(app, { version: VERSION });
+      redactOutputWith(redact);
+      const server = createMcpServer(board, { redact, version: VERSION });
       const closed = new Promise<void>((resolve) => {
         server.server.onclose = () => resolve();
       });
       await server.connect(new StdioServerTransport());
       process.stdin.once('end', () => void server.close());
       await closed;
-      await app.store.close();
+      await app?.store.close();
     });
 }

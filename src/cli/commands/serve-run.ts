@@ -4,6 +4,7 @@
  * so every other command starts fast.
  */
 import { checkAgent } from '../../agents/validate.js';
+import { apiTokenFile } from '../../app/api-token.js';
 import { type App, openApp } from '../../app/context.js';
 import { boardRedactor } from '../../app/secrets.js';
 import { engineIsRunning } from '../../app/workers.js';
@@ -12,13 +13,15 @@ import { stderrLogger } from '../../engine/context.js';
 import { type Engine, type EngineOptions, startEngine } from '../../engine/engine.js';
 import { listenHttp } from '../../server/listen.js';
 import { createMetrics } from '../../server/metrics.js';
+import { agentApiUrl } from '../../server/security.js';
 import { println, redactOutputWith } from '../output.js';
 import type { ServeFlags } from './serve.js';
 
 /** Runs the API and the engine until SIGTERM or SIGINT, printing what it recovered at startup. */
 export async function serveInForeground(
   f: ServeFlags = {},
-  onReady?: (boardUrl: string) => void,
+  /** Given the one-time login URL (the board's URL under `server.auth: none`). */
+  onReady?: (loginUrl: string) => void,
 ): Promise<void> {
   if (f.port !== undefined && f.port > 65535) {
     throw new UsageError(`--port must be 0..65535, got ${f.port}`, { field: 'port' });
@@ -34,15 +37,24 @@ export async function serveInForeground(
     await app.store.close();
     throw e;
   }
-  const engine = await startQuietEngine(app, { observer: metrics.observer, claim: f.worker });
+  const engine = await startQuietEngine(app, {
+    observer: metrics.observer,
+    claim: f.worker,
+    apiUrl: agentApiUrl(http.url),
+  });
   engineRef.current = engine;
-  const token = http.newToken
-    ? `\nAPI token (shown once; send it as "Authorization: Bearer …"): ${http.newToken}`
-    : http.tokenRequired
-      ? '\nAPI token required (lost it? `agentboard token rotate` makes a new one)'
-      : '';
-  await runUntilSignal(app, engine, `\nboard: ${http.url}/${token}`, () => {
-    onReady?.(`${http.url}/`);
+  if (http.replacedHashToken) {
+    stderrLogger.warn(
+      `the API token is now kept in ${apiTokenFile(app.paths.home)} (readable by you alone), so your own commands use it with nothing to type; the token this board had before no longer works: \`agentboard token show\` prints the new one`,
+    );
+  }
+  const login = http.loginUrl();
+  const auth =
+    http.auth === 'token'
+      ? `\nlog in (this link works once, for 10 minutes): ${login}\n(\`agentboard open\` makes a new link; \`agentboard token show\` prints the API token)`
+      : '\nno API token needed (server.auth: none)';
+  await runUntilSignal(app, engine, `\nboard: ${http.url}/${auth}`, () => {
+    onReady?.(login);
     if (f.worker !== false) warnAboutAgents(app);
     else void warnNoWorker(app);
   });

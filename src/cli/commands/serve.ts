@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--host <address>',
-      'address to listen on (default 127.0.0.1; others need the API token)',
+      'address to listen on (default 127.0.0.1; server.auth: none is allowed only on loopback)',
     )
     .option(
       '--port <n>',

@@ -46,6 +46,7 @@ Next steps, in another terminal (npx agentboard …):
   agentboard task list                 the board
   agentboard runs                      every attempt, live
   agentboard logs T-1 -f               follow an agent's output
+  agentboard open                      the web board, logged in
   agentboard --help                    everything else
 `);
       if (f.engine === false) return;

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { waitForTasks } from '../../app/wait.js';
 import { AgentboardError } from '../../domain/errors.js';
 import { formatDuration } from '../../domain/exit.js';
 import { duration, taskIds } from '../args.js';
+import { withBoard } from '../board.js';
 import { printJson, println } from '../output.js';
-import { withApp } from '../with-app.js';
 
 /** Why `task wait` failed: exit 1 with one clear line (and the JSON result with --json). */
 class WaitFailed extends AgentboardError {
@@ -27,8 +26,8 @@ export function registerTaskWait(task: Command): void {
     .option('--review-ok', 'a task in Review counts as finished')
     .option('--json', 'print the result as JSON')
     .action(async (ids: string[], f) => {
-      const r = await withApp((app) =>
-        waitForTasks(app, taskIds(ids) ?? [], {
+      const r = await withBoard((board) =>
+        board.waitForTasks(taskIds(ids) ?? [], {
           ...(f.timeout !== undefined ? { timeoutMs: f.timeout } : {}),
           reviewOk: f.reviewOk === true,
         }),

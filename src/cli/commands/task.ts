@@ -1,15 +1,5 @@
 import type { Command } from 'commander';
-import {
-  addTask,
-  cancelTask,
-  commentOnTask,
-  editTask,
-  listTaskViews,
-  moveTask,
-  showTask,
-  type TaskPatch,
-} from '../../app/tasks.js';
-import { taskTree } from '../../app/tree.js';
+import { cancelTask, editTask, moveTask, type TaskPatch } from '../../app/tasks.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseTaskId } from '../../domain/ids.js';
 import {
@@ -18,7 +8,6 @@ import {
   TASK_STATUSES,
   type TaskStatus,
 } from '../../domain/task.js';
-import { countTasksByStatus } from '../../store/tasks.js';
 import {
   collect,
   duration,
@@ -28,6 +17,7 @@ import {
   readTextFile,
   taskIds,
 } from '../args.js';
+import { withBoard } from '../board.js';
 import { formatBoard } from '../board-format.js';
 import { print, printJson, println, useColor } from '../output.js';
 import { formatTaskDetail } from '../task-detail-format.js';
@@ -132,8 +122,8 @@ export function registerTask(program: Command): void {
       ),
   ).action(async (title: string, f: TaskFlags) => {
     const body = bodyOf(f);
-    const view = await withApp((app) =>
-      addTask(app, {
+    const view = await withBoard((board) =>
+      board.addTask({
         title,
         ...(body !== undefined ? { body } : {}),
         ...(f.status ? { status: parseTaskStatus(f.status) } : {}),
@@ -170,19 +160,18 @@ export function registerTask(program: Command): void {
       const statuses: TaskStatus[] = f.status
         ? (f.status as string[]).map(parseTaskStatus)
         : TASK_STATUSES.filter((s) => f.all || s !== 'cancelled');
-      await withApp(async (app) => {
+      await withBoard(async (board) => {
         const filter = { statuses, agent: f.agent, label: f.label, search: f.search };
         if (f.json) {
-          printJson(await listTaskViews(app, { ...filter, limit: f.limit ?? 1000 }));
+          printJson((await board.listTasks({ ...filter, limit: f.limit ?? 1000 })).items);
           return;
         }
         const perColumn = f.limit ?? 20;
-        const views = (
-          await Promise.all(
-            statuses.map((s) => listTaskViews(app, { ...filter, statuses: [s], limit: perColumn })),
-          )
-        ).flat();
-        const counts = await countTasksByStatus(app.store.db, filter);
+        const columns = await Promise.all(
+          statuses.map((s) => board.listTasks({ ...filter, statuses: [s], limit: perColumn })),
+        );
+        const views = columns.flatMap((c) => c.items);
+        const counts = Object.assign({}, ...columns.map((c) => c.counts));
         print(
           formatBoard(views, {
             color: useColor(),
@@ -200,8 +189,8 @@ export function registerTask(program: Command): void {
     .description('show a task with its runs and comments')
     .option('--json', 'print JSON')
     .action(async (id: string, f) => {
-      const [detail, tree] = await withApp((app) =>
-        Promise.all([showTask(app, parseTaskId(id)), taskTree(app, parseTaskId(id))]),
+      const [detail, tree] = await withBoard((board) =>
+        Promise.all([board.showTask(parseTaskId(id)), board.taskTree(parseTaskId(id))]),
       );
       // `subtasks`: the children again, recursively, each with its runs.
       if (f.json) printJson({ ...detail, subtasks: tree.root.children });
@@ -270,7 +259,7 @@ export function registerTask(program: Command): void {
       const body = text ?? (f.bodyFile ? readTextFile(f.bodyFile) : undefined);
       if (body === undefined)
         throw new UsageError('give the comment text, or --body-file FILE (- for stdin)');
-      const c = await withApp((app) => commentOnTask(app, parseTaskId(id), f.author, body));
+      const c = await withBoard((board) => board.comment(parseTaskId(id), f.author, body));
       if (f.json) printJson(c);
       else println(`comment ${c.id} added to ${id.toUpperCase()}`);
       if (!f.json && c.mentionRun)

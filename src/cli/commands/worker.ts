@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listWorkers } from '../../app/workers.js';
 import { ConfigError } from '../../domain/errors.js';
 import { positiveInt } from '../args.js';
-import { printJson, println } from '../output.js';
+import { printErr, printJson, println } from '../output.js';
 import { withApp } from '../with-app.js';
 
 /**
@@ -34,9 +34,16 @@ export function registerWorker(program: Command): void {
           'agentboard worker needs the shared database: set AGENTBOARD_DATABASE_URL=postgres://... (the same on every host); on one machine, `agentboard serve` runs the engine',
         );
       }
+      const apiUrl = boardApiUrl(process.env.AGENTBOARD_URL);
+      if (!apiUrl) {
+        printErr(
+          'warning: AGENTBOARD_URL is not set, so agents run here cannot call the board back (agentboard bus post, task add --parent, task wait): set it to the board API’s address, e.g. AGENTBOARD_URL=http://board-host:4317',
+        );
+      }
       await (await import('./serve-run.js')).runEngineInForeground({
         ...(f.labels ? { labels: f.labels } : {}),
         ...(f.concurrency ? { concurrency: f.concurrency } : {}),
+        ...(apiUrl ? { apiUrl } : {}),
       });
     });
 
@@ -62,4 +69,21 @@ export function registerWorker(program: Command): void {
         );
       }
     });
+}
+
+/** AGENTBOARD_URL, checked: an http(s) address, or a clear error now rather than in every agent. */
+function boardApiUrl(raw: string | undefined): string | null {
+  if (!raw) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = null;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+    throw new ConfigError(
+      `AGENTBOARD_URL=${raw} is not an http(s) address: set it to the board API's, e.g. http://board-host:4317`,
+    );
+  }
+  return u.href.replace(/\/+$/, '');
 }

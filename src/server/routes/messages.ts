@@ -7,8 +7,11 @@ import {
   POST_MESSAGE_TYPES,
   postMessage,
   readMessages,
+  tailMessages,
 } from '../../app/messages.js';
+import { getRun } from '../../store/runs.js';
 import type { ServerContext } from '../context.js';
+import { HttpError } from '../error-catalog.js';
 import { intQuery, runParams, taskRef } from '../schemas.js';
 
 const messageView = z.object({
@@ -46,12 +49,22 @@ export function messageRoutes(f: FastifyInstance, { app, routes }: ServerContext
       'Messages after a cursor (the last id seen), oldest first: the whole board’s, or one task’s',
     query: z.strictObject({
       task: taskRef.optional(),
-      after: intQuery(0, Number.MAX_SAFE_INTEGER).default(0),
+      after: intQuery(0, Number.MAX_SAFE_INTEGER).optional(),
       limit: intQuery(1, 1000).default(100),
+      /** The last `tail` messages instead of those after a cursor. */
+      tail: intQuery(1, 1000).optional(),
     }),
     response: z.object({ items: z.array(messageView), next: z.number(), more: z.boolean() }),
-    handler: ({ query }) =>
-      readMessages(app, { taskId: query.task, after: query.after, limit: query.limit }),
+    handler: ({ query }) => {
+      if (query.tail !== undefined && query.after !== undefined) {
+        throw new HttpError('invalid_request', 'query.tail: use tail or after, not both', {
+          field: 'query.tail',
+        });
+      }
+      return query.tail !== undefined
+        ? tailMessages(app, { taskId: query.task, limit: query.tail })
+        : readMessages(app, { taskId: query.task, after: query.after ?? 0, limit: query.limit });
+    },
   });
 
   routes.add(f, {
@@ -63,6 +76,12 @@ export function messageRoutes(f: FastifyInstance, { app, routes }: ServerContext
     body: postBody,
     status: 201,
     response: messageView,
+    runScope: async ({ body }) => {
+      if (body.taskId !== undefined) return body.taskId;
+      if (body.runId === undefined) return 'board';
+      const run = await getRun(app.store.db, body.runId);
+      return run ? run.task_id : 'board';
+    },
     handler: ({ body }) =>
       postMessage(app, {
         taskId: body.taskId,

@@ -15,6 +15,7 @@ import { commentView } from '../../app/views.js';
 import { commentsOf } from '../../store/comments.js';
 import { countTasksByStatus, getTask, type TaskFilter } from '../../store/tasks.js';
 import type { ServerContext } from '../context.js';
+import { refusedToRun } from '../run-scope.js';
 import {
   commentBody,
   createTaskBody,
@@ -74,10 +75,16 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     method: 'POST',
     url: '/api/v1/tasks',
     tag: 'tasks',
-    summary: 'Create a task',
+    summary: 'Create a task (with a run’s token: a subtask of its task, without a verifyCommand)',
     body: createTaskBody,
     status: 201,
     response: taskView,
+    runScope: ({ body, request }) => {
+      // A verify command runs through the shell, outside any agent's sandbox: a person's to set.
+      if (body.verifyCommand) throw refusedToRun(request, 'set a verifyCommand');
+      if (body.parent == null) throw refusedToRun(request, 'add a task outside its own');
+      return body.parent;
+    },
     handler: ({ body }) => addTask(app, body),
   });
 
@@ -153,6 +160,7 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     params: taskParams,
     body: commentBody,
     status: 201,
+    runScope: ({ params }) => params.id,
     handler: ({ params, body }) => commentOnTask(app, params.id, body.author ?? 'user', body.body),
   });
 }

@@ -17,7 +17,7 @@ export const PAGE_ROUTES = [
   '/insights',
   '/agents',
   '/activity',
-  '/login',
+  // '/login' is login.ts's: without a code it sends this same page.
 ];
 
 const TYPES: Record<string, string> = {
@@ -55,28 +55,31 @@ export function webRoutes(f: FastifyInstance, _ctx: ServerContext): void {
   serveBoard(f, WEB_ROOT);
 }
 
+/** The board's page (index.html from the build in `root`), or a 503 saying how to build it. */
+export async function sendBoardPage(reply: FastifyReply, root = WEB_ROOT): Promise<FastifyReply> {
+  const file = path.join(root, 'index.html');
+  let html: Buffer;
+  try {
+    html = await fs.promises.readFile(file);
+  } catch {
+    return reply
+      .code(503)
+      .header('cache-control', 'no-store')
+      .type('text/plain; charset=utf-8')
+      .send(NOT_BUILT);
+  }
+  return reply
+    .header('cache-control', 'no-cache')
+    .header('content-security-policy', CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .type('text/html; charset=utf-8')
+    .send(html);
+}
+
 /** The board's page routes and assets, from the build in `root`. */
 export function serveBoard(f: FastifyInstance, root: string): void {
-  const sendIndex = async (reply: FastifyReply) => {
-    const file = path.join(root, 'index.html');
-    let html: Buffer;
-    try {
-      html = await fs.promises.readFile(file);
-    } catch {
-      return reply
-        .code(503)
-        .header('cache-control', 'no-store')
-        .type('text/plain; charset=utf-8')
-        .send(NOT_BUILT);
-    }
-    return reply
-      .header('cache-control', 'no-cache')
-      .header('content-security-policy', CSP)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'same-origin')
-      .type('text/html; charset=utf-8')
-      .send(html);
-  };
+  const sendIndex = (reply: FastifyReply) => sendBoardPage(reply, root);
   for (const url of PAGE_ROUTES) f.get(url, (_req, reply) => sendIndex(reply));
 
   f.get<{ Params: { file: string } }>('/assets/:file', async (req, reply) => {

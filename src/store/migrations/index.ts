@@ -5,6 +5,7 @@ import { workers } from './003-workers.js';
 import { schedules } from './004-schedules.js';
 import { runTruth } from './005-run-truth.js';
 import { outputRemoved } from './006-output-removed.js';
+import { runApiToken } from './007-run-api-token.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   schedules,
   runTruth,
   outputRemoved,
+  runApiToken,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -1,15 +1,14 @@
 import { type FormEvent, useState } from 'react';
-import { api, errorText, saveToken } from '../api';
+import { errorText, logIn } from '../api';
 
-/** Off loopback the API wants its token: kept in a cookie, which EventSource sends too. */
+/** The API wants the owner's token: pasted here, the server keeps it in an HttpOnly cookie. */
 export function Login({ onDone }: { onDone: () => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    saveToken(token.trim());
     try {
-      await api('/tasks?limit=1');
+      await logIn(token.trim());
       onDone();
     } catch (err) {
       setError(errorText(err));
@@ -20,9 +19,9 @@ export function Login({ onDone }: { onDone: () => void }) {
       <form onSubmit={submit} className="panel">
         <h1>agentboard</h1>
         <p>
-          This board is reachable from the network, so it needs its API token. It was printed when{' '}
-          <code>agentboard serve</code> first started; <code>agentboard token rotate</code> makes a
-          new one.
+          This board needs its API token. On the machine it runs on, <code>agentboard open</code>{' '}
+          opens it here logged in, with no token to copy. Or paste the token{' '}
+          <code>agentboard token show</code> prints.
         </p>
         <label>
           API token
