@@ -3,6 +3,12 @@ import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
 import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { claudeParser } from './claude.js';
+import { checkedSessionId } from './cli-failures.js';
+
+const AMP_THREAD = {
+  pattern: /^T-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  name: 'T- and a UUID',
+};
 
 /**
  * Amp: `amp --execute --stream-json`, whose stream follows Claude Code's stream-json. Board files:
@@ -19,7 +25,9 @@ export const ampAdapter: AgentAdapter = {
     if (homeInsideCwd(ctx.cwd, ctx.boardHome))
       refuseUnprotected(ctx, 'Amp takes no rule on its command line to keep out of a folder');
     const argv = [agentCommand(agent)];
-    if (resumeSessionId) argv.push('threads', 'continue', resumeSessionId);
+    // Amp's thread ids are T-<uuid>: anything else an agent reported is refused, never passed.
+    if (resumeSessionId)
+      argv.push('threads', 'continue', checkedSessionId('Amp', resumeSessionId, AMP_THREAD));
     argv.push('--execute', '--stream-json');
     if (agent.permission_mode === 'dangerously-allow-all') argv.push('--dangerously-allow-all');
     argv.push(...agent.args);

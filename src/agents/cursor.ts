@@ -2,6 +2,7 @@ import { agentCommand } from '../config/schema.js';
 import type { AgentAdapter, Invocation } from './adapter.js';
 import { homeInsideCwd, refuseUnprotected } from './board-files.js';
 import { claudeParser } from './claude.js';
+import { checkedSessionId } from './cli-failures.js';
 import { type AgentEvent, obj, str, type TranscriptParser, toolKind } from './events.js';
 
 /**
@@ -21,7 +22,7 @@ export const cursorAdapter: AgentAdapter = {
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json'];
     if (agent.permission_mode === 'force') argv.push('--force');
     if (agent.model) argv.push('--model', agent.model);
-    if (resumeSessionId) argv.push('--resume', resumeSessionId);
+    if (resumeSessionId) argv.push('--resume', checkedSessionId('Cursor Agent', resumeSessionId));
     argv.push(...agent.args);
     return { argv, env: token ? { CURSOR_API_KEY: token } : {}, stdin: 'prompt' };
   },

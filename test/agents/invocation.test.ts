@@ -234,13 +234,13 @@ test("a reported session id is never passed on unless it has the CLI's own forma
     `${CLAUDE_SESSION}\n--yolo`,
     '../../etc/passwd',
   ];
-  for (const kind of ['claude', 'codex', 'gemini'] as const) {
-    for (const id of hostile) {
+  for (const kind of ['claude', 'codex', 'gemini', 'cursor', 'amp'] as const) {
+    for (const id of [...hostile, ...(kind === 'amp' ? [CLAUDE_SESSION] : [])]) {
       assert.throws(
         () => build(ctx({ kind }, { resumeSessionId: id })),
         (e: unknown) => {
           assert.ok(e instanceof ConfigError, `${kind}: ${JSON.stringify(id)} not a ConfigError`);
-          assert.match(e.message, /refusing to resume .*not a .* id \(a UUID\)/);
+          assert.match(e.message, /refusing to resume .*not a .* id \((a UUID|T- and a UUID)\)/);
           return true;
         },
         `${kind} accepted ${JSON.stringify(id)}`,
@@ -256,6 +256,11 @@ test("a reported session id is never passed on unless it has the CLI's own forma
   const gemini = build(ctx({ kind: 'gemini' }, { resumeSessionId: GEMINI_SESSION })).argv;
   assert.ok(gemini.includes(`--resume=${GEMINI_SESSION}`));
   assert.ok(!gemini.includes('--resume'));
+  const cursor = build(ctx({ kind: 'cursor' }, { resumeSessionId: CLAUDE_SESSION })).argv;
+  assert.equal(cursor[cursor.indexOf('--resume') + 1], CLAUDE_SESSION);
+  const thread = `T-${CLAUDE_SESSION}`;
+  const amp = build(ctx({ kind: 'amp' }, { resumeSessionId: thread })).argv;
+  assert.deepEqual(amp.slice(1, 4), ['threads', 'continue', thread]);
 });
 
 // The board's own files (issue 16): with the home inside the agent's cwd, each CLI gets its own

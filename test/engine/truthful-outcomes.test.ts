@@ -58,7 +58,11 @@ async function board(kind: string, invocations: Invocation[]) {
   const b = await startBoard((root) => {
     const a = replayAgent(root, kind, invocations);
     agentDir = a.dir;
-    return { agents: { [kind]: a.config }, defaults: { max_attempts: 3 } };
+    // A replayed CLI writes nothing: the board's home inside its workspace is not this test's subject.
+    return {
+      agents: { [kind]: { ...a.config, allow_board_writes: true } },
+      defaults: { max_attempts: 3 },
+    };
   });
   return { b, agentDir };
 }
