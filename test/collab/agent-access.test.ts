@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addTask } from '../../src/app/tasks.js';
@@ -69,6 +70,21 @@ const results = {
   startRun: await api('POST', '/api/v1/tasks/' + me + '/runs'),
   cancelOther: await api('POST', '/api/v1/tasks/' + other + '/cancel'),
 };
+// The board's MCP server as an agent's MCP client starts it: \`agentboard mcp\`, in the run's env.
+const { Client } = await import(process.env.MCP_CLIENT);
+const { StdioClientTransport } = await import(process.env.MCP_STDIO);
+const client = new Client({ name: 'probe', version: '1.0.0' });
+await client.connect(new StdioClientTransport({ command: 'agentboard', args: ['mcp'], env: process.env }));
+const tool = async (name, args) => {
+  const r = await client.callTool({ name, arguments: args });
+  return { isError: r.isError === true, text: r.content.map((c) => c.text).join('') };
+};
+results.mcp = {
+  post: await tool('bus_post', { type: 'PROGRESS', body: 'hello over MCP' }),
+  read: await tool('get_task', { id: other }),
+  update: await tool('update_task', { id: other, title: 'taken over' }),
+};
+await client.close();
 fs.writeFileSync(out, JSON.stringify(results));
 `;
 
@@ -81,6 +97,9 @@ interface ApiAnswer {
   status: number;
   code: string | null;
 }
+
+/** Where the agent finds the MCP client: its script lives outside this package. */
+const sdk = createRequire(import.meta.url);
 
 let pg: TestPostgres;
 before(async () => {
@@ -104,7 +123,11 @@ test('an agent on a worker host: no database URL or password, its own task only,
         kind: 'command',
         command: process.execPath,
         args: [script],
-        env: { PROBE_OUT: probeOut },
+        env: {
+          PROBE_OUT: probeOut,
+          MCP_CLIENT: sdk.resolve('@modelcontextprotocol/sdk/client/index.js'),
+          MCP_STDIO: sdk.resolve('@modelcontextprotocol/sdk/client/stdio.js'),
+        },
       },
     },
     // A pointless retry of the probe would show as a second run.
@@ -192,6 +215,15 @@ test('an agent on a worker host: no database URL or password, its own task only,
     (await readMessages(app.store.db, { after: 0, limit: 100, taskId: otherId })).length,
     0,
   );
+
+  // Its MCP server goes through the API with the same token, within the same scope.
+  const mcp = r.mcp as Record<string, { isError: boolean; text: string }>;
+  assert.equal(mcp.post?.isError, false, mcp.post?.text);
+  assert.equal(mcp.read?.isError, false, mcp.read?.text);
+  assert.match(mcp.read?.text ?? '', /Someone else’s/);
+  assert.equal(mcp.update?.isError, true);
+  assert.match(mcp.update?.text ?? '', /^outside_run_scope: /);
+  assert.ok(messages.some((m) => m.body === 'hello over MCP'));
 
   // The run ends: its token stops working on the spot.
   await waitFor(
