@@ -222,7 +222,7 @@ async function countAll(app: App): Promise<number> {
 }
 
 async function dbBytes(app: App): Promise<number> {
-  if (app.store.dialect === 'postgres') {
+  if (app.store.dialect.name === 'postgres') {
     const r = await sql<{ n: number }>`select pg_database_size(current_database()) as n`.execute(
       app.store.db,
     );

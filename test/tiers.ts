@@ -22,7 +22,16 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Folders whose every test is slow, with the concurrency they run at. */
 const SLOW: Record<string, number> = { 'engine-crash': 1, workers: 1, 'model-servers': 2, e2e: 2 };
 /** Folders of the quick tier, less any file that uses the world (below). */
-const UNIT = new Set(['domain', 'config', 'contract', 'store', 'app', 'server', 'agents', 'web-units']);
+const UNIT = new Set([
+  'domain',
+  'config',
+  'contract',
+  'store',
+  'app',
+  'server',
+  'agents',
+  'web-units',
+]);
 /** Using a process, PostgreSQL, a browser or an engine that starts agents. */
 const USES_THE_WORLD =
   /\b(?:startPostgres|runCli|cliJson|startBoard|openBoard|probeAgent|versionOfFile|spawn|spawnSync|execFile|execFileSync|fork|launchBrowser|chromium)\(|new ServeProcess\b|from ['"](?:node:child_process|playwright-core)['"]/;
@@ -72,11 +81,9 @@ export function tierOf(file: string): Tier {
 
 function run(files: string[], concurrency: number): number {
   if (files.length === 0) return 0;
-  const r = spawnSync(
-    process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, ...files],
-    { stdio: 'inherit' },
-  );
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+    stdio: 'inherit',
+  });
   return r.status ?? 1;
 }
 

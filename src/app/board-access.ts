@@ -7,6 +7,7 @@
  */
 
 import { formatTaskId } from '../domain/ids.js';
+import type { RunState } from '../domain/run.js';
 import type { TaskStatus } from '../domain/task.js';
 import { readRunEvents } from '../store/run-events.js';
 import { countTasksByStatus, type TaskFilter } from '../store/tasks.js';
@@ -47,7 +48,7 @@ export interface TaskList {
 export interface Transcript {
   run: string;
   task: string;
-  state: string;
+  state: RunState;
   errorSummary: string | null;
   events: ({ seq: number; at: string } & Record<string, unknown>)[];
   next: number;

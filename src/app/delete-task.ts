@@ -4,7 +4,7 @@ import { appendEvent } from '../store/events.js';
 import { activeRunOfTask } from '../store/runs.js';
 import { deleteTaskRows, schedulesOfTask } from '../store/task-delete.js';
 import type { App } from './context.js';
-import { requireTask } from './tasks.js';
+import { requireTask } from './task-lookup.js';
 
 /**
  * Deletes a task for good. A task with an active run is refused: its agent

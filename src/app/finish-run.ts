@@ -5,8 +5,13 @@
 import { errorSummary } from '../domain/exit.js';
 import { planFollowUp } from '../domain/follow-up.js';
 import { formatTaskId } from '../domain/ids.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
-import { type TaskStatus, transitionTask } from '../domain/task.js';
+import {
+  isTerminalRun,
+  type StopAction,
+  stepRunEnd,
+  type TerminalRunState,
+} from '../domain/run.js';
+import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { getRun, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
@@ -22,13 +27,13 @@ import {
 import { postRunStop } from './run-messages.js';
 
 /** What a requested stop leads to: block the card, cancel the task, or a monitor's verdict. */
-export type StopAction = 'block' | 'cancel' | 'timeout' | 'idle' | 'budget' | 'api_error';
+export type { StopAction };
 
 /** How much of the last verify output a loop's Blocked card quotes. */
 const VERIFY_TAIL_CHARS = 2000;
 
 export interface RunEnd {
-  state: 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'lost';
+  state: TerminalRunState;
   exitCode: number | null;
   exitSignal: string | null;
   reason: string;
@@ -61,7 +66,7 @@ export async function finishRun(
   // Grouped: a busy worker records many ends at once (see GroupCommit).
   return app.store.txGrouped(async (tx) => {
     const run = await getRun(tx.db, runId);
-    if (!run || isTerminalRun(run.state as RunState)) return false;
+    if (!run || isTerminalRun(run.state)) return false;
     if (leaseToken !== null && run.lease_token !== leaseToken) return false;
     await finishRunInTx(app, tx, run, end);
     return true;
@@ -69,11 +74,11 @@ export async function finishRun(
 }
 
 export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd): Promise<void> {
-  const action = run.stop_action as StopAction | null;
+  const action = run.stop_action;
   const taskCancelled = end.taskCancelled ?? action === 'cancel';
   const summary = end.state === 'succeeded' ? null : errorSummary(end, end.stderrTail);
   await updateRun(tx, run.id, {
-    state: end.state,
+    state: stepRunEnd(run.state, end),
     exit_code: end.exitCode,
     exit_signal: end.exitSignal,
     error_summary: summary,
@@ -128,7 +133,7 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
     },
     app.random,
   );
-  const from = task.status as TaskStatus;
+  const from = task.status;
   switch (follow.kind) {
     case 'retry':
       await enqueueRun(app, tx, task, {
@@ -155,22 +160,23 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
     case 'finish': {
       // A parent is not Done before its subtasks: it waits in Review, saying for which.
       const open = follow.to === 'done' ? await openSubtasks(tx, task.id) : [];
-      const to = transitionTask(
+      const step = stepTask(
         from,
         { type: 'run_succeeded', to: open.length > 0 ? 'review' : follow.to },
         formatTaskId(task.id),
       );
+      const to = step.to;
       const reason =
         open.length > 0
           ? `${WAITING_FOR_SUBTASKS}${open.map((c) => `${formatTaskId(c.id)} (${c.status})`).join(', ')}`
           : follow.note;
-      await updateTask(tx, task.id, { status: to, status_reason: reason });
+      await updateTask(tx, task.id, { status: step, status_reason: reason });
       await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
       if (to === 'done') await onTaskFinished(app, tx, task.id);
       return;
     }
     case 'block': {
-      const to = transitionTask(from, { type: 'run_gave_up' }, formatTaskId(task.id));
+      const step = stepTask(from, { type: 'run_gave_up' }, formatTaskId(task.id));
       // DESIGN §3: a Blocked card carries the error summary, i.e. the classified
       // exit *and* the stderr tail; follow.reason alone dropped the tail, so the
       // card never said what the agent printed before giving up.
@@ -179,17 +185,17 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
         { ...end, reason: follow.reason },
         verifyTail ? `last verify output:\n${verifyTail}` : end.stderrTail,
       );
-      await updateTask(tx, task.id, { status: to, status_reason: reason });
+      await updateTask(tx, task.id, { status: step, status_reason: reason });
       await appendEvent(tx, 'task.moved', {
         taskId: task.id,
-        data: { from, to, reason },
+        data: { from, to: step.to, reason },
       });
       return;
     }
     case 'cancel': {
-      const to = transitionTask(from, { type: 'cancel' }, formatTaskId(task.id));
-      await updateTask(tx, task.id, { status: to, status_reason: end.reason });
-      await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
+      const step = stepTask(from, { type: 'cancel' }, formatTaskId(task.id));
+      await updateTask(tx, task.id, { status: step, status_reason: end.reason });
+      await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to: step.to } });
       await finishWaitingParent(app, tx, task.id);
       return;
     }

@@ -4,14 +4,17 @@
  * "<agent> heartbeat" task, to review its open tasks and the comments that
  * mention it. It acts: each tick with something to review queues a run.
  */
-import { sql } from 'kysely';
 import { formatTaskId } from '../domain/ids.js';
 import { mentionedAgents } from '../domain/mentions.js';
+import type { TaskStatus } from '../domain/task.js';
+import { commentsMentioning, hasCommentSince } from '../store/comments.js';
 import { appendEvent } from '../store/events.js';
 import {
   heartbeatScheduleOf,
   insertSchedule,
+  lastTickAt,
   listSchedules,
+  lockHeartbeats,
   type ScheduleRow,
   updateSchedule,
 } from '../store/schedules.js';
@@ -26,7 +29,9 @@ const HEARTBEAT_WINDOW_MS = 24 * 3_600_000;
 const FIRST_LOOK_BACK_MS = 7 * 86_400_000;
 const MAX_TASKS = 50;
 const MAX_MENTIONS = 20;
-const OPEN = ['backlog', 'todo', 'in_progress', 'review', 'blocked'];
+/** Comments looked at to find them (newest first). */
+const MENTION_CANDIDATES = 500;
+const OPEN: TaskStatus[] = ['backlog', 'todo', 'in_progress', 'review', 'blocked'];
 
 /**
  * Creates, updates or disables heartbeat schedules so they match the config:
@@ -36,10 +41,7 @@ const OPEN = ['backlog', 'todo', 'in_progress', 'review', 'blocked'];
  */
 export async function syncHeartbeats(app: App): Promise<void> {
   await app.store.tx(async (tx) => {
-    if (tx.dialect === 'postgres') {
-      // Two engines starting at once must not both create an agent's heartbeat.
-      await sql`select pg_advisory_xact_lock(4317004)`.execute(tx.db);
-    }
+    await lockHeartbeats(tx);
     const wanted = new Set<string>();
     for (const [agent, conf] of Object.entries(app.config.agents)) {
       const hb = conf.heartbeat;
@@ -125,14 +127,7 @@ export async function heartbeatPrompt(
   const tasks = (await listTasks(tx.db, { agent, statuses: OPEN, sort: 'priority' }))
     .filter((t) => t.id !== s.task_id)
     .slice(0, MAX_TASKS);
-  const previous = await tx.db
-    .selectFrom('schedule_ticks')
-    .select((eb) => eb.fn.max('tick_at').as('t'))
-    .where('schedule_id', '=', s.id)
-    .where('outcome', '=', 'run')
-    .where('tick_at', '<', tick)
-    .executeTakeFirst();
-  const since = previous?.t != null ? Number(previous.t) : tick - FIRST_LOOK_BACK_MS;
+  const since = (await lastTickAt(tx.db, s.id, 'run', tick)) ?? tick - FIRST_LOOK_BACK_MS;
   const mentions = await unansweredMentions(tx, agent, since, s.task_id);
   const custom = s.prompt.trim();
   if (tasks.length === 0 && mentions.length === 0 && !custom) return null;
@@ -163,33 +158,12 @@ async function unansweredMentions(
   since: number,
   ownTask: number | null,
 ): Promise<Mention[]> {
-  const rows = await tx.db
-    .selectFrom('comments')
-    .select(['task_id', 'author', 'body', 'created_at'])
-    .where('created_at', '>', since)
-    .where(sql<boolean>`lower(body) like ${`%@${agent}%`}`)
-    .orderBy('id', 'desc')
-    .limit(500)
-    .execute();
   const out: Mention[] = [];
-  for (const r of rows) {
-    const m = {
-      taskId: Number(r.task_id),
-      author: r.author,
-      body: r.body,
-      createdAt: Number(r.created_at),
-    };
+  for (const r of await commentsMentioning(tx.db, agent, since, MENTION_CANDIDATES)) {
+    const m = { taskId: r.task_id, author: r.author, body: r.body, createdAt: r.created_at };
     if (m.taskId === ownTask || m.author.toLowerCase() === agent) continue;
     if (!mentionedAgents(m.body, [agent]).includes(agent)) continue;
-    const answer = await tx.db
-      .selectFrom('comments')
-      .select('id')
-      .where('task_id', '=', m.taskId)
-      .where('author', '=', agent)
-      .where('created_at', '>=', m.createdAt)
-      .limit(1)
-      .executeTakeFirst();
-    if (!answer) out.push(m);
+    if (!(await hasCommentSince(tx.db, m.taskId, agent, m.createdAt))) out.push(m);
     if (out.length >= MAX_MENTIONS) break;
   }
   return out.reverse();

@@ -6,8 +6,8 @@
  * not done a second time. A retry already under way is left alone.
  */
 import { formatTaskId } from '../domain/ids.js';
-import { transitionRun } from '../domain/run.js';
-import { type TaskStatus, transitionTask } from '../domain/task.js';
+import { stepRun } from '../domain/run.js';
+import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask, type RunRow, updateRun } from '../store/runs.js';
 import { getTask, updateTask } from '../store/tasks.js';
@@ -22,7 +22,7 @@ export async function settleLateSuccess(app: App, lost: RunRow): Promise<boolean
     if (!task) return false;
     const reason = `run ${lost.id}'s agent finished (exit 0) after its worker died, though the board had recorded it lost: review its work (its retry ${retry.id} was cancelled)`;
     await updateRun(tx, retry.id, {
-      state: transitionRun('queued', { type: 'cancel' }),
+      state: stepRun(retry.state, { type: 'cancel' }),
       ended_at: tx.now,
       error_summary: `cancelled: run ${lost.id} had finished after all`,
     });
@@ -31,10 +31,10 @@ export async function settleLateSuccess(app: App, lost: RunRow): Promise<boolean
       runId: retry.id,
       data: { state: 'cancelled', reason: 'late_success' },
     });
-    const from = task.status as TaskStatus;
-    const to = transitionTask(from, { type: 'run_succeeded', to: 'review' }, formatTaskId(task.id));
-    await updateTask(tx, task.id, { status: to, status_reason: reason });
-    await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to, reason } });
+    const from = task.status;
+    const step = stepTask(from, { type: 'run_succeeded', to: 'review' }, formatTaskId(task.id));
+    await updateTask(tx, task.id, { status: step, status_reason: reason });
+    await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to: step.to, reason } });
     return true;
   });
 }

@@ -1,3 +1,9 @@
+import {
+  MESSAGE_TYPES,
+  type MessageType,
+  POST_MESSAGE_TYPES,
+  SYSTEM_MESSAGE_TYPES,
+} from '../contract/vocabulary.js';
 import { NotFoundError, UsageError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
 import { appendEvent } from '../store/events.js';
@@ -12,19 +18,11 @@ import { getRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask } from '../store/tasks.js';
 import type { App } from './context.js';
-import { requireTask, taskNotFound } from './tasks.js';
+import { requireTask, taskNotFound } from './task-lookup.js';
 
-/** What people and agents post to the bus (the CLI, the API and MCP take only these). */
-export const POST_MESSAGE_TYPES = ['PROGRESS', 'FACT', 'DECISION', 'QUESTION', 'ERROR'] as const;
-/**
- * Reserved to the engine: it posts them itself, in the transaction that
- * records a run's start or end (run-messages.ts), so the bus can be trusted
- * about runs. No client may post them.
- */
-export const SYSTEM_MESSAGE_TYPES = ['RUN_START', 'RUN_STOP'] as const;
-/** What a message on the bus is about; agents and people filter on it. */
-export const MESSAGE_TYPES = [...POST_MESSAGE_TYPES, ...SYSTEM_MESSAGE_TYPES] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
+export type { MessageType };
+// The bus's words are the contract's: one list for the API, the CLI, MCP and the web.
+export { MESSAGE_TYPES, POST_MESSAGE_TYPES, SYSTEM_MESSAGE_TYPES };
 export type PostMessageType = (typeof POST_MESSAGE_TYPES)[number];
 export type SystemMessageType = (typeof SYSTEM_MESSAGE_TYPES)[number];
 
@@ -48,7 +46,7 @@ export interface MessageView {
   id: number;
   taskId: string | null;
   runId: string | null;
-  type: string;
+  type: MessageType;
   author: string;
   body: string;
   createdAt: string;

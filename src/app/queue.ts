@@ -1,10 +1,18 @@
 /** Queueing runs: the runs table is the queue, and a queued run moves its card in the same transaction. */
 import { formatTaskId } from '../domain/ids.js';
-import { type TaskStatus, transitionTask } from '../domain/task.js';
+import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask, insertRun, type RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
-import { getTask, getTasks, listTasks, type TaskRow, updateTask } from '../store/tasks.js';
+import {
+  dependenciesOf,
+  dependentsOf,
+  getTask,
+  getTasks,
+  listTasks,
+  type TaskRow,
+  updateTask,
+} from '../store/tasks.js';
 import type { App } from './context.js';
 
 export interface EnqueueOptions {
@@ -31,11 +39,11 @@ export async function enqueueRun(
   task: TaskRow,
   o: EnqueueOptions,
 ): Promise<RunRow> {
-  const from = task.status as TaskStatus;
+  const from = task.status;
   if (from !== 'in_progress') {
-    const to = transitionTask(from, { type: 'run_started' }, formatTaskId(task.id));
-    await updateTask(tx, task.id, { status: to, status_reason: null });
-    await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to } });
+    const step = stepTask(from, { type: 'run_started' }, formatTaskId(task.id));
+    await updateTask(tx, task.id, { status: step, status_reason: null });
+    await appendEvent(tx, 'task.moved', { taskId: task.id, data: { from, to: step.to } });
   }
   const row: RunRow = {
     id: app.newRunId(),
@@ -137,25 +145,14 @@ export async function maybeAutostart(
 }
 
 export async function unfinishedDependencies(tx: Tx, taskId: number): Promise<TaskRow[]> {
-  const ids = (
-    await tx.db
-      .selectFrom('task_dependencies')
-      .select('depends_on_id')
-      .where('task_id', '=', taskId)
-      .execute()
-  ).map((r) => Number(r.depends_on_id));
+  const ids = await dependenciesOf(tx.db, taskId);
   return (await getTasks(tx.db, ids)).filter((t) => t.status !== 'done');
 }
 
 /** A task reached Done: the tasks waiting on it may now start. */
 export async function onTaskFinished(app: App, tx: Tx, taskId: number): Promise<void> {
-  const dependents = await tx.db
-    .selectFrom('task_dependencies')
-    .select('task_id')
-    .where('depends_on_id', '=', taskId)
-    .execute();
-  for (const d of dependents) {
-    const t = await getTask(tx.db, Number(d.task_id));
+  for (const id of await dependentsOf(tx.db, taskId)) {
+    const t = await getTask(tx.db, id);
     if (t) await maybeAutostart(app, tx, t);
   }
   await finishWaitingParent(app, tx, taskId);
@@ -175,10 +172,11 @@ export async function finishWaitingParent(app: App, tx: Tx, childId: number): Pr
   if (parent?.status !== 'review' || !parent.status_reason?.startsWith(WAITING_FOR_SUBTASKS))
     return;
   if ((await openSubtasks(tx, parentId)).length > 0) return;
-  await updateTask(tx, parentId, { status: 'done', status_reason: null });
+  const step = stepTask(parent.status, { type: 'subtasks_done' }, formatTaskId(parentId));
+  await updateTask(tx, parentId, { status: step, status_reason: null });
   await appendEvent(tx, 'task.moved', {
     taskId: parentId,
-    data: { from: 'review', to: 'done', reason: 'its subtasks are done' },
+    data: { from: step.from, to: step.to, reason: 'its subtasks are done' },
   });
   await onTaskFinished(app, tx, parentId);
 }

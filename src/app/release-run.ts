@@ -3,7 +3,7 @@
  * `queued`, the same row and the same attempt, so a restart or a crash
  * between claim and spawn never charges an attempt for a run that never ran.
  */
-import { transitionRun } from '../domain/run.js';
+import { stepRun } from '../domain/run.js';
 import { appendEvent } from '../store/events.js';
 import { releaseClaimedRun } from '../store/runs.js';
 import type { App } from './context.js';
@@ -15,10 +15,10 @@ export async function releaseClaim(
   token: number,
   why: string,
 ): Promise<boolean> {
-  const to = transitionRun('claimed', { type: 'release' });
+  const step = stepRun('claimed', { type: 'release' });
   return app.store.tx(async (tx) => {
     // The statement itself checks the run is still claimed under `token`.
-    if (!(await releaseClaimedRun(tx, run.id, token, to))) return false;
+    if (!(await releaseClaimedRun(tx, run.id, token, step))) return false;
     await appendEvent(tx, 'run.released', {
       taskId: run.task_id,
       runId: run.id,

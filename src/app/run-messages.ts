@@ -5,6 +5,7 @@
  * a run started that did not, or misses an end.
  */
 import { formatDuration } from '../domain/exit.js';
+import type { RunState } from '../domain/run.js';
 import type { RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { postMessageInTx } from './messages.js';
@@ -25,7 +26,7 @@ export async function postRunStart(tx: Tx, run: RunRow, pid: number): Promise<vo
 export async function postRunStop(
   tx: Tx,
   run: RunRow,
-  end: { state: string; exitCode: number | null; endedAt: number },
+  end: { state: RunState; exitCode: number | null; endedAt: number },
   summary: string | null,
 ): Promise<void> {
   // A queued run that is cancelled never started: there is nothing to stop.

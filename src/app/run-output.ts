@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runDir } from '../config/home.js';
 import { AgentboardError, NotFoundError } from '../domain/errors.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
+import { isTerminalRun } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
 import { type OutputStream, readOutput, shippedBytes } from '../store/run-output.js';
 import { getRun } from '../store/runs.js';
@@ -36,7 +36,7 @@ export function logFile(app: App, runId: string, stream: OutputStream): string {
 
 /** Whether the log lives in the database: a PostgreSQL board, written on another host. */
 export function isRemoteLog(app: App, runId: string, stream: OutputStream): boolean {
-  return app.store.dialect !== 'sqlite' && !fs.existsSync(logFile(app, runId, stream));
+  return app.store.dialect.multiHost && !fs.existsSync(logFile(app, runId, stream));
 }
 
 /** How many bytes of the log exist now, here or shipped. */
@@ -80,7 +80,7 @@ async function runEnded(app: App, runId: string): Promise<boolean> {
   const run = await getRun(app.store.db, runId);
   if (!run) throw new NotFoundError('run', runId);
   assertOutputKept(run);
-  return isTerminalRun(run.state as RunState);
+  return isTerminalRun(run.state);
 }
 
 /** Up to `limit` bytes of a run's stdout or stderr from `offset`. */
@@ -97,7 +97,7 @@ export async function readRunLog(
   const file = logFile(app, runId, stream);
   let data: Buffer;
   let source: LogRange['source'];
-  if (app.store.dialect === 'sqlite' || fs.existsSync(file)) {
+  if (!app.store.dialect.multiHost || fs.existsSync(file)) {
     source = 'file';
     data = readFileRange(file, offset, limit);
   } else {
@@ -133,7 +133,7 @@ export async function followRunOutput(
   const follow = opts.follow ?? true;
   const file = logFile(app, runId, stream);
   await runEnded(app, runId);
-  if (app.store.dialect === 'sqlite' || fs.existsSync(file)) {
+  if (!app.store.dialect.multiHost || fs.existsSync(file)) {
     let ended = false;
     const poll = follow
       ? setInterval(async () => {

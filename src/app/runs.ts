@@ -1,7 +1,7 @@
 /** What a user (CLI, API) does with runs: start one, stop one, find one. */
 import { ConflictError, NotFoundError, UsageError } from '../domain/errors.js';
 import { formatTaskId, isRunId, parseTaskId } from '../domain/ids.js';
-import { isTerminalRun, type RunState, transitionRun } from '../domain/run.js';
+import { isTerminalRun } from '../domain/run.js';
 import { appendEvent } from '../store/events.js';
 import {
   activeRunOfTask,
@@ -94,7 +94,7 @@ export async function cancelActiveRun(
   o: { action: StopAction; reason: string },
 ): Promise<void> {
   if (run.state === 'queued') {
-    transitionRun(run.state as RunState, { type: 'cancel' });
+    // finishRunInTx steps the run machine (queued + cancel).
     await finishRunInTx(app, tx, run, {
       state: 'cancelled',
       exitCode: null,
@@ -159,7 +159,7 @@ export async function stopRun(app: App, ref: string): Promise<RunView> {
   const target = await resolveRun(app, ref, { activeOnly: true });
   return app.store.tx(async (tx) => {
     const run = await getRun(tx.db, target.id);
-    if (!run || isTerminalRun(run.state as RunState)) {
+    if (!run || isTerminalRun(run.state)) {
       throw new ConflictError(
         'run_not_active',
         `run ${target.id} has already ended (${run?.state})`,

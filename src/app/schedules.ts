@@ -4,6 +4,8 @@
  * creates, so a tick gets exactly one run however many engines tick and
  * wherever one crashes.
  */
+
+import { TICK_OUTCOMES } from '../contract/vocabulary.js';
 import { ConflictError, NotFoundError, UsageError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
 import {
@@ -15,7 +17,7 @@ import {
   planCatchUp,
   planOverlap,
 } from '../domain/schedule.js';
-import { canStartRun, type TaskStatus } from '../domain/task.js';
+import { canStartRun } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask } from '../store/runs.js';
 import {
@@ -40,7 +42,8 @@ import { getTask, type TaskRow } from '../store/tasks.js';
 import type { App } from './context.js';
 import { heartbeatPrompt } from './heartbeat.js';
 import { enqueueRun, taskPrompt } from './queue.js';
-import { checkAgent, insertNewTask, requireTask } from './tasks.js';
+import { requireTask } from './task-lookup.js';
+import { checkAgent, insertNewTask } from './tasks.js';
 
 export const DEFAULT_CATCH_UP: CatchUp = 'latest';
 export const DEFAULT_CATCH_UP_WINDOW_MS = 6 * 3_600_000;
@@ -99,9 +102,9 @@ export function scheduleView(s: ScheduleRow, ticks: TickCounts, now: number): Sc
     prompt: s.prompt,
     task: s.task_id === null ? null : formatTaskId(s.task_id),
     title: s.title,
-    catchUp: s.catch_up as CatchUp,
+    catchUp: s.catch_up,
     catchUpWindowMs: s.catch_up_window_ms,
-    overlap: s.overlap as Overlap,
+    overlap: s.overlap,
     enabled: s.enabled === 1,
     heartbeat: s.heartbeat === 1,
     lastTickAt: s.last_tick_at === null ? null : new Date(s.last_tick_at).toISOString(),
@@ -244,7 +247,7 @@ export async function runDueSchedules(app: App, now: number): Promise<SchedulePa
       const first = nextTick(parseCron(s), s.last_tick_at ?? s.created_at);
       if ((first !== null && first <= now) || waiting.has(s.id)) {
         const done = await app.store.tx((tx) => tickSchedule(app, tx, s.id, now));
-        for (const k of Object.keys(done) as TickOutcome[]) pass.ticks[k] += done[k];
+        for (const k of TICK_OUTCOMES) pass.ticks[k] += done[k];
       }
     } catch (e) {
       pass.errors.push(`schedule ${formatScheduleId(s.id)}: ${(e as Error).message}`);
@@ -268,13 +271,13 @@ async function tickSchedule(app: App, tx: Tx, id: number, now: number): Promise<
   if (s?.enabled !== 1) return out;
   const cursor = s.last_tick_at ?? s.created_at;
   const plan = planCatchUp(parseCron(s), cursor, now, {
-    catchUp: s.catch_up as CatchUp,
+    catchUp: s.catch_up,
     windowMs: s.catch_up_window_ms,
   });
   const waiting = await waitingTicks(tx.db, id);
   const busy = plan.fire.length > 0 || waiting.length > 0 ? await scheduleBusy(tx.db, s) : false;
   const recorded: { tick: string; outcome: TickOutcome; run?: string }[] = [];
-  for (const d of planOverlap(s.overlap as Overlap, busy, waiting, plan.fire)) {
+  for (const d of planOverlap(s.overlap, busy, waiting, plan.fire)) {
     const base = { schedule_id: id, tick_at: d.tick };
     if (d.action === 'wait') {
       if (await insertTick(tx, { ...base, outcome: 'waiting' })) {
@@ -342,7 +345,7 @@ async function startTick(app: App, tx: Tx, s: ScheduleRow, tick: number): Promis
   const task = await getTask(tx.db, s.task_id);
   if (!task) return { outcome: 'skipped', reason: `task ${formatTaskId(s.task_id)} is gone` };
   const tid = formatTaskId(task.id);
-  if (!canStartRun(task.status as TaskStatus) || (await activeRunOfTask(tx.db, task.id))) {
+  if (!canStartRun(task.status) || (await activeRunOfTask(tx.db, task.id))) {
     return { outcome: 'skipped', reason: `${tid} is ${task.status}: no run can start on it` };
   }
   let prompt: string;

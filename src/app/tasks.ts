@@ -1,7 +1,7 @@
-import { ConflictError, NotFoundError, UsageError } from '../domain/errors.js';
+import { ConflictError, UsageError } from '../domain/errors.js';
 import { findCycle } from '../domain/graph.js';
 import { formatTaskId } from '../domain/ids.js';
-import { type Priority, priorityRank, type TaskStatus, transitionTask } from '../domain/task.js';
+import { type Priority, priorityRank, stepTask, type TaskStatus } from '../domain/task.js';
 import { commentsOf, insertComment } from '../store/comments.js';
 import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
@@ -17,6 +17,8 @@ import {
   insertTask,
   lastPosition,
   listTasks,
+  removeDependencies,
+  setPositions,
   type TaskFilter,
   type TaskRow,
   updateTask,
@@ -25,6 +27,7 @@ import type { App } from './context.js';
 import { queueMentionRun } from './mentions.js';
 import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
 import { cancelActiveRun } from './runs.js';
+import { requireTask, taskNotFound } from './task-lookup.js';
 import { commentView, type RunView, runView, type TaskView, taskView } from './views.js';
 import { runViews } from './workers.js';
 
@@ -168,11 +171,7 @@ export async function editTask(app: App, id: number, patch: TaskPatch): Promise<
     }
     const remove = unique(patch.removeDependsOn ?? []);
     if (remove.length > 0) {
-      await tx.db
-        .deleteFrom('task_dependencies')
-        .where('task_id', '=', id)
-        .where('depends_on_id', 'in', remove)
-        .execute();
+      await removeDependencies(tx, id, remove);
     }
     await updateTask(tx, id, changes);
     await appendEvent(tx, 'task.updated', { taskId: id, data: { fields: Object.keys(patch) } });
@@ -201,11 +200,12 @@ export async function moveTask(
   if (to === 'cancelled') return cancelTask(app, id);
   return app.store.tx(async (tx) => {
     const task = await requireTask(tx, id);
-    const from = task.status as TaskStatus;
-    const next = transitionTask(from, { type: 'move', to }, formatTaskId(task.id));
+    const from = task.status;
+    const step = stepTask(from, { type: 'move', to }, formatTaskId(task.id));
+    const next = step.to;
     if (to === 'done') await refuseOpenChildren(tx, id);
     const pos = await positionAt(tx, to, id, position);
-    await updateTask(tx, id, { status: next, position: pos, status_reason: null });
+    await updateTask(tx, id, { status: step, position: pos, status_reason: null });
     await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: next, position: pos } });
     const moved = { ...task, status: next, position: pos, status_reason: null };
     if (next === 'done' && from !== 'done') await onTaskFinished(app, tx, id);
@@ -217,8 +217,8 @@ export async function moveTask(
 export async function cancelTask(app: App, id: number, by = 'user'): Promise<TaskView> {
   return app.store.tx(async (tx) => {
     const task = await requireTask(tx, id);
-    const from = task.status as TaskStatus;
-    transitionTask(from, { type: 'cancel' }, formatTaskId(task.id));
+    const from = task.status;
+    const step = stepTask(from, { type: 'cancel' }, formatTaskId(task.id));
     const active = await activeRunOfTask(tx.db, id);
     if (active && active.state !== 'queued') {
       // The agent is still alive: the card is cancelled once its run has ended.
@@ -236,8 +236,8 @@ export async function cancelTask(app: App, id: number, by = 'user'): Promise<Tas
       });
       return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
     }
-    await updateTask(tx, id, { status: 'cancelled', status_reason: `cancelled by ${by}` });
-    await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: 'cancelled' } });
+    await updateTask(tx, id, { status: step, status_reason: `cancelled by ${by}` });
+    await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: step.to } });
     await finishWaitingParent(app, tx, id);
     return taskView(await requireTask(tx, id), await dependenciesOf(tx.db, id));
   });
@@ -295,16 +295,6 @@ export async function showTask(app: App, id: number) {
   };
 }
 
-export function taskNotFound(id: number): NotFoundError {
-  return new NotFoundError('task', formatTaskId(id), 'list tasks with `agentboard task list`');
-}
-
-export async function requireTask(tx: Tx, id: number): Promise<TaskRow> {
-  const t = await getTask(tx.db, id);
-  if (!t) throw taskNotFound(id);
-  return t;
-}
-
 async function requireTasks(tx: Tx, ids: number[]): Promise<void> {
   for (const id of ids) await requireTask(tx, id);
 }
@@ -331,7 +321,7 @@ async function refuseOpenChildren(tx: Tx, id: number): Promise<void> {
   }
 }
 
-async function positionAt(tx: Tx, status: string, id: number, index?: number): Promise<number> {
+async function positionAt(tx: Tx, status: TaskStatus, id: number, index?: number): Promise<number> {
   const column = (await columnPositions(tx.db, status)).filter((c) => c.id !== id);
   if (index === undefined || index >= column.length) {
     return (column.at(-1)?.position ?? 0) + POSITION_GAP;
@@ -341,13 +331,13 @@ async function positionAt(tx: Tx, status: string, id: number, index?: number): P
   const mid = (before + after) / 2;
   if (after - before > 1e-6) return mid;
   // Repeated inserts at one spot have used up the gap: renumber the column.
-  for (const [i, c] of column.entries()) {
-    await tx.db
-      .updateTable('tasks')
-      .set({ position: (i + 1) * POSITION_GAP + (i >= index ? POSITION_GAP : 0) })
-      .where('id', '=', c.id)
-      .execute();
-  }
+  await setPositions(
+    tx,
+    column.map((c, i) => ({
+      id: c.id,
+      position: (i + 1) * POSITION_GAP + (i >= index ? POSITION_GAP : 0),
+    })),
+  );
   return (index + 1) * POSITION_GAP;
 }
 

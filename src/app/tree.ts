@@ -3,17 +3,18 @@
  * split its work into and how each part went (`task show`, GET …/tree).
  */
 import { formatTaskId } from '../domain/ids.js';
+import type { RunState, RunTrigger } from '../domain/run.js';
 import type { TaskStatus } from '../domain/task.js';
 import { listRuns } from '../store/runs.js';
 import { getTask, listTasks, type TaskRow } from '../store/tasks.js';
 import type { App } from './context.js';
-import { taskNotFound } from './tasks.js';
+import { taskNotFound } from './task-lookup.js';
 
 export interface TreeRun {
   id: string;
   agent: string;
-  state: string;
-  trigger: string;
+  state: RunState;
+  trigger: RunTrigger;
   attempt: number;
   exitCode: number | null;
   errorSummary: string | null;
@@ -54,7 +55,7 @@ export async function taskTree(app: App, id: number, limit = TREE_LIMIT): Promis
     const node: TaskTreeNode = {
       id: formatTaskId(t.id),
       title: t.title,
-      status: t.status as TaskStatus,
+      status: t.status,
       statusReason: t.status_reason,
       agent: t.agent,
       runs: runs.map((r) => ({

@@ -1,36 +1,35 @@
+import type { CommentView, RunView, TaskView } from '../contract/views.js';
+import {
+  isOneOf,
+  PRIORITIES,
+  RUN_STATES,
+  RUN_TRIGGERS,
+  TASK_STATUSES,
+} from '../contract/vocabulary.js';
+import { StoreError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
-import { PRIORITIES, type Priority, type TaskStatus } from '../domain/task.js';
 import type { CommentRow } from '../store/comments.js';
 import type { RunRow } from '../store/runs.js';
 import type { TaskRow } from '../store/tasks.js';
 
-/** The public shape of a task: what `--json` prints and the API returns. */
-export interface TaskView {
-  id: string;
-  title: string;
-  body: string;
-  status: TaskStatus;
-  statusReason: string | null;
-  priority: Priority;
-  position: number;
-  agent: string | null;
-  labels: string[];
-  parent: string | null;
-  dependsOn: string[];
-  verifyCommand: string | null;
-  loop: { enabled: boolean; maxIterations: number; delayMs: number; doneFile: string };
-  maxAttempts: number | null;
-  maxCostUsd: number | null;
-  createdAt: string;
-  updatedAt: string;
+export type { CommentView, RunView, TaskView };
+
+/** A word read from a database column, checked against the contract's list (a newer version may have written one we do not know). */
+export function known<T extends string>(list: readonly T[], value: string, column: string): T {
+  if (isOneOf(list, value)) return value;
+  throw new StoreError(
+    'internal',
+    `the database holds ${column} "${value}", which this agentboard does not know: was it written by a newer version? Upgrade agentboard`,
+  );
 }
 
+/** The public shape of a task: what `--json` prints and the API returns. */
 export function taskView(t: TaskRow, dependsOn: number[] = []): TaskView {
   return {
     id: formatTaskId(t.id),
     title: t.title,
     body: t.body,
-    status: t.status as TaskStatus,
+    status: known(TASK_STATUSES, t.status, 'task status'),
     statusReason: t.status_reason,
     priority: PRIORITIES[t.priority] ?? 'medium',
     position: t.position,
@@ -50,53 +49,6 @@ export function taskView(t: TaskRow, dependsOn: number[] = []): TaskView {
     createdAt: new Date(t.created_at).toISOString(),
     updatedAt: new Date(t.updated_at).toISOString(),
   };
-}
-
-export interface RunView {
-  id: string;
-  task: string;
-  agent: string;
-  state: string;
-  trigger: string;
-  attempt: number;
-  maxAttempts: number;
-  iteration: number;
-  runAt: string;
-  pid: number | null;
-  host: string | null;
-  exitCode: number | null;
-  exitSignal: string | null;
-  errorSummary: string | null;
-  stopReason: string | null;
-  /** The agent's latest notice, e.g. a model API retry. */
-  notice: string | null;
-  stalled: boolean;
-  /**
-   * Claimed or running, its lease expired, and no engine alive to adopt it or
-   * record its end: its state will not change until one starts.
-   */
-  unsupervised: boolean;
-  /** Tool uses the agent's permission rules denied. */
-  denials: number;
-  /** Output lines the adapter could not parse. */
-  unparsedLines: number;
-  /** The agent CLI's version that ran. */
-  cliVersion: string | null;
-  usage: { tokensIn: number; tokensOut: number; cacheRead: number; cacheWrite: number };
-  costUsd: number;
-  costSource: string | null;
-  sessionId: string | null;
-  cpuMs: number | null;
-  peakRssBytes: number | null;
-  outputBytes: number;
-  verify: { exitCode: number; output: string | null } | null;
-  previousRun: string | null;
-  /** Worktree runs: the task branch's commit before the run, and after its work was committed. */
-  commits: { before: string; after: string | null } | null;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
 }
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
@@ -132,8 +84,8 @@ export function runView(r: RunRow): RunView {
     id: r.id,
     task: formatTaskId(r.task_id),
     agent: r.agent,
-    state: r.state,
-    trigger: r.trigger,
+    state: known(RUN_STATES, r.state, 'run state'),
+    trigger: known(RUN_TRIGGERS, r.trigger, 'run trigger'),
     attempt: r.attempt,
     maxAttempts: r.max_attempts,
     iteration: r.iteration,
@@ -173,13 +125,6 @@ export function runView(r: RunRow): RunView {
     endedAt: iso(r.ended_at),
     durationMs: r.started_at !== null && r.ended_at !== null ? r.ended_at - r.started_at : null,
   };
-}
-
-export interface CommentView {
-  id: number;
-  author: string;
-  body: string;
-  createdAt: string;
 }
 
 export function commentView(c: CommentRow): CommentView {

@@ -10,7 +10,7 @@ import { formatTaskId } from '../domain/ids.js';
 import type { TaskStatus } from '../domain/task.js';
 import { getTasks } from '../store/tasks.js';
 import type { App } from './context.js';
-import { taskNotFound } from './tasks.js';
+import { taskNotFound } from './task-lookup.js';
 
 export interface WaitOptions {
   /** Give up after this long; no limit when omitted. */
@@ -58,7 +58,7 @@ export async function waitForTasks(
         return {
           id: formatTaskId(t.id),
           title: t.title,
-          status: t.status as TaskStatus,
+          status: t.status,
           statusReason: t.status_reason,
         };
       });

@@ -37,7 +37,7 @@ import {
 import type { App } from './context.js';
 import { resolveRun } from './runs.js';
 import { boardRedactor } from './secrets.js';
-import { taskNotFound } from './tasks.js';
+import { taskNotFound } from './task-lookup.js';
 
 export interface RunWorkspace {
   mode: WorkspaceMode;

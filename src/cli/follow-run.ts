@@ -1,9 +1,9 @@
 import type { App } from '../app/context.js';
+import { findRun } from '../app/lookups.js';
 import { followRunOutput } from '../app/run-output.js';
 import { boardRedactor } from '../app/secrets.js';
 import { streamRedactor } from '../domain/redact.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
-import { getRun } from '../store/runs.js';
+import { isTerminalRun } from '../domain/run.js';
 
 /**
  * Writes a run's log to `out` from `offset`, following it until the run has
@@ -23,8 +23,8 @@ export async function followRunLog(
 ): Promise<void> {
   const redact = streamRedactor(boardRedactor(app));
   // Asked before reading: bytes present when the run had ended are all there is.
-  const run = await getRun(app.store.db, runId);
-  const endedBefore = !run || isTerminalRun(run.state as RunState);
+  const run = await findRun(app, runId);
+  const endedBefore = !run || isTerminalRun(run.state);
   const write = (chunk: Buffer) =>
     new Promise<void>((resolve) => {
       if (chunk.length === 0 || out.write(chunk)) resolve();

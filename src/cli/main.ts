@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../contract/version.js';
 import { AgentboardError } from '../domain/errors.js';
 import { registerBus } from './commands/bus.js';
 import { registerInit } from './commands/init.js';
@@ -18,7 +19,7 @@ import { endQuietlyWhenStdoutCloses, printErr } from './output.js';
 export function buildProgram(): Command {
   const program = new Command('agentboard')
     .description('A durable Kanban board whose cards are carried out by AI coding agents.')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride();
   registerInit(program);
   registerTask(program);

@@ -1,8 +1,9 @@
 import type { App } from '../app/context.js';
+import { findRun, findRuns, findWorker, type RunRow } from '../app/lookups.js';
 import { resolveRun, stopRun } from '../app/runs.js';
 import { type RunView, runView } from '../app/views.js';
 import { ConflictError } from '../domain/errors.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
+import { isTerminalRun } from '../domain/run.js';
 import { reconcileOnce } from '../engine/reconcile-once.js';
 import {
   createWorkerIdentity,
@@ -12,8 +13,6 @@ import {
 import { isSameProcess } from '../runner/proc.js';
 import { killRunTree } from '../runner/run-tree.js';
 import { stopGroup } from '../runner/signals.js';
-import { getRun, listRuns, type RunRow } from '../store/runs.js';
-import { getWorker } from '../store/workers.js';
 import { printErr } from './output.js';
 
 /**
@@ -47,7 +46,7 @@ export async function stopRuns(
   o: { target?: string; all: boolean; force: boolean },
 ): Promise<StopReport[]> {
   const targets: RunRow[] = o.all
-    ? await listRuns(app.store.db, { states: ['queued', 'claimed', 'running'] })
+    ? await findRuns(app, { states: ['queued', 'claimed', 'running'] })
     : [await resolveRun(app, o.target as string, { activeOnly: true })];
   for (const run of targets) {
     try {
@@ -61,7 +60,7 @@ export async function stopRuns(
   const grace = o.force ? 0 : app.config.defaults.stop_grace;
   await Promise.all(
     targets.map(async (run) => {
-      const fresh = await getRun(app.store.db, run.id);
+      const fresh = await findRun(app, run.id);
       if (!fresh || !isHere(fresh, self)) return;
       const { pid, proc_start_time: start } = fresh;
       const pgid = fresh.pgid !== null && fresh.pgid > 1 ? fresh.pgid : 0;
@@ -79,10 +78,10 @@ export async function stopRuns(
   let rows: RunRow[] = [];
   let holders = new Map<string, string | null>();
   for (;;) {
-    rows = (await Promise.all(ids.map((id) => getRun(app.store.db, id)))).filter(
+    rows = (await Promise.all(ids.map((id) => findRun(app, id)))).filter(
       (r): r is RunRow => r !== undefined,
     );
-    const active = rows.filter((r) => !isTerminalRun(r.state as RunState));
+    const active = rows.filter((r) => !isTerminalRun(r.state));
     holders = await liveHolders(app, active, self);
     if (active.length === 0 || Date.now() >= deadline) break;
     const orphaned = active.filter((r) => holders.get(r.id) === null);
@@ -117,7 +116,7 @@ async function liveHolders(
   const since = now - app.config.defaults.lease;
   const out = new Map<string, string | null>();
   for (const r of runs) {
-    const w = r.worker_id === null ? undefined : await getWorker(app.store.db, r.worker_id);
+    const w = r.worker_id === null ? undefined : await findWorker(app, r.worker_id);
     const alive =
       w !== undefined &&
       w.stopped_at === null &&
@@ -131,7 +130,7 @@ async function liveHolders(
 
 function report(r: RunRow, holder: string | null, self: WorkerIdentity): StopReport {
   const view = runView(r);
-  if (isTerminalRun(r.state as RunState)) return { ...view, outcome: 'ended', message: null };
+  if (isTerminalRun(r.state)) return { ...view, outcome: 'ended', message: null };
   if (holder !== null)
     return {
       ...view,

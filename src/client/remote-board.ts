@@ -16,7 +16,7 @@ import type { TaskInput, TaskPatch } from '../app/tasks.js';
 import type { TaskTree } from '../app/tree.js';
 import type { RunView, TaskView } from '../app/views.js';
 import type { WaitResult } from '../app/wait.js';
-import { AgentboardError, API_ERROR_CODES, type ApiErrorCode } from '../domain/errors.js';
+import { AgentboardError, isApiErrorCode } from '../domain/errors.js';
 import { formatTaskId, isRunId } from '../domain/ids.js';
 
 /** One wait request is held this long at most; longer waits ask again (the API caps it at 60 s). */
@@ -180,10 +180,10 @@ function apiError(status: number, body: unknown, baseUrl: string): AgentboardErr
     ?.error;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
-  if (message && (API_ERROR_CODES as readonly string[]).includes(code)) {
+  if (message && isApiErrorCode(code)) {
     const details =
       e?.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : {};
-    return new AgentboardError(code as ApiErrorCode, message, { details });
+    return new AgentboardError(code, message, { details });
   }
   return new AgentboardError(
     'unavailable',

@@ -94,6 +94,11 @@ export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 export type ProcessErrorCode = (typeof PROCESS_ERROR_CODES)[number];
 export type ErrorCode = ApiErrorCode | ProcessErrorCode;
 
+/** Whether text read from outside (an API answer) is one of our API error codes. */
+export function isApiErrorCode(code: unknown): code is ApiErrorCode {
+  return typeof code === 'string' && (API_ERROR_CODES as readonly string[]).includes(code);
+}
+
 export class AgentboardError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: 1 | 2;

@@ -4,13 +4,15 @@
  * is still running. No I/O; the clock is a parameter.
  */
 import { Cron } from 'croner';
+import {
+  CATCH_UP_POLICIES,
+  type CatchUp,
+  OVERLAP_POLICIES,
+  type Overlap,
+} from '../contract/vocabulary.js';
 import { UsageError } from './errors.js';
 
-export const CATCH_UP_POLICIES = ['skip', 'latest', 'all'] as const;
-export type CatchUp = (typeof CATCH_UP_POLICIES)[number];
-
-export const OVERLAP_POLICIES = ['skip', 'queue', 'allow'] as const;
-export type Overlap = (typeof OVERLAP_POLICIES)[number];
+export { CATCH_UP_POLICIES, type CatchUp, OVERLAP_POLICIES, type Overlap };
 
 /**
  * How late the newest due tick may be and still count as on time rather than

@@ -1,38 +1,24 @@
+import {
+  PRIORITIES,
+  type Priority,
+  TASK_STATUSES,
+  type TaskStatus,
+  USER_MOVES,
+} from '../contract/vocabulary.js';
 import { IllegalTransitionError, UsageError } from './errors.js';
 
-export const TASK_STATUSES = [
-  'backlog',
-  'todo',
-  'in_progress',
-  'review',
-  'done',
-  'blocked',
-  'cancelled',
-] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-export const PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
-export type Priority = (typeof PRIORITIES)[number];
+// The words are the contract's (one list for server, CLI and web); the rules are here.
+export {
+  PRIORITIES,
+  type Priority,
+  TASK_STATUSES,
+  type TaskStatus,
+} from '../contract/vocabulary.js';
 
 /** Higher rank is dispatched first. */
 export function priorityRank(p: Priority): number {
   return PRIORITIES.indexOf(p);
 }
-
-/**
- * Where a user may move a card. `in_progress` is never a user destination:
- * a card is in progress exactly while it has an active run, so the way in is
- * starting a run and the way out is the run ending (or a cancel).
- */
-const USER_MOVES: Record<TaskStatus, readonly TaskStatus[]> = {
-  backlog: ['todo', 'done', 'cancelled'],
-  todo: ['backlog', 'done', 'cancelled'],
-  in_progress: ['cancelled'],
-  review: ['done', 'todo', 'backlog', 'cancelled'],
-  done: ['todo', 'backlog', 'review'],
-  blocked: ['todo', 'backlog', 'done', 'cancelled'],
-  cancelled: ['backlog', 'todo'],
-};
 
 /** Statuses from which a run may be started; starting moves the card to in_progress. */
 const RUN_START_FROM: readonly TaskStatus[] = ['backlog', 'todo', 'review', 'done', 'blocked'];
@@ -42,7 +28,9 @@ export type TaskEvent =
   | { type: 'cancel' }
   | { type: 'run_started' }
   | { type: 'run_succeeded'; to: 'review' | 'done' }
-  | { type: 'run_gave_up' };
+  | { type: 'run_gave_up' }
+  // The last open subtask of a parent held in Review for them was closed.
+  | { type: 'subtasks_done' };
 
 export function allowedMoves(from: TaskStatus): readonly TaskStatus[] {
   return USER_MOVES[from];
@@ -82,7 +70,36 @@ export function transitionTask(from: TaskStatus, event: TaskEvent, label = 'task
       }
       return event.type === 'run_succeeded' ? event.to : 'blocked';
     }
+    case 'subtasks_done': {
+      if (from !== 'review') {
+        throw new IllegalTransitionError(label, from, 'finish with its subtasks', movesHint(from));
+      }
+      return 'done';
+    }
   }
+}
+
+/**
+ * A legal step of the task machine. The store writes a task's status only
+ * as one of these (store/tasks.ts takes no bare status), and only stepTask
+ * makes one (a private member keeps look-alike objects out), so every
+ * transition in production is one the machine allowed.
+ */
+export class TaskStep {
+  declare private readonly machine: 'task';
+  private constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+  ) {}
+
+  static of(from: TaskStatus, event: TaskEvent, label = 'task'): TaskStep {
+    return new TaskStep(from, transitionTask(from, event, label));
+  }
+}
+
+/** The step `event` makes from `from`; throws IllegalTransitionError when there is none. */
+export function stepTask(from: TaskStatus, event: TaskEvent, label = 'task'): TaskStep {
+  return TaskStep.of(from, event, label);
 }
 
 function movesHint(from: TaskStatus): string[] {

@@ -3,6 +3,8 @@
  * branch is called, and which directories gc may remove.
  */
 import { formatTaskId } from './ids.js';
+import type { RunState } from './run.js';
+import type { TaskStatus } from './task.js';
 
 export const WORKSPACE_MODES = ['worktree', 'shared', 'none'] as const;
 export type WorkspaceMode = (typeof WORKSPACE_MODES)[number];
@@ -41,7 +43,7 @@ export function workspaceModeOf(
 
 export interface GcTask {
   id: number;
-  status: string;
+  status: TaskStatus;
   /** The latest of the task's own update and its runs' ends. */
   lastActivityAt: number;
   /** The task's worktree exists on disk. */
@@ -51,7 +53,7 @@ export interface GcTask {
 export interface GcRun {
   id: string;
   taskId: number;
-  state: string;
+  state: RunState;
   /** Its directory exists on disk. */
   hasDir: boolean;
 }

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, type Timer } from '../domain/clock.js';
 import { claimRuns, nextDueAt, type RunRow } from '../store/runs.js';
 import type { EngineContext } from './context.js';
 import { launchRun } from './launcher.js';
@@ -14,20 +15,23 @@ export class Dispatcher {
   private running = false;
   private atCapacity = false;
   private again = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private failures = 0;
+  private draining: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: EngineContext) {}
 
-  wake(): void {
-    if (this.ctx.stopping) return;
+  /** Resolves once the pass it started (or joined) has ended: for a manual clock to await. */
+  wake(): Promise<void> {
+    if (this.ctx.stopping) return this.draining;
     if (this.running) {
       this.again = true;
-      return;
+      return this.draining;
     }
     this.running = true;
-    void this.drain();
+    this.draining = this.drain();
+    return this.draining;
   }
 
   private async drain(): Promise<void> {
@@ -122,22 +126,23 @@ export class Dispatcher {
   private armAt(at: number): void {
     if (this.ctx.stopping) return;
     if (this.timer && at >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
+    const { clock } = this.ctx.app;
+    clock.clearTimeout(this.timer);
     this.timerAt = at;
-    const delay = Math.max(0, at - this.ctx.app.clock.now());
-    this.timer = setTimeout(
+    const delay = Math.max(0, at - clock.now());
+    this.timer = clock.setTimeout(
       () => {
         this.timer = null;
         this.timerAt = Number.POSITIVE_INFINITY;
-        this.wake();
+        return this.wake();
       },
-      Math.min(delay, 2 ** 31 - 1),
+      Math.min(delay, MAX_TIMER_MS),
     );
     this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.ctx.app.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 }

@@ -1,4 +1,5 @@
 import type { App } from '../app/context.js';
+import { systemClock, type Timer } from '../domain/clock.js';
 import { Spawner } from '../runner/spawner.js';
 import type { EventRecord } from '../store/events.js';
 import { stopWorker, upsertWorker } from '../store/workers.js';
@@ -70,8 +71,13 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   app.store.startCheckpointer();
   if (opts.claim === false) return idleEngine(worker);
   const agentLimits = claimableAgents(app.config, opts.labels);
-  const timers: NodeJS.Timeout[] = [];
-  const postgres = app.store.dialect === 'postgres';
+  const { clock } = app;
+  // Deadlines (leases, monitors, reconciling, gc) run on the board's clock, so
+  // a test can drive them; polls for other processes' commits are I/O and
+  // run on real time whatever the clock.
+  const timers: Timer[] = [];
+  const realTimers: Timer[] = [];
+  const postgres = app.store.dialect.multiHost;
   let dispatcher: Dispatcher | undefined;
   const ctx: EngineContext = {
     app,
@@ -110,7 +116,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   // Renewing from now on, not after reconciling: a slow startup reconciliation
   // (a restart storm) must not leave adopted runs, or the watchdog, waiting.
   const renew = exclusive(ctx, 'leases', () => renewAll(ctx));
-  timers.push(setInterval(renew, app.config.defaults.lease / 3));
+  timers.push(clock.setInterval(renew, app.config.defaults.lease / 3));
   await sweepOrphans(ctx);
   await settleLateExits(ctx);
   const recovered = await reconcile(ctx);
@@ -130,8 +136,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   // Commits by other processes (the CLI) on SQLite: a cheap pragma check.
   let version = app.store.dataVersion();
   if (version !== null) {
-    timers.push(
-      setInterval(() => {
+    realTimers.push(
+      systemClock.setInterval(() => {
         const v = app.store.dataVersion();
         if (v !== version) {
           version = v;
@@ -143,16 +149,16 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     );
   }
   const every = (ms: number, name: string, fn: () => Promise<unknown>) => {
-    const t = setInterval(exclusive(ctx, name, fn), ms);
-    timers.push(t);
+    timers.push(clock.setInterval(exclusive(ctx, name, fn), ms));
   };
   every(opts.monitorIntervalMs ?? 1000, 'monitors', () => monitorTick(ctx));
   every(opts.reconcileIntervalMs ?? 5000, 'reconciler', () => reconcile(ctx));
   const gcEvery = app.config.board.gc.every;
   if (gcEvery !== undefined) {
     const gc = exclusive(ctx, 'gc', () => scheduledGc(ctx));
-    timers.push(setInterval(gc, gcCheckInterval(gcEvery)));
-    gc();
+    timers.push(clock.setInterval(gc, gcCheckInterval(gcEvery)));
+    // The first look at once, but on the clock: a test awaits it by advancing 0 ms.
+    timers.push(clock.setTimeout(gc, 0));
   }
 
   // Every worker hears every commit: wake only for what can let a claim
@@ -179,8 +185,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     app.store.listen();
     const poll = opts.fallbackPollMs ?? { listening: 15_000, notListening: 1000 };
     let lastPoll = performance.now();
-    timers.push(
-      setInterval(
+    realTimers.push(
+      systemClock.setInterval(
         () => {
           const every = app.store.listening ? poll.listening : poll.notListening;
           if (performance.now() - lastPoll < every) return;
@@ -200,7 +206,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     async stop() {
       ctx.stopping = true;
       scheduler.stop();
-      for (const t of timers) clearInterval(t);
+      for (const t of timers) clock.clearInterval(t);
+      for (const t of realTimers) systemClock.clearInterval(t);
       dispatcher?.stop();
       // Launches in flight either start their agent (and record it) or hand
       // their claim back; a stop that left them claimed would charge an
@@ -225,6 +232,7 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
 /** The longest a graceful stop waits for launches in flight. */
 const STOP_SETTLE_MS = 10_000;
 
+/** Real time, whatever the board clock: what it waits for is processes starting. */
 async function settle(pending: Set<Promise<unknown>>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((r) => {
@@ -263,15 +271,23 @@ function idleEngine(worker: WorkerIdentity): Engine {
 /**
  * Wraps a pass (monitors, reconciler, ...) so that it never overlaps itself:
  * a call while a pass runs is dropped, since the next tick covers it. Errors
- * are logged, never thrown: the engine keeps going.
+ * are logged, never thrown: the engine keeps going. Returns the pass it
+ * started, for a manual clock to await; timers on the system clock ignore it.
  */
-function exclusive(ctx: EngineContext, name: string, fn: () => Promise<unknown>): () => void {
+function exclusive(
+  ctx: EngineContext,
+  name: string,
+  fn: () => Promise<unknown>,
+): () => Promise<void> | undefined {
   let running = false;
   return () => {
-    if (running || ctx.stopping) return;
+    if (running || ctx.stopping) return undefined;
     running = true;
-    fn()
-      .catch((e) => ctx.log.warn(`${name}: ${(e as Error).message}`))
+    return fn()
+      .then(
+        () => {},
+        (e) => ctx.log.warn(`${name}: ${(e as Error).message}`),
+      )
       .finally(() => {
         running = false;
       });

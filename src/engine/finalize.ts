@@ -134,7 +134,7 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     // the lease's next holder may sit on another host, where this exit is
     // invisible. Otherwise (one host, not a fault) the run leaves `live`, and
     // the reconciler records the exit once the lease expires.
-    retryLater = !ctx.stopping && (app.store.dialect === 'postgres' || isTransientStoreFault(e));
+    retryLater = !ctx.stopping && (app.store.dialect.multiHost || isTransientStoreFault(e));
     live.finalizePending = retryLater;
     const delay = retryLater ? scheduleRetry(ctx, live) : 0;
     ctx.log.warn(
@@ -162,10 +162,13 @@ function scheduleRetry(ctx: EngineContext, live: LiveRun): number {
   // The monitor pass retries pending ends too, FINALIZE_RETRY_MS after the
   // last try: dated ahead, it leaves the pace to this backoff.
   live.lastFinalizeTry = ctx.app.clock.now() + delay;
-  setTimeout(() => {
-    if (!ctx.stopping && ctx.live.get(live.id) === live && live.finalizePending)
-      void finalizeLiveRun(ctx, live);
-  }, delay).unref();
+  ctx.app.clock
+    .setTimeout(() => {
+      if (!ctx.stopping && ctx.live.get(live.id) === live && live.finalizePending)
+        return finalizeLiveRun(ctx, live);
+      return undefined;
+    }, delay)
+    .unref();
   return delay;
 }
 

@@ -10,6 +10,7 @@ import { prepareRunWorkspace, type RunWorkspace } from '../app/workspaces.js';
 import { runDir as runDirOf } from '../config/home.js';
 import { agentCommand } from '../config/schema.js';
 import { classifyExit } from '../domain/exit.js';
+import { stepRun } from '../domain/run.js';
 import { resolveCommand } from '../runner/resolve-command.js';
 import type { Spawned } from '../runner/spawner.js';
 import { appendEvent } from '../store/events.js';
@@ -177,7 +178,7 @@ async function launchClaimed(ctx: EngineContext, run: RunRow): Promise<void> {
   const recorded = app.store
     .txGrouped(async (tx) => {
       const ok = await updateRunFenced(tx, run.id, token, {
-        state: 'running',
+        state: stepRun(run.state, { type: 'start' }),
         pid: spawned.pid,
         pgid: spawned.pgid,
         proc_start_time: spawned.startTime,

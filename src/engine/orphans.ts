@@ -1,6 +1,6 @@
 import { settleLateSuccess } from '../app/late-exit.js';
 import { runDir } from '../config/home.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
+import { isTerminalRun } from '../domain/run.js';
 import { readProcStat } from '../runner/proc.js';
 import { killRunTree, markedProcesses, RUN_MARKER_ENV } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
@@ -21,7 +21,7 @@ export async function sweepOrphans(ctx: EngineContext): Promise<number> {
   const rows = await listRuns(ctx.app.store.db, { ids: [...found.keys()] });
   let killed = 0;
   for (const run of rows) {
-    if (!isTerminalRun(run.state as RunState)) continue;
+    if (!isTerminalRun(run.state)) continue;
     if (run.host !== ctx.worker.host) continue;
     const pids = found.get(run.id) ?? [];
     const leader = pids.find((p) => readProcStat(p)?.pgrp === p) ?? pids[0];

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Timer } from '../domain/clock.js';
 import { insertOutputChunks, type OutputChunk, type OutputStream } from '../store/run-output.js';
 import type { EngineContext } from './context.js';
 import type { LiveRun } from './live-run.js';
@@ -19,7 +20,7 @@ const STREAMS: OutputStream[] = ['stdout', 'stderr'];
  */
 export class OutputShipper {
   private readonly shipped: Record<OutputStream, number>;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private passing: Promise<void> = Promise.resolve();
   private fenced = false;
 
@@ -34,13 +35,14 @@ export class OutputShipper {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.timer = this.ctx.app.clock.setInterval(() => {
       this.passing = this.passing
         .then(() => this.pass())
         .then(
           () => {},
           () => {},
         );
+      return this.passing;
     }, SHIP_EVERY_MS);
     this.timer.unref();
   }
@@ -53,7 +55,7 @@ export class OutputShipper {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.ctx.app.clock.clearInterval(this.timer);
     this.timer = null;
   }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { releaseClaim } from '../app/release-run.js';
 import { runDir as runDirOf } from '../config/home.js';
+import { stepRun } from '../domain/run.js';
 import { hasEnvMarker, isSameProcess, processStartTime, readProcStat } from '../runner/proc.js';
 import { markedProcesses, RUN_MARKER_ENV, thawRunTree } from '../runner/run-tree.js';
 import { readExitFile } from '../runner/shim.js';
@@ -120,7 +121,13 @@ async function reconcileRun(
       lease_token: t,
       lease_expires_at: (await leaseNow(tx)) + app.config.defaults.lease,
       ...(alive && run.state === 'claimed'
-        ? { state: 'running', pid, pgid: pid, proc_start_time: startTime, started_at: tx.now }
+        ? {
+            state: stepRun(run.state, { type: 'start' }),
+            pid,
+            pgid: pid,
+            proc_start_time: startTime,
+            started_at: tx.now,
+          }
         : run.pid === null && pid !== null
           ? { pid, pgid: pid } // the exited shim's, see above
           : {}),

@@ -1,5 +1,6 @@
 import { syncHeartbeats } from '../app/heartbeat.js';
 import { runDueSchedules, type SchedulePass } from '../app/schedules.js';
+import type { Timer } from '../domain/clock.js';
 import type { EventRecord } from '../store/events.js';
 import type { EngineContext } from './context.js';
 
@@ -19,7 +20,8 @@ export class Scheduler {
   private running = false;
   private again = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
+  private draining: Promise<void> = Promise.resolve();
   /** From the last pass: whether a run's end may start a waiting tick. */
   private waitingTicks = true;
 
@@ -44,14 +46,16 @@ export class Scheduler {
     if (events.some(relevant)) this.wake();
   }
 
-  wake(): void {
-    if (this.stopped) return;
+  /** Resolves once the pass it started (or joined) has ended: for a manual clock to await. */
+  wake(): Promise<void> {
+    if (this.stopped) return this.draining;
     if (this.running) {
       this.again = true;
-      return;
+      return this.draining;
     }
     this.running = true;
-    void this.drain();
+    this.draining = this.drain();
+    return this.draining;
   }
 
   /** One pass at `now`: what the timer does, exposed for tests driving a fake clock. */
@@ -80,19 +84,20 @@ export class Scheduler {
 
   private arm(at: number | null): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    const now = this.ctx.app.clock.now();
+    const { clock } = this.ctx.app;
+    clock.clearTimeout(this.timer);
+    const now = clock.now();
     const delay = at === null ? MAX_SLEEP_MS : Math.min(Math.max(0, at - now), MAX_SLEEP_MS);
-    this.timer = setTimeout(() => {
+    this.timer = clock.setTimeout(() => {
       this.timer = null;
-      this.wake();
+      return this.wake();
     }, delay);
     this.timer.unref();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.ctx.app.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 }

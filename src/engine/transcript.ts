@@ -4,6 +4,7 @@ import type { AgentAdapter } from '../agents/adapter.js';
 import { authCategory } from '../agents/cli-failures.js';
 import type { AgentEvent, ErrorCategory, TranscriptParser } from '../agents/events.js';
 import { estimateCostUsd } from '../agents/prices.js';
+import type { Timer } from '../domain/clock.js';
 import { formatDuration } from '../domain/exit.js';
 import { plainLine } from '../domain/plain-text.js';
 import { followFile } from '../runner/file-follower.js';
@@ -70,11 +71,11 @@ export class TranscriptTail {
   /** Set once the run's cost passed its budget: the reason, kept for the verdict. */
   overBudget: string | null = null;
   private following: Promise<number> | null = null;
-  private startTimer: NodeJS.Timeout | null = null;
+  private startTimer: Timer | null = null;
   private wakeFollower: () => void = () => {};
   private readonly abort = new AbortController();
   private stopped = false;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private flushTimer: Timer | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly usage: RunUsage;
   private readonly facts: { sessionId: string | null; model: string | null; notice: string | null };
@@ -127,7 +128,7 @@ export class TranscriptTail {
   }
 
   start(): void {
-    this.startTimer = setTimeout(() => this.follow(), FOLLOW_AFTER_MS);
+    this.startTimer = this.ctx.app.clock.setTimeout(() => this.follow(), FOLLOW_AFTER_MS);
     this.startTimer.unref();
   }
 
@@ -153,19 +154,19 @@ export class TranscriptTail {
    * down (or lost the run), and the next owner resumes from the stored offset.
    */
   stop(): void {
-    if (this.startTimer) clearTimeout(this.startTimer);
+    this.ctx.app.clock.clearTimeout(this.startTimer);
     this.startTimer = null;
     this.stopped = true;
     // Only a follower still reading needs the abort (an AbortError is not free to make).
     if (this.following && !this.finished) this.abort.abort();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.ctx.app.clock.clearTimeout(this.flushTimer);
     this.flushTimer = null;
   }
 
   /** The agent has exited: read to the end, parse the last line, store everything. */
   async finish(): Promise<void> {
     this.finished = true;
-    if (this.startTimer) clearTimeout(this.startTimer);
+    this.ctx.app.clock.clearTimeout(this.startTimer);
     this.startTimer = null;
     // Never followed (a short run): one pass to the end, if there is anything to read.
     if (!this.following && fileSize(path.join(this.runDir, 'stdout.log')) > this.lines.consumed)
@@ -270,9 +271,9 @@ export class TranscriptTail {
 
   private scheduleFlush(): void {
     if (this.flushTimer || this.pending.length === 0) return;
-    this.flushTimer = setTimeout(() => {
+    this.flushTimer = this.ctx.app.clock.setTimeout(() => {
       this.flushTimer = null;
-      void this.flush().catch((e) =>
+      return this.flush().catch((e) =>
         this.ctx.log.warn(`transcript of ${this.run.id}: ${(e as Error).message}`),
       );
     }, FLUSH_MS);
@@ -285,7 +286,7 @@ export class TranscriptTail {
   }
 
   private async flushNow(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.ctx.app.clock.clearTimeout(this.flushTimer);
     this.flushTimer = null;
     const events = this.keep(this.pending.splice(0));
     const offset = this.lines.consumed;

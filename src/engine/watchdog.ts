@@ -31,7 +31,7 @@ export interface WorkerWatchdog {
  * worker may stay down for longer than a lease).
  */
 export function watchdogWanted(app: App): boolean {
-  return app.store.dialect === 'postgres' && process.env.AGENTBOARD_WATCHDOG !== 'off';
+  return app.store.dialect.multiHost && process.env.AGENTBOARD_WATCHDOG !== 'off';
 }
 
 /**

@@ -10,6 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { BoardAccess } from '../app/board-access.js';
 import { messageTypeProblem, POST_MESSAGE_TYPES } from '../app/messages.js';
+import { VERSION } from '../contract/version.js';
 import { AgentboardError } from '../domain/errors.js';
 import { parseTaskId } from '../domain/ids.js';
 import type { Redactor } from '../domain/redact.js';
@@ -36,7 +37,7 @@ export function createMcpServer(board: BoardAccess, o: McpOptions): McpServer {
   const env = o.env ?? process.env;
   const author = env.AGENTBOARD_AUTHOR || env.AGENTBOARD_AGENT || 'mcp';
   const redact = o.redact;
-  const server = new McpServer({ name: 'agentboard', version: o.version ?? '0.1.0' });
+  const server = new McpServer({ name: 'agentboard', version: o.version ?? VERSION });
   const ok = (value: unknown): CallToolResult => ({
     content: [{ type: 'text', text: redact.text(JSON.stringify(redact.value(value), null, 2)) }],
   });

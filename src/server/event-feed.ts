@@ -7,31 +7,15 @@
  * of its own.
  */
 import type { App } from '../app/context.js';
-import { formatTaskId } from '../domain/ids.js';
+import {
+  type EventRecord,
+  eventRecordsAfter,
+  eventView,
+  lastEventIdOf,
+} from '../app/read-events.js';
 import type { Redactor } from '../domain/redact.js';
-import { type EventRecord, lastEventId, readEvents } from '../store/events.js';
 import type { SseConnection, SseOptions } from './sse.js';
 import { sseFrame } from './sse.js';
-
-export interface EventView {
-  id: number;
-  type: string;
-  taskId: string | null;
-  runId: string | null;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
-
-export function eventView(e: EventRecord): EventView {
-  return {
-    id: e.id,
-    type: e.type,
-    taskId: e.taskId === null ? null : formatTaskId(e.taskId),
-    runId: e.runId,
-    data: e.data,
-    createdAt: new Date(e.createdAt).toISOString(),
-  };
-}
 
 interface Frame {
   id: number;
@@ -70,7 +54,7 @@ export class EventFeed {
     this.attach();
     try {
       await this.started;
-      const last = await lastEventId(this.app.store.db);
+      const last = await lastEventIdOf(this.app);
       // A cursor past the end belongs to another (or a reset) board: start from now.
       let cursor = after === undefined || after > last ? last : after;
       while (!conn.closed) {
@@ -115,7 +99,7 @@ export class EventFeed {
   }
 
   private async fromTable(cursor: number): Promise<Frame[]> {
-    const rows = await readEvents(this.app.store.db, { after: cursor, limit: PAGE });
+    const rows = await eventRecordsAfter(this.app, { after: cursor, limit: PAGE });
     return rows.map((e) => this.frame(e));
   }
 
@@ -153,7 +137,7 @@ export class EventFeed {
   private async startWatching(): Promise<void> {
     const generation = ++this.generation;
     // The window restarts at the current head: nothing is kept while nobody listens.
-    const head = await lastEventId(this.app.store.db);
+    const head = await lastEventIdOf(this.app);
     if (generation !== this.generation) return;
     this.head = head;
     this.windowFrom = head;
@@ -198,7 +182,7 @@ export class EventFeed {
           this.again = false;
           let rows: EventRecord[];
           do {
-            rows = await readEvents(this.app.store.db, { after: this.head, limit: PAGE });
+            rows = await eventRecordsAfter(this.app, { after: this.head, limit: PAGE });
             if (rows.length === 0 || !live()) break;
             for (const e of rows) this.window.push(this.frame(e));
             this.head = (rows.at(-1) as EventRecord).id;

@@ -7,10 +7,10 @@
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { App } from '../app/context.js';
+import type { RunRow } from '../app/read-runs.js';
 import { logLength, type OutputStream, readRunLog } from '../app/run-output.js';
 import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
-import type { RunRow } from '../store/runs.js';
 import { sseFrame } from './sse.js';
 
 /** The most bytes one frame carries. */

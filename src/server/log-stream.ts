@@ -13,12 +13,12 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import type { App } from '../app/context.js';
+import type { EventRecord } from '../app/read-events.js';
+import { findRun } from '../app/read-runs.js';
 import { type OutputStream as LogStream, logFile } from '../app/run-output.js';
 import type { Redactor } from '../domain/redact.js';
-import { isTerminalRun, type RunState } from '../domain/run.js';
+import { isTerminalRun } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
-import type { EventRecord } from '../store/events.js';
-import { getRun } from '../store/runs.js';
 import {
   CHUNK,
   decidedEnd,
@@ -92,9 +92,9 @@ class SharedLog {
   private async start(): Promise<void> {
     try {
       // The state is read before the size: a run ended by then has its whole log on disk.
-      const run = await getRun(this.deps.app.store.db, this.runId);
+      const run = await findRun(this.deps.app, this.runId);
       const size = await logSize(this.file);
-      if (!run || isTerminalRun(run.state as RunState)) {
+      if (!run || isTerminalRun(run.state)) {
         this.pos = size;
         this.ended = exitOf(run);
         return;
@@ -132,7 +132,7 @@ class SharedLog {
       });
       if (this.stopped) return;
       this.settle(true);
-      const run = await getRun(this.deps.app.store.db, this.runId);
+      const run = await findRun(this.deps.app, this.runId);
       this.unwatch();
       this.ended = exitOf(run);
       for (const sub of [...this.joined]) sub.finish(this.ended);
@@ -188,8 +188,8 @@ class SharedLog {
     if (this.terminal || this.checking) return;
     this.checking = true;
     try {
-      const run = await getRun(this.deps.app.store.db, this.runId);
-      if (!run || isTerminalRun(run.state as RunState)) {
+      const run = await findRun(this.deps.app, this.runId);
+      if (!run || isTerminalRun(run.state)) {
         this.terminal = true;
         this.wakeFollower?.();
       }

@@ -1,9 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { App } from '../app/context.js';
-import { RUN_STATES } from '../domain/run.js';
+import { queueNow, runCountsByState } from '../app/read-board.js';
+import { RUN_STATES } from '../contract/vocabulary.js';
 import type { EngineObserver } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
-import { countRunsByState, queueDepth } from '../store/stats.js';
 
 /**
  * This server's Prometheus metrics. Board-wide numbers (runs by state, the
@@ -39,11 +39,11 @@ export function createMetrics(o: {
     labelNames: ['state'],
     registers,
     async collect() {
-      const counts = await countRunsByState(app.store.db);
+      const counts = await runCountsByState(app);
       for (const s of RUN_STATES) this.set({ state: s }, counts.get(s) ?? 0);
     },
   });
-  const queue = async () => queueDepth(app.store.db, app.clock.now());
+  const queue = async () => queueNow(app);
   new Gauge({
     name: 'agentboard_queue_depth',
     help: 'Queued runs, due or not',

@@ -48,17 +48,15 @@ export function buildOpenApi(routes: RouteRegistry, version: string): JsonSchema
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const r of routes.specs) {
     const ok = String(r.status ?? 200);
-    const content = r.produces
-      ? { [r.produces]: { schema: { type: 'string' } } }
-      : r.response
-        ? { 'application/json': { schema: jsonSchema(r.response, 'output') } }
-        : undefined;
+    const content = r.response
+      ? { 'application/json': { schema: jsonSchema(r.response, 'output') } }
+      : { [r.produces]: { schema: { type: 'string' } } };
     const op: JsonSchema = {
       summary: r.summary,
       tags: [r.tag],
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       responses: {
-        [ok]: { description: 'success', ...(content ? { content } : {}) },
+        [ok]: { description: 'success', content },
         default: {
           description: 'an error from the catalog (components.schemas.Error)',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

@@ -1,7 +1,7 @@
 import type { App } from '../app/context.js';
+import { findRun } from '../app/read-runs.js';
 import { followRunOutput, type OutputStream } from '../app/run-output.js';
 import { type Redactor, streamRedactor } from '../domain/redact.js';
-import { getRun } from '../store/runs.js';
 import { exitOf, utf8Boundary } from './log-frames.js';
 import { type SseConnection, sseFrame } from './sse.js';
 
@@ -38,8 +38,6 @@ export async function streamRemoteLog(
   });
   if (conn.closed) return;
   await send(masked.end(), true);
-  conn.write(
-    sseFrame('exit', JSON.stringify(redact.value(exitOf(await getRun(app.store.db, runId))))),
-  );
+  conn.write(sseFrame('exit', JSON.stringify(redact.value(exitOf(await findRun(app, runId))))));
   conn.end();
 }

@@ -13,8 +13,7 @@ export interface RouteInput<P, Q, B> {
   reply: FastifyReply;
 }
 
-/** One API route: its zod schemas validate the request and document it in /openapi.json. */
-export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+interface RouteBase<P, Q, B> {
   method: Method;
   url: string;
   summary: string;
@@ -22,20 +21,39 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** The success body, for the docs. */
-  response?: z.ZodType;
   /** Success status; 200 unless set. */
   status?: number;
-  /** What the route streams instead of JSON (SSE, text), for the docs. */
-  produces?: string;
   /**
    * A write a run's own token may make: the task it touches (`board` for the
    * whole board), checked against the run's task. A write without one is the
    * owner's alone (run-scope.ts).
    */
   runScope?: (input: RouteInput<P, Q, B>) => Promise<RunTarget> | RunTarget;
-  handler: (input: RouteInput<P, Q, B>) => Promise<unknown>;
 }
+
+/**
+ * A JSON route: its answer is parsed through `response` before it is sent,
+ * so only the contract's fields leave (unknown ones are stripped) and the
+ * docs cannot drift from what is sent.
+ */
+export interface JsonRoute<P, Q, B, R extends z.ZodType> extends RouteBase<P, Q, B> {
+  response: R;
+  produces?: undefined;
+  handler: (input: RouteInput<P, Q, B>) => Promise<z.input<R>> | z.input<R>;
+}
+
+/** A route that streams (SSE) or sends text itself, through `reply`. */
+export interface StreamRoute<P, Q, B> extends RouteBase<P, Q, B> {
+  /** The media type it sends, for the docs. */
+  produces: string;
+  response?: undefined;
+  handler: (input: RouteInput<P, Q, B>) => Promise<FastifyReply>;
+}
+
+/** One API route: its zod schemas validate the request and the answer, and document both in /openapi.json. */
+export type RouteSpec<P = unknown, Q = unknown, B = unknown, R extends z.ZodType = z.ZodType> =
+  | JsonRoute<P, Q, B, R>
+  | StreamRoute<P, Q, B>;
 
 /** What a run-scoped write touches: a task (by number), or the board as a whole. */
 export type RunTarget = number | 'board';
@@ -45,12 +63,25 @@ export type RunScopeCheck = (principal: RunPrincipal, target: RunTarget) => Prom
 
 /** The routes registered so far, in order: the OpenAPI document is built from them. */
 export class RouteRegistry {
-  readonly specs: RouteSpec<unknown, unknown, unknown>[] = [];
+  readonly specs: RouteSpec[] = [];
 
   constructor(private readonly checkRunScope: RunScopeCheck) {}
 
-  add<P, Q, B>(fastify: FastifyInstance, spec: RouteSpec<P, Q, B>): void {
-    this.specs.push(spec as RouteSpec<unknown, unknown, unknown>);
+  /** A JSON route; it answers what `spec.response` lets through. */
+  add<P, Q, B, R extends z.ZodType>(fastify: FastifyInstance, spec: JsonRoute<P, Q, B, R>): void {
+    this.register(fastify, spec);
+  }
+
+  /** A route that sends its own answer (SSE, text), of the media type `spec.produces`. */
+  stream<P, Q, B>(fastify: FastifyInstance, spec: StreamRoute<P, Q, B>): void {
+    this.register(fastify, spec);
+  }
+
+  private register<P, Q, B, R extends z.ZodType>(
+    fastify: FastifyInstance,
+    spec: RouteSpec<P, Q, B, R>,
+  ): void {
+    this.specs.push(spec as RouteSpec);
     fastify.route({
       method: spec.method,
       url: spec.url,
@@ -66,12 +97,25 @@ export class RouteRegistry {
           await this.checkRunScope(principal, await spec.runScope(input));
         }
         const out = await spec.handler(input);
-        if (reply.sent) return reply;
+        if (reply.sent || !spec.response) return reply;
         if (spec.status) reply.code(spec.status);
-        return out;
+        return serialize(spec.response, out, `${spec.method} ${spec.url}`);
       },
     });
   }
+}
+
+/**
+ * The answer as the contract states it: unknown fields stripped. An answer
+ * that does not fit is the server's bug, reported as a 500 naming the field.
+ */
+function serialize(schema: z.ZodType, out: unknown, route: string): unknown {
+  const r = schema.safeParse(out);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new Error(
+    `${route} answered outside its response schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+  );
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {

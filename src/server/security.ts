@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { looksLikeRunToken, type RunPrincipal } from '../app/run-token.js';
+import { PAGE_ROUTES, routesPattern } from '../contract/pages.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { HttpError } from './error-catalog.js';
 import { outsideRunScope } from './run-scope.js';
@@ -46,8 +47,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const REQUEST_HEADER = 'X-Agentboard-Request';
 const OPEN_ROUTES = new Set(['/healthz']);
 /** The board page's shell and assets hold no data: they load without a token, to show its login form. */
-const OPEN_PAGE =
-  /^\/(?:assets\/[\w.-]+|favicon\.svg|tasks\/[\w-]+|runs|insights|agents|activity|login)?$/;
+const OPEN_PAGE = routesPattern([...PAGE_ROUTES, '/assets/:file', '/favicon.svg']);
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { App } from '../app/context.js';
 import { authenticateRunToken } from '../app/run-token.js';
+import { health } from '../contract/service-views.js';
+import { VERSION } from '../contract/version.js';
 import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
 import type { Engine } from '../engine/engine.js';
@@ -11,7 +12,7 @@ import type { ServerContext } from './context.js';
 import { BODY_LIMIT_BYTES, HttpError, respond, toErrorResponse } from './error-catalog.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
-import { RouteRegistry } from './route.js';
+import { RouteRegistry, type RouteSpec } from './route.js';
 import { agentRoutes } from './routes/agents.js';
 import { boardRoutes } from './routes/board.js';
 import { loginRoutes } from './routes/login.js';
@@ -65,11 +66,20 @@ export const BODY_LIMIT = BODY_LIMIT_BYTES;
 /** The methods a 405 may name in its Allow header. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+/** Every route a server registered (its own API's and Fastify's plain ones), for the contract test. */
+export interface RouteTable {
+  /** The API's routes, with their schemas (route.ts). */
+  specs: readonly RouteSpec[];
+  /** Every method and URL registered, API or not. */
+  all: readonly { method: string; url: string }[];
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteTable>();
+
+/** The routes `f` registered: what /openapi.json is built from, and everything else. */
+export function routeTableOf(f: FastifyInstance): RouteTable | undefined {
+  return routeTables.get(f);
+}
 
 /** The HTTP API: every route, its security, its error catalog. Not listening yet. */
 export function buildServer(o: ServerOptions): FastifyInstance {
@@ -107,6 +117,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     engine,
     metrics: o.metrics ?? createMetrics({ app: o.app, engine }),
   };
+
+  const all: { method: string; url: string }[] = [];
+  f.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) all.push({ method, url: r.url });
+  });
+  routeTables.set(f, { specs: ctx.routes.specs, all });
 
   let closing = false;
   f.addHook('preClose', async () => {
@@ -160,9 +176,10 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     url: '/healthz',
     tag: 'service',
     summary: 'Liveness: the process answers and the store is reachable',
+    response: health,
     handler: async () => {
       await o.app.store.ping();
-      return { ok: true, version: VERSION, engine: engine.current !== null };
+      return { ok: true as const, version: VERSION, engine: engine.current !== null };
     },
   });
   f.get('/openapi.json', async () => buildOpenApi(ctx.routes, VERSION));

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { RunState } from '../domain/run.js';
 import type { DB } from './schema.js';
 
 /** What a board card shows about a task's runs: the latest one, how many, what they cost. */
@@ -8,7 +9,7 @@ export interface CardRuns {
   costUsd: number;
   latest: {
     id: string;
-    state: string;
+    state: RunState;
     agent: string;
     attempt: number;
     maxAttempts: number;

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { CommentsTable, DB } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -34,4 +34,49 @@ export async function commentsOf(db: Kysely<DB>, taskId: number): Promise<Commen
     task_id: Number(r.task_id),
     created_at: Number(r.created_at),
   }));
+}
+
+/**
+ * Comments since `since` whose text contains `@name` (any case), newest
+ * first, at most `limit`: the candidates for a mention, which the caller
+ * confirms with the domain's mention parser.
+ */
+export async function commentsMentioning(
+  db: Kysely<DB>,
+  name: string,
+  since: number,
+  limit: number,
+): Promise<CommentRow[]> {
+  const rows = await db
+    .selectFrom('comments')
+    .selectAll()
+    .where('created_at', '>', since)
+    .where(sql<boolean>`lower(body) like ${`%@${name.toLowerCase()}%`}`)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    id: Number(r.id),
+    task_id: Number(r.task_id),
+    created_at: Number(r.created_at),
+  }));
+}
+
+/** Whether `author` commented on the task at or after `since`. */
+export async function hasCommentSince(
+  db: Kysely<DB>,
+  taskId: number,
+  author: string,
+  since: number,
+): Promise<boolean> {
+  const r = await db
+    .selectFrom('comments')
+    .select('id')
+    .where('task_id', '=', taskId)
+    .where('author', '=', author)
+    .where('created_at', '>=', since)
+    .limit(1)
+    .executeTakeFirst();
+  return r !== undefined;
 }

@@ -1,9 +1,16 @@
 import type { Kysely } from 'kysely';
+import type { EventType } from '../contract/event-types.js';
+import type { EventData } from '../contract/events.js';
 import { nextValue } from './counters.js';
 import { hotQuery } from './hot-sql.js';
 import type { DB } from './schema.js';
 import type { Tx } from './store.js';
 
+/**
+ * An event row. `type` is text: a newer agentboard sharing the database may
+ * have written a type this one does not know (what this one writes is an
+ * AppendedEvent).
+ */
 export interface EventRecord {
   id: number;
   type: string;
@@ -13,23 +20,30 @@ export interface EventRecord {
   createdAt: number;
 }
 
+/** An event this process wrote: its type is one of the contract's. */
+export interface AppendedEvent extends EventRecord {
+  type: EventType;
+}
+
 /**
- * Appends an event in the caller's transaction. Call it after the change it
+ * Appends an event in the caller's transaction. The payload is the
+ * contract's for `type` (src/contract/events.ts): an unknown type or a
+ * payload of another shape does not compile. Call it after the change it
  * describes, last in the transaction: the event counter's lock serialises
  * writers, so it should be held briefly.
  */
-export async function appendEvent(
+export async function appendEvent<T extends EventType>(
   tx: Tx,
-  type: string,
-  ref: { taskId?: number | null; runId?: string | null; data?: Record<string, unknown> },
-): Promise<EventRecord> {
+  type: T,
+  ref: { taskId?: number | null; runId?: string | null; data: EventData<T> },
+): Promise<AppendedEvent> {
   const id = await nextValue(tx, 'event');
-  const record: EventRecord = {
+  const record: AppendedEvent = {
     id,
     type,
     taskId: ref.taskId ?? null,
     runId: ref.runId ?? null,
-    data: ref.data ?? {},
+    data: ref.data,
     createdAt: tx.now,
   };
   await hotQuery(

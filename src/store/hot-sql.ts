@@ -10,34 +10,21 @@
  * (column names of typed patches), never from input: checked all the same.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Dialect } from './migrations/index.js';
+import type { SqlDialect } from './dialect.js';
 import type { DB } from './schema.js';
 
-const dialects = new WeakMap<Kysely<DB>, Dialect>();
-const pgText = new Map<string, string>();
+const dialects = new WeakMap<Kysely<DB>, SqlDialect>();
 
 /** Every Kysely handle the store gives out (the pool, each transaction) is registered here. */
-export function registerHandle(db: Kysely<DB>, dialect: Dialect): void {
+export function registerHandle(db: Kysely<DB>, dialect: SqlDialect): void {
   dialects.set(db, dialect);
 }
 
 export async function hotQuery<R>(db: Kysely<DB>, text: string, params: unknown[]): Promise<R[]> {
   const dialect = dialects.get(db);
   if (dialect === undefined) throw new Error('hotQuery: a database handle the store did not open');
-  const r = await db.executeQuery<R>(
-    CompiledQuery.raw(dialect === 'postgres' ? toPg(text) : text, params),
-  );
+  const r = await db.executeQuery<R>(CompiledQuery.raw(dialect.placeholders(text), params));
   return r.rows;
-}
-
-function toPg(text: string): string {
-  let out = pgText.get(text);
-  if (out === undefined) {
-    let n = 0;
-    out = text.replace(/\?/g, () => `$${++n}`);
-    pgText.set(text, out);
-  }
-  return out;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

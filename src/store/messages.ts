@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { MessageType } from '../contract/vocabulary.js';
 import { nextValue } from './counters.js';
 import { hotQuery } from './hot-sql.js';
 import type { DB, MessagesTable } from './schema.js';
@@ -13,7 +14,13 @@ export type MessageRow = Selectable<MessagesTable>;
  */
 export async function insertMessage(
   tx: Tx,
-  m: { taskId: number | null; runId: string | null; type: string; author: string; body: string },
+  m: {
+    taskId: number | null;
+    runId: string | null;
+    type: MessageType;
+    author: string;
+    body: string;
+  },
 ): Promise<MessageRow> {
   const row: MessageRow = {
     id: await nextValue(tx, 'message'),

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import { StoreError } from '../domain/errors.js';
+import { LOCK_KEYS } from './dialect.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js';
 import type { Store } from './store.js';
 
@@ -13,10 +13,8 @@ export async function migrate(store: Store): Promise<void> {
   // another process holds it, nor on a read-only disk.
   if (await upToDate(store)) return;
   await store.tx(async ({ db, dialect, now }) => {
-    if (dialect === 'postgres') {
-      // Two processes opening a fresh database at once must not both migrate it.
-      await sql`select pg_advisory_xact_lock(4317001)`.execute(db);
-    }
+    // Two processes opening a fresh database at once must not both migrate it.
+    await dialect.transactionLock(db, LOCK_KEYS.migrate);
     await db.schema
       .createTable('schema_version')
       .ifNotExists()
@@ -37,7 +35,7 @@ export async function migrate(store: Store): Promise<void> {
       // may land with gaps, and one merged later must still be applied.
       if (applied.has(m.version)) continue;
       // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped schema
-      await m.up(db as any, dialect);
+      await m.up(db as any, dialect.name);
       await db
         .insertInto('schema_version')
         .values({ version: m.version, applied_at: now })

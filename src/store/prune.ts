@@ -64,8 +64,10 @@ export async function pruneCandidates(db: Kysely<DB>, cutoff: number): Promise<n
  * locked, no task here can gain an active run before the prune commits.
  */
 export async function lockTasks(tx: Tx, taskIds: number[]): Promise<void> {
-  if (tx.dialect !== 'postgres' || taskIds.length === 0) return;
-  await tx.db.selectFrom('tasks').select('id').where('id', 'in', taskIds).forUpdate().execute();
+  if (taskIds.length === 0) return;
+  await tx.dialect
+    .lockForUpdate(tx.db.selectFrom('tasks').select('id').where('id', 'in', taskIds))
+    .execute();
 }
 
 export interface PruneTarget {
@@ -191,7 +193,7 @@ const VACUUM_STEP = 1000;
  */
 export async function returnSpace(store: Store, o: { allowFull: boolean }): Promise<SpaceReport> {
   const started = performance.now();
-  if (store.dialect === 'postgres') {
+  if (store.dialect.reclaimsSpace) {
     return {
       mode: 'autovacuum',
       reason: 'PostgreSQL: autovacuum reclaims the deleted rows for reuse',

@@ -23,14 +23,13 @@ export async function insertOutputChunks(
   leaseToken: number,
   chunks: OutputChunk[],
 ): Promise<boolean> {
-  let q = tx.db
+  const q = tx.db
     .selectFrom('runs')
     .select('id')
     .where('id', '=', runId)
     .where('lease_token', '=', leaseToken)
     .where('state', 'in', ACTIVE_RUN_STATES);
-  if (tx.dialect === 'postgres') q = q.forShare();
-  if (!(await q.executeTakeFirst())) return false;
+  if (!(await tx.dialect.lockForShare(q).executeTakeFirst())) return false;
   if (chunks.length === 0) return true;
   await tx.db
     .insertInto('run_output')

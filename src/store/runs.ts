@@ -1,11 +1,24 @@
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
-import { ACTIVE_RUN_STATES, type RunState } from '../domain/run.js';
+import { ACTIVE_RUN_STATES, type RunState, type RunStep, stepRun } from '../domain/run.js';
 import { nextValue } from './counters.js';
+import { LOCK_KEYS } from './dialect.js';
 import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, RunsTable } from './schema.js';
 import { leaseDeadlineSql, leaseNow, type Tx } from './store.js';
 
 export type RunRow = Selectable<RunsTable>;
+
+/**
+ * A change to a run. Its state is set only as a step of the run machine
+ * (domain/run.ts stepRun), never as a bare value: the machine's tests then
+ * cover every transition the system makes.
+ */
+export type RunPatch = Omit<Updateable<RunsTable>, 'state'> & { state?: RunStep };
+
+function runSet(patch: RunPatch): { text: string; values: unknown[] } {
+  const { state, ...rest } = patch;
+  return setClause(state ? { ...rest, state: state.to } : rest);
+}
 
 const BIGINT_COLUMNS = [
   'run_at',
@@ -123,7 +136,7 @@ export async function latestRunOfTask(db: Kysely<DB>, taskId: number): Promise<R
 export interface RunFilter {
   ids?: string[];
   taskId?: number;
-  states?: string[];
+  states?: RunState[];
   agent?: string;
   workerId?: string;
   limit?: number;
@@ -145,8 +158,8 @@ export async function listRuns(db: Kysely<DB>, f: RunFilter): Promise<RunRow[]> 
   return (await q.execute()).map(normalizeRun);
 }
 
-export async function updateRun(tx: Tx, id: string, patch: Updateable<RunsTable>): Promise<void> {
-  const set = setClause(patch);
+export async function updateRun(tx: Tx, id: string, patch: RunPatch): Promise<void> {
+  const set = runSet(patch);
   if (set.values.length === 0) return;
   await hotQuery(tx.db, `update runs set ${set.text} where id = ?`, [...set.values, id]);
 }
@@ -159,9 +172,9 @@ export async function updateRunFenced(
   tx: Tx,
   id: string,
   leaseToken: number,
-  patch: Updateable<RunsTable>,
+  patch: RunPatch,
 ): Promise<boolean> {
-  const set = setClause(patch);
+  const set = runSet(patch);
   const active = ACTIVE_RUN_STATES.map(() => '?').join(', ');
   // `returning id` says whether the fence held, the same way on both dialects.
   const rows = await hotQuery(
@@ -181,14 +194,14 @@ export async function releaseClaimedRun(
   tx: Tx,
   id: string,
   leaseToken: number,
-  to: RunState,
+  step: RunStep,
 ): Promise<boolean> {
   const rows = await hotQuery(
     tx.db,
     `update runs set state = ?, worker_id = null, lease_token = null,
        lease_expires_at = null, host = null, boot_id = null, claimed_at = null
-     where id = ? and lease_token = ? and state = 'claimed' returning id`,
-    [to, id, leaseToken],
+     where id = ? and lease_token = ? and state = ? returning id`,
+    [step.to, id, leaseToken, step.from],
   );
   return rows.length > 0;
 }
@@ -229,23 +242,21 @@ export async function claimNext(tx: Tx, req: ClaimRequest): Promise<RunRow | und
  * of them, which is what makes a burst of free slots cheap to fill.
  */
 export async function claimRuns(tx: Tx, req: ClaimRequest, max: number): Promise<RunRow[]> {
-  if (tx.dialect === 'postgres') {
-    // Limits across workers. SKIP LOCKED alone picks distinct *rows*, but a
-    // limit is a *count*: two workers claiming at once each count the same
-    // busy runs under READ COMMITTED and together overshoot. So claims take
-    // one transaction-scoped advisory lock first: they run one at a time
-    // (a claim is a few short statements, ~1 ms), and each counts after the
-    // previous one committed. Only a claim raises a count (ends and cancels
-    // lower it, takeovers keep it), so limits hold at every instant. Rejected
-    // alternative: per-agent "slot" rows locked with SKIP LOCKED scale better
-    // per agent, but the global limit spans agents and would still need one
-    // shared lock, and slots must be kept in step with every run end.
-    // SKIP LOCKED below still matters: the row picked may be locked by
-    // another writer (a cancel, an edit), and the claim moves on rather than
-    // waits while holding the lock. (SQLite's BEGIN IMMEDIATE already
-    // serialises writers.) Released at commit.
-    await sql`select pg_advisory_xact_lock(4317002)`.execute(tx.db);
-  }
+  // Limits across workers. SKIP LOCKED alone picks distinct *rows*, but a
+  // limit is a *count*: two workers claiming at once each count the same
+  // busy runs under READ COMMITTED and together overshoot. So claims take
+  // one transaction-scoped advisory lock first: they run one at a time
+  // (a claim is a few short statements, ~1 ms), and each counts after the
+  // previous one committed. Only a claim raises a count (ends and cancels
+  // lower it, takeovers keep it), so limits hold at every instant. Rejected
+  // alternative: per-agent "slot" rows locked with SKIP LOCKED scale better
+  // per agent, but the global limit spans agents and would still need one
+  // shared lock, and slots must be kept in step with every run end.
+  // SKIP LOCKED below still matters: the row picked may be locked by
+  // another writer (a cancel, an edit), and the claim moves on rather than
+  // waits while holding the lock. (SQLite's BEGIN IMMEDIATE already
+  // serialises writers.) Released at commit.
+  await tx.dialect.transactionLock(tx.db, LOCK_KEYS.claim);
   const busy = await busyByAgent(tx.db);
   let total = 0;
   for (const n of busy.values()) total += n;
@@ -277,20 +288,27 @@ async function runnable(
   tx: Tx,
   agents: string[],
   limit: number,
-): Promise<{ id: string; agent: string }[]> {
-  // Ids only: the claim's update returns the whole row.
-  const text = `select r.id, r.agent from runs r
+): Promise<{ id: string; agent: string; state: RunState }[]> {
+  // Ids only (and the state the claim steps from): the claim's update returns the whole row.
+  const text = `select r.id, r.agent, r.state from runs r
     where r.state = 'queued' and r.run_at <= ? and r.agent in (${agents.map(() => '?').join(', ')})
       and not exists (
         select 1 from task_dependencies d join tasks t on t.id = d.depends_on_id
         where d.task_id = r.task_id and t.status != 'done')
     order by r.priority desc, r.run_at, r.id
-    limit ?${tx.dialect === 'postgres' ? ' for update skip locked' : ''}`;
+    limit ?${tx.dialect.skipLocked}`;
   return hotQuery(tx.db, text, [tx.now, ...agents, limit]);
 }
 
-async function claimRow(tx: Tx, req: ClaimRequest, row: { id: string }): Promise<RunRow> {
-  if (tx.dialect === 'postgres') {
+async function claimRow(
+  tx: Tx,
+  req: ClaimRequest,
+  row: { id: string; state: RunState },
+): Promise<RunRow> {
+  // Checked in code, from the state the candidate query read (the row is
+  // locked or the write lock held since): no extra statement on the hot path.
+  const { to } = stepRun(row.state, { type: 'claim' });
+  if (tx.dialect.writableCte) {
     // One statement for the token, the lease deadline and the claim: every
     // round trip here is spent holding the claim lock.
     const r = await sql<RunRow>`
@@ -299,7 +317,7 @@ async function claimRow(tx: Tx, req: ClaimRequest, row: { id: string }): Promise
         on conflict (name) do update set value = counters.value + 1
         returning value)
       update runs set
-        state = 'claimed', worker_id = ${req.workerId}, host = ${req.host},
+        state = ${to}, worker_id = ${req.workerId}, host = ${req.host},
         boot_id = ${req.bootId}, lease_token = (select value from token),
         lease_expires_at = ${leaseDeadlineSql(tx, req.leaseMs)}, claimed_at = ${tx.now}
       where id = ${row.id}
@@ -311,10 +329,19 @@ async function claimRow(tx: Tx, req: ClaimRequest, row: { id: string }): Promise
   const token = await nextValue(tx, 'lease');
   const [claimed] = await hotQuery<RunRow>(
     tx.db,
-    `update runs set state = 'claimed', worker_id = ?, host = ?, boot_id = ?, lease_token = ?,
+    `update runs set state = ?, worker_id = ?, host = ?, boot_id = ?, lease_token = ?,
        lease_expires_at = ?, claimed_at = ?
      where id = ? returning *`,
-    [req.workerId, req.host, req.bootId, token, (await leaseNow(tx)) + req.leaseMs, tx.now, row.id],
+    [
+      to,
+      req.workerId,
+      req.host,
+      req.bootId,
+      token,
+      (await leaseNow(tx)) + req.leaseMs,
+      tx.now,
+      row.id,
+    ],
   );
   if (!claimed) throw new Error(`run ${row.id} vanished during its claim`);
   return normalizeRun(claimed);

@@ -1,11 +1,13 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { TickOutcome } from '../contract/vocabulary.js';
 import { ACTIVE_RUN_STATES } from '../domain/run.js';
+import { LOCK_KEYS } from './dialect.js';
 import type { DB, SchedulesTable, ScheduleTicksTable } from './schema.js';
 import type { Tx } from './store.js';
 
 export type ScheduleRow = Selectable<SchedulesTable>;
 export type ScheduleTickRow = Selectable<ScheduleTicksTable>;
-export type TickOutcome = 'run' | 'skipped' | 'waiting' | 'idle';
+export type { TickOutcome };
 
 function normalizeSchedule(r: ScheduleRow): ScheduleRow {
   return {
@@ -43,9 +45,8 @@ export async function getSchedule(db: Kysely<DB>, id: number): Promise<ScheduleR
  * already serialises writers).
  */
 export async function lockSchedule(tx: Tx, id: number): Promise<ScheduleRow | undefined> {
-  let q = tx.db.selectFrom('schedules').selectAll().where('id', '=', id);
-  if (tx.dialect === 'postgres') q = q.forUpdate();
-  const r = await q.executeTakeFirst();
+  const q = tx.db.selectFrom('schedules').selectAll().where('id', '=', id);
+  const r = await tx.dialect.lockForUpdate(q).executeTakeFirst();
   return r && normalizeSchedule(r);
 }
 
@@ -83,6 +84,28 @@ export async function heartbeatScheduleOf(
     .where('agent', '=', agent)
     .executeTakeFirst();
   return r && normalizeSchedule(r);
+}
+
+/** Until commit, no other engine syncs heartbeats: two starting at once must not both create one. */
+export async function lockHeartbeats(tx: Tx): Promise<void> {
+  await tx.dialect.transactionLock(tx.db, LOCK_KEYS.heartbeats);
+}
+
+/** The latest tick before `before` with this outcome, or null. */
+export async function lastTickAt(
+  db: Kysely<DB>,
+  scheduleId: number,
+  outcome: TickOutcome,
+  before: number,
+): Promise<number | null> {
+  const r = await db
+    .selectFrom('schedule_ticks')
+    .select((eb) => eb.fn.max('tick_at').as('t'))
+    .where('schedule_id', '=', scheduleId)
+    .where('outcome', '=', outcome)
+    .where('tick_at', '<', before)
+    .executeTakeFirst();
+  return r?.t != null ? Number(r.t) : null;
 }
 
 /**
@@ -161,12 +184,7 @@ export async function scheduleBusy(db: Kysely<DB>, s: ScheduleRow): Promise<bool
   return (await q.limit(1).executeTakeFirst()) !== undefined;
 }
 
-export interface TickCounts {
-  run: number;
-  skipped: number;
-  waiting: number;
-  idle: number;
-}
+export type TickCounts = Record<TickOutcome, number>;
 
 /** Recorded ticks per outcome, for every schedule at once. */
 export async function tickCounts(db: Kysely<DB>): Promise<Map<number, TickCounts>> {
@@ -179,7 +197,7 @@ export async function tickCounts(db: Kysely<DB>): Promise<Map<number, TickCounts
   for (const r of rows) {
     const id = Number(r.schedule_id);
     const c = out.get(id) ?? { run: 0, skipped: 0, waiting: 0, idle: 0 };
-    if (r.outcome in c) c[r.outcome as TickOutcome] = Number(r.n);
+    c[r.outcome] = Number(r.n);
     out.set(id, c);
   }
   return out;

@@ -1,14 +1,26 @@
 import type { Generated } from 'kysely';
+import type {
+  CatchUp,
+  MessageType,
+  Overlap,
+  RunState,
+  RunTrigger,
+  StopAction,
+  TaskStatus,
+  TickOutcome,
+} from '../contract/vocabulary.js';
 
 /**
  * Table shapes as Kysely sees them. Times are epoch milliseconds; booleans
  * are 0/1 integers and JSON is text, so both dialects store the same values.
+ * Columns holding one of the board's words are typed with it (the contract's
+ * lists): the database stores text, and only our code writes these columns.
  */
 export interface TasksTable {
   id: number;
   title: string;
   body: string;
-  status: string;
+  status: TaskStatus;
   priority: number;
   position: number;
   agent: string | null;
@@ -31,8 +43,8 @@ export interface RunsTable {
   id: string;
   task_id: number;
   agent: string;
-  state: string;
-  trigger: string;
+  state: RunState;
+  trigger: RunTrigger;
   attempt: number;
   max_attempts: number;
   iteration: number;
@@ -74,7 +86,7 @@ export interface RunsTable {
   stop_requested_at: number | null;
   stop_reason: string | null;
   /** What a requested stop leads to: `block` the card, `cancel` the task, or a monitor's verdict. */
-  stop_action: string | null;
+  stop_action: StopAction | null;
   last_output_at: number | null;
   output_bytes: number;
   previous_run_id: string | null;
@@ -127,6 +139,10 @@ export interface CommentsTable {
 
 export interface EventsTable {
   id: number;
+  /**
+   * Text, not EventType: a newer agentboard sharing the database may have
+   * written a type this one does not know. Writes are typed (appendEvent).
+   */
   type: string;
   task_id: number | null;
   run_id: string | null;
@@ -138,7 +154,7 @@ export interface MessagesTable {
   id: Generated<number>;
   task_id: number | null;
   run_id: string | null;
-  type: string;
+  type: MessageType;
   author: string;
   body: string;
   created_at: number;
@@ -151,9 +167,9 @@ export interface SchedulesTable {
   agent: string | null;
   prompt: string;
   task_id: number | null;
-  catch_up: string;
+  catch_up: CatchUp;
   catch_up_window_ms: number;
-  overlap: string;
+  overlap: Overlap;
   enabled: number;
   last_tick_at: number | null;
   created_at: number;
@@ -170,7 +186,7 @@ export interface ScheduleTicksTable {
   run_id: string | null;
   created_at: number;
   /** run | skipped | waiting | idle (migration 004). */
-  outcome: string;
+  outcome: TickOutcome;
   reason: string | null;
 }
 
@@ -191,7 +207,7 @@ export interface WorkersTable {
 /** A slice of a run's log shipped to the database by the worker running it. */
 export interface RunOutputTable {
   run_id: string;
-  stream: string;
+  stream: 'stdout' | 'stderr';
   offset: number;
   data: Uint8Array;
   created_at: number;

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { RunState } from '../domain/run.js';
 import type { DB } from './schema.js';
 
 /**
@@ -70,7 +71,7 @@ export interface OutcomeRow {
   /** Days since the epoch (UTC). */
   day: number;
   agent: string;
-  state: string;
+  state: RunState;
   runs: number;
   costUsd: number;
   tokensIn: number;

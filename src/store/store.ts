@@ -16,30 +16,28 @@ import {
   type UnknownRow,
 } from 'kysely';
 import pg from 'pg';
+import { type Clock, systemClock } from '../domain/clock.js';
 import { StoreError } from '../domain/errors.js';
 import { Checkpointer } from './checkpointer.js';
+import { POSTGRES, SQLITE, type SqlDialect } from './dialect.js';
 import type { EventRecord } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { registerHandle } from './hot-sql.js';
 import { migrate } from './migrate.js';
-import type { Dialect } from './migrations/index.js';
 import { EVENTS_CHANNEL, encodeNotice, PgListener } from './pg-listener.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 import { isBusy, storeFault, writeLockHolder } from './store-faults.js';
 
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
+/** Moved to the domain (it owns timers now); re-exported for the imports that name it here. */
+export { type Clock, systemClock };
 
 /** One unit of work: a connection inside a transaction, plus the events it appends. */
 export interface Tx {
   db: Kysely<DB>;
   now: number;
   events: EventRecord[];
-  dialect: Dialect;
+  dialect: SqlDialect;
   /** Leases are timed by the database's clock (PostgreSQL, shared by every host): see leaseNow. */
   dbClock?: boolean;
 }
@@ -119,7 +117,7 @@ export class Store {
 
   private constructor(
     readonly db: Kysely<DB>,
-    readonly dialect: Dialect,
+    readonly dialect: SqlDialect,
     readonly clock: Clock,
     readonly sqlite: SqliteDatabase.Database | null,
     readonly pool: pg.Pool | null,
@@ -157,7 +155,7 @@ export class Store {
       pool.on('error', () => {});
       pool.on('connect', (client) => client.on('error', () => {}));
       const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [guard] });
-      store = new Store(db, 'postgres', clock, null, pool, guard);
+      store = new Store(db, POSTGRES, clock, null, pool, guard);
       store.databaseUrl = opts.databaseUrl;
     } else {
       const file = opts.sqliteFile;
@@ -177,7 +175,7 @@ export class Store {
         dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
         plugins: [guard],
       });
-      store = new Store(db, 'sqlite', clock, sqlite, null, guard);
+      store = new Store(db, SQLITE, clock, sqlite, null, guard);
       store.sqliteFile = file;
       store.checkpointer = new Checkpointer(sqlite, file);
     }
@@ -237,10 +235,10 @@ export class Store {
 
   private async runInTransaction<T>(events: EventRecord[], fn: (tx: Tx) => Promise<T>): Promise<T> {
     const now = this.clock.now();
-    if (this.dialect === 'postgres') {
+    if (this.dialect.notifiesCommits) {
       const dbClock = this.clock === systemClock;
       return this.db.transaction().execute(async (trx) => {
-        registerHandle(trx, 'postgres');
+        registerHandle(trx, this.dialect);
         const result = await fn({ db: trx, now, events, dialect: this.dialect, dbClock });
         // Delivered to every LISTENer at commit, never for a rollback: a
         // worker on another host wakes for exactly the committed change.
@@ -254,7 +252,7 @@ export class Store {
       });
     }
     return this.db.connection().execute(async (conn) => {
-      registerHandle(conn, 'sqlite');
+      registerHandle(conn, this.dialect);
       await sql`begin immediate`.execute(conn);
       try {
         const result = await fn({ db: conn, now, events, dialect: this.dialect });
@@ -308,7 +306,7 @@ export class Store {
    * test's own clock (or SQLite, one host) is used as is.
    */
   async leaseNow(): Promise<number> {
-    if (this.dialect !== 'postgres' || this.clock !== systemClock) return this.clock.now();
+    if (!this.dialect.databaseClock || this.clock !== systemClock) return this.clock.now();
     const r = await sql<{ t: number }>`select ${DB_NOW} as t`.execute(this.db);
     return Number(r.rows[0]?.t);
   }

@@ -5,6 +5,7 @@ import {
   sql,
   type Updateable,
 } from 'kysely';
+import type { TaskStatus, TaskStep } from '../domain/task.js';
 import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, TasksTable } from './schema.js';
 import type { Tx } from './store.js';
@@ -12,7 +13,7 @@ import type { Tx } from './store.js';
 export type TaskRow = Selectable<TasksTable>;
 
 export interface TaskFilter {
-  statuses?: string[];
+  statuses?: TaskStatus[];
   agent?: string;
   label?: string;
   search?: string;
@@ -38,8 +39,16 @@ export async function getTasks(db: Kysely<DB>, ids: number[]): Promise<TaskRow[]
   return rows.map(normalizeTask);
 }
 
-export async function updateTask(tx: Tx, id: number, patch: Updateable<TasksTable>): Promise<void> {
-  const set = setClause({ ...patch, updated_at: tx.now });
+/**
+ * A change to a task. Its status is set only as a step of the task machine
+ * (domain/task.ts stepTask), never as a bare value: the machine's tests then
+ * cover every transition the system makes.
+ */
+export type TaskRowPatch = Omit<Updateable<TasksTable>, 'status'> & { status?: TaskStep };
+
+export async function updateTask(tx: Tx, id: number, patch: TaskRowPatch): Promise<void> {
+  const { status, ...rest } = patch;
+  const set = setClause({ ...rest, ...(status ? { status: status.to } : {}), updated_at: tx.now });
   await hotQuery(tx.db, `update tasks set ${set.text} where id = ?`, [...set.values, id]);
 }
 
@@ -110,7 +119,7 @@ export async function countTasksByStatus(
 /** Positions of a column's cards, in order: the neighbours of a move. */
 export async function columnPositions(
   db: Kysely<DB>,
-  status: string,
+  status: TaskStatus,
 ): Promise<{ id: number; position: number }[]> {
   const rows = await db
     .selectFrom('tasks')
@@ -122,7 +131,7 @@ export async function columnPositions(
   return rows.map((r) => ({ id: Number(r.id), position: Number(r.position) }));
 }
 
-export async function lastPosition(db: Kysely<DB>, status: string): Promise<number> {
+export async function lastPosition(db: Kysely<DB>, status: TaskStatus): Promise<number> {
   const r = await db
     .selectFrom('tasks')
     .select((eb) => eb.fn.max('position').as('p'))
@@ -147,6 +156,40 @@ export async function dependenciesOf(db: Kysely<DB>, taskId: number): Promise<nu
     .orderBy('depends_on_id')
     .execute();
   return rows.map((r) => Number(r.depends_on_id));
+}
+
+export async function removeDependencies(
+  tx: Tx,
+  taskId: number,
+  dependsOn: number[],
+): Promise<void> {
+  if (dependsOn.length === 0) return;
+  await tx.db
+    .deleteFrom('task_dependencies')
+    .where('task_id', '=', taskId)
+    .where('depends_on_id', 'in', dependsOn)
+    .execute();
+}
+
+/** The tasks that wait on `taskId` (the other direction of dependenciesOf). */
+export async function dependentsOf(db: Kysely<DB>, taskId: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('task_dependencies')
+    .select('task_id')
+    .where('depends_on_id', '=', taskId)
+    .orderBy('task_id')
+    .execute();
+  return rows.map((r) => Number(r.task_id));
+}
+
+/** Sets the positions of cards at once (a column renumbered), without touching updated_at. */
+export async function setPositions(
+  tx: Tx,
+  positions: readonly { id: number; position: number }[],
+): Promise<void> {
+  for (const p of positions) {
+    await tx.db.updateTable('tasks').set({ position: p.position }).where('id', '=', p.id).execute();
+  }
 }
 
 export async function allDependencyEdges(db: Kysely<DB>): Promise<[number, number][]> {

@@ -1,4 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { RunState } from '../domain/run.js';
+import type { TaskStatus } from '../domain/task.js';
 import type { DB, WorkspacesTable } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -105,14 +107,14 @@ export async function getMaintenance(
 
 export interface GcTaskFacts {
   id: number;
-  status: string;
+  status: TaskStatus;
   updatedAt: number;
 }
 
 export interface GcRunFacts {
   id: string;
   taskId: number;
-  state: string;
+  state: RunState;
   endedAt: number | null;
   createdAt: number;
 }

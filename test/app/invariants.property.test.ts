@@ -18,6 +18,7 @@ import {
   isTerminalRun,
   type RunEvent,
   type RunState,
+  stepRun,
   transitionRun,
 } from '../../src/domain/run.js';
 import { PRIORITIES, TASK_STATUSES } from '../../src/domain/task.js';
@@ -187,7 +188,7 @@ const LEGAL_RUN_STEPS = (() => {
     { type: 'start' },
     { type: 'exit', code: 0 },
     { type: 'exit', code: 1 },
-    { type: 'spawn_failed' },
+    { type: 'fail' },
     { type: 'timeout' },
     { type: 'cancel' },
     { type: 'lose' },
@@ -214,7 +215,7 @@ interface Held {
 }
 
 interface Observed {
-  runs: Map<string, { state: string; row: string }>;
+  runs: Map<string, { state: RunState; row: string }>;
   tasksJson: string;
   events: number;
 }
@@ -238,7 +239,7 @@ async function checkInvariants(app: App, before: Observed, step: string): Promis
   const runs = await db.selectFrom('runs').select(['id', 'task_id', 'state']).execute();
   const activeByTask = new Map<number, string[]>();
   for (const r of runs) {
-    if (!isActiveRun(r.state as RunState)) continue;
+    if (!isActiveRun(r.state)) continue;
     const list = activeByTask.get(Number(r.task_id)) ?? [];
     list.push(r.id);
     activeByTask.set(Number(r.task_id), list);
@@ -251,7 +252,7 @@ async function checkInvariants(app: App, before: Observed, step: string): Promis
   for (const [id, prev] of before.runs) {
     const cur = now.runs.get(id);
     assert.ok(cur, `${step}: run ${id} disappeared`);
-    if (isTerminalRun(prev.state as RunState)) {
+    if (isTerminalRun(prev.state)) {
       assert.equal(cur.row, prev.row, `${step}: terminal run ${id} changed`);
     } else if (cur.state !== prev.state) {
       assert.ok(
@@ -393,7 +394,11 @@ async function apply(
       const run = await getRun(app.store.db, h.runId);
       if (run?.state !== 'claimed') return 'ok';
       const ok = await app.store.tx((tx) =>
-        updateRunFenced(tx, h.runId, h.token, { state: 'running', started_at: tx.now, pid: 99 }),
+        updateRunFenced(tx, h.runId, h.token, {
+          state: stepRun(run.state, { type: 'start' }),
+          started_at: tx.now,
+          pid: 99,
+        }),
       );
       assert.ok(ok, 'the lease holder can mark its run running');
       return 'ok';
@@ -413,7 +418,10 @@ async function apply(
       if (run.state === 'claimed' && !FROM_CLAIMED.includes(outcome)) {
         // The engine only reports these for a started process: start it first.
         await app.store.tx((tx) =>
-          updateRunFenced(tx, h.runId, h.token, { state: 'running', started_at: tx.now }),
+          updateRunFenced(tx, h.runId, h.token, {
+            state: stepRun(run.state, { type: 'start' }),
+            started_at: tx.now,
+          }),
         );
         await checkpoint();
       }

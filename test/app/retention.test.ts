@@ -18,6 +18,8 @@ import { postMessage } from '../../src/app/messages.js';
 import { startRun } from '../../src/app/runs.js';
 import { addTask } from '../../src/app/tasks.js';
 import { runDir } from '../../src/config/home.js';
+import type { RunState } from '../../src/domain/run.js';
+import type { TaskStatus } from '../../src/domain/task.js';
 import { PRUNED_TABLES, type RowCounts } from '../../src/store/prune.js';
 import { listeningBoard, SseClient } from '../server/sse-helpers.js';
 import { type BoardLocation, postgresBoard, sqliteBoard, testConfig } from '../support/board.js';
@@ -43,7 +45,7 @@ interface Made {
 async function makeTask(
   app: App,
   name: string,
-  o: { runs: string[]; status: string; old: boolean },
+  o: { runs: RunState[]; status: TaskStatus; old: boolean },
 ): Promise<Made> {
   const db = app.store.db;
   const t = await addTask(app, { title: name, agent: 'bot' });

@@ -7,6 +7,7 @@ import { type App, openApp } from '../../src/app/context.js';
 import { addTask } from '../../src/app/tasks.js';
 import { runViews } from '../../src/app/workers.js';
 import { parseTaskId } from '../../src/domain/ids.js';
+import { stepRun } from '../../src/domain/run.js';
 import { listRuns, type RunRow, updateRun } from '../../src/store/runs.js';
 import { stopWorker, upsertWorker } from '../../src/store/workers.js';
 import { boardEnv, execCli, ServeProcess } from '../support/server.js';
@@ -33,9 +34,11 @@ async function runningRun(app: App, worker: string, leaseLeftMs: number): Promis
   const [queued] = await listRuns(app.store.db, { taskId: parseTaskId(view.id) });
   assert.ok(queued, 'autostart queued a run');
   const now = await app.store.leaseNow();
+  // Claimed and started, the way a worker does it: two steps of the run machine.
+  const claimed = stepRun(queued.state, { type: 'claim' });
   await app.store.tx((tx) =>
     updateRun(tx, queued.id, {
-      state: 'running',
+      state: stepRun(claimed.to, { type: 'start' }),
       worker_id: worker,
       lease_token: 1,
       lease_expires_at: now + leaseLeftMs,

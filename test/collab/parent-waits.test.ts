@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { finishRun } from '../../src/app/finish-run.js';
 import { startRun } from '../../src/app/runs.js';
 import { addTask, cancelTask, moveTask, showTask } from '../../src/app/tasks.js';
+import { stepRun } from '../../src/domain/run.js';
+import { updateRun } from '../../src/store/runs.js';
 import { sqliteBoard, testConfig } from '../support/board.js';
 
 const SUCCESS = {
@@ -27,6 +29,11 @@ async function parentWithTwoChildren() {
     kids.push(Number((await addTask(app, { title, parent, status: 'backlog' })).id.slice(2)));
   }
   const run = await startRun(app, parent);
+  // A run ends only once claimed and started: the steps a worker takes, through the run machine.
+  await app.store.tx(async (tx) => {
+    await updateRun(tx, run.id, { state: stepRun('queued', { type: 'claim' }) });
+    await updateRun(tx, run.id, { state: stepRun('claimed', { type: 'start' }) });
+  });
   assert.equal(await finishRun(app, run.id, null, SUCCESS), true);
   const waiting = await showTask(app, parent);
   assert.equal(waiting.status, 'review');

@@ -9,7 +9,11 @@ import {
   RUN_STATES,
   type RunEvent,
   type RunState,
+  runEndEvent,
+  stepRun,
+  stepRunEnd,
   TERMINAL_RUN_STATES,
+  type TerminalRunState,
   transitionRun,
 } from '../../src/domain/run.js';
 
@@ -20,7 +24,7 @@ const EVENTS: RunEvent[] = [
   { type: 'exit', code: 0 },
   { type: 'exit', code: 1 },
   { type: 'exit', code: 137 },
-  { type: 'spawn_failed' },
+  { type: 'fail' },
   { type: 'timeout' },
   { type: 'cancel' },
   { type: 'lose' },
@@ -29,10 +33,16 @@ const EVENTS: RunEvent[] = [
 /** §3: queued → claimed → running → succeeded | failed | timed_out | cancelled | lost. */
 const TABLE: Record<string, Record<string, RunState>> = {
   queued: { claim: 'claimed', cancel: 'cancelled' },
+  // A claimed run may also end as a running one does: its agent ran, but
+  // the start was never recorded (the worker died in between).
   claimed: {
     start: 'running',
     release: 'queued',
-    spawn_failed: 'failed',
+    'exit:0': 'succeeded',
+    'exit:1': 'failed',
+    'exit:137': 'failed',
+    fail: 'failed',
+    timeout: 'timed_out',
     cancel: 'cancelled',
     lose: 'lost',
   },
@@ -40,6 +50,7 @@ const TABLE: Record<string, Record<string, RunState>> = {
     'exit:0': 'succeeded',
     'exit:1': 'failed',
     'exit:137': 'failed',
+    fail: 'failed',
     timeout: 'timed_out',
     cancel: 'cancelled',
     lose: 'lost',
@@ -47,8 +58,8 @@ const TABLE: Record<string, Record<string, RunState>> = {
 };
 const ALLOWED: Record<string, string[]> = {
   queued: ['claim', 'cancel'],
-  claimed: ['start', 'release', 'spawn_failed', 'cancel', 'lose'],
-  running: ['exit', 'timeout', 'cancel', 'lose'],
+  claimed: ['start', 'release', 'cancel', 'lose', 'fail', 'exit', 'timeout'],
+  running: ['exit', 'fail', 'timeout', 'cancel', 'lose'],
 };
 
 const key = (e: RunEvent) => (e.type === 'exit' ? `exit:${e.code}` : e.type);
@@ -108,4 +119,42 @@ test('property: from any state, any event sequence never leaves a terminal state
     }),
     { numRuns: 500 },
   );
+});
+
+describe('stepRunEnd: the end decided for a run, as a step of the machine', () => {
+  const ENDS: { state: TerminalRunState; exitCode: number | null }[] = [
+    { state: 'succeeded', exitCode: 0 },
+    { state: 'failed', exitCode: 1 },
+    { state: 'failed', exitCode: 0 }, // the agent's own report, or a failed check
+    { state: 'failed', exitCode: null }, // a signal, a monitor's verdict, a spawn error
+    { state: 'timed_out', exitCode: null },
+    { state: 'cancelled', exitCode: null },
+    { state: 'lost', exitCode: null },
+  ];
+  for (const from of RUN_STATES) {
+    for (const end of ENDS) {
+      const e = runEndEvent(end);
+      const want = TABLE[from]?.[key(e)];
+      test(`${from} ends ${end.state} (exit ${end.exitCode}) -> ${want ?? 'refused'}`, () => {
+        if (!want) {
+          assert.throws(() => stepRunEnd(from, end), IllegalTransitionError);
+          return;
+        }
+        // The step lands exactly on the decided state: the machine and the decision agree.
+        assert.equal(want, end.state);
+        const step = stepRunEnd(from, end);
+        assert.deepEqual([step.from, step.to], [from, end.state]);
+        assert.equal(stepRun(from, e).to, end.state);
+      });
+    }
+  }
+  test('a queued run can only be cancelled, a terminal one not even that', () => {
+    for (const end of ENDS) {
+      if (end.state === 'cancelled') assert.equal(stepRunEnd('queued', end).to, 'cancelled');
+      else assert.throws(() => stepRunEnd('queued', end), IllegalTransitionError);
+      for (const t of TERMINAL_RUN_STATES) {
+        assert.throws(() => stepRunEnd(t, end), IllegalTransitionError);
+      }
+    }
+  });
 });

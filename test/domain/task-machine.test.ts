@@ -8,6 +8,7 @@ import {
   parsePriority,
   parseTaskStatus,
   priorityRank,
+  stepTask,
   TASK_STATUSES,
   type TaskEvent,
   type TaskStatus,
@@ -37,6 +38,7 @@ const EVENTS: TaskEvent[] = [
   { type: 'run_succeeded', to: 'review' },
   { type: 'run_succeeded', to: 'done' },
   { type: 'run_gave_up' },
+  { type: 'subtasks_done' },
 ];
 
 /** The expected result of (status, event), or null when the event is illegal there. */
@@ -53,6 +55,8 @@ function expected(from: TaskStatus, e: TaskEvent): TaskStatus | null {
       return from === 'in_progress' ? e.to : null;
     case 'run_gave_up':
       return from === 'in_progress' ? 'blocked' : null;
+    case 'subtasks_done':
+      return from === 'review' ? 'done' : null;
   }
 }
 
@@ -96,8 +100,8 @@ describe('transitionTask: every status x every event', () => {
   }
 });
 
-test('the table covers 7 statuses x 12 events, and in_progress is never a user destination', () => {
-  assert.equal(TASK_STATUSES.length * EVENTS.length, 84);
+test('the table covers 7 statuses x 13 events, and in_progress is never a user destination', () => {
+  assert.equal(TASK_STATUSES.length * EVENTS.length, 91);
   for (const from of TASK_STATUSES) {
     if (from !== 'in_progress') {
       assert.throws(() => transitionTask(from, { type: 'move', to: 'in_progress' }), {
@@ -106,6 +110,19 @@ test('the table covers 7 statuses x 12 events, and in_progress is never a user d
     }
     assert.deepEqual([...allowedMoves(from)].sort(), [...USER_MOVES[from]].sort());
     assert.equal(canStartRun(from), RUN_START_FROM.includes(from));
+  }
+});
+
+test("stepTask is the machine's answer with where it came from, and refuses what it refuses", () => {
+  for (const from of TASK_STATUSES) {
+    for (const e of EVENTS) {
+      const want = expected(from, e);
+      if (want === null) assert.throws(() => stepTask(from, e), { name: 'IllegalTransitionError' });
+      else {
+        const step = stepTask(from, e);
+        assert.deepEqual([step.from, step.to], [from, want]);
+      }
+    }
   }
 });
 

@@ -16,6 +16,7 @@ import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../../src/app/context.js';
 import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
+import { stepRun } from '../../src/domain/run.js';
 import { bootId } from '../../src/runner/proc.js';
 import { nextValue } from '../../src/store/counters.js';
 import { claimNext, getRun, renewLeases, updateRunFenced } from '../../src/store/runs.js';
@@ -95,7 +96,10 @@ test('fencing: a stale lease token cannot write (store)', async () => {
     const before = await getRun(app.store.db, claimed.id);
     assert.equal(
       await app.store.tx((tx) =>
-        updateRunFenced(tx, claimed.id, stale, { state: 'running', pid: 4242 }),
+        updateRunFenced(tx, claimed.id, stale, {
+          state: stepRun('claimed', { type: 'start' }),
+          pid: 4242,
+        }),
       ),
       false,
     );

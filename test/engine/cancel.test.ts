@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stopRun } from '../../src/app/runs.js';
 import { addTask, cancelTask } from '../../src/app/tasks.js';
 import { isSameProcess, processStartTime } from '../../src/runner/proc.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   allRuns,
   groupAlive,
@@ -76,9 +76,11 @@ describe('stop and cancel', () => {
   });
 
   test('stopping or cancelling a queued run ends it at once, and it never starts later', async (t) => {
-    const b = await startBoard({
-      agents: { solo: shAgent('exec sleep 30', { max_concurrency: 1 }) },
-    });
+    const clock = new ManualClock(Date.now());
+    const b = await startBoard(
+      { agents: { solo: shAgent('exec sleep 30', { max_concurrency: 1 }) } },
+      { clock },
+    );
     t.after(() => b.close());
     const hog = taskNo(await addTask(b.app, { title: 'Hog', agent: 'solo' }));
     await waitForRun(b.app, hog, 'running');
@@ -101,7 +103,8 @@ describe('stop and cancel', () => {
     // Free the agent: the cancelled runs must not be picked up.
     await cancelTask(b.app, hog);
     await waitForStatus(b.app, hog, 'cancelled', 15_000);
-    await sleep(300);
+    // Its end woke the dispatcher; seconds of passes later, still nothing was picked up.
+    await clock.advanceAsync(5000);
     const runs = await allRuns(b.app);
     assert.equal(runs.length, 3, 'no new runs');
     assert.deepEqual(

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { addTask } from '../../src/app/tasks.js';
+import { systemClock } from '../../src/domain/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   readRunFile,
   runDirOf,
@@ -58,7 +60,11 @@ describe('dispatch and the card after success', () => {
     // startEngine returns with its first dispatch pass still in flight. The
     // commit below wakes the dispatcher while that pass is finishing; the
     // wake-up must not be dropped, or the run waits for some unrelated commit.
-    const b = await startBoard({ agents: { bot: shAgent('exit 0') } }, { settle: false });
+    // On a clock that stands still, no timer can make up for a lost one.
+    const b = await startBoard(
+      { agents: { bot: shAgent('exit 0') } },
+      { clock: new ManualClock() },
+    );
     t.after(() => b.close());
     const id = taskNo(await addTask(b.app, { title: 'Right away', agent: 'bot' }));
     await waitForStatus(b.app, id, 'review', 15_000);
@@ -71,7 +77,7 @@ describe('dispatch and the card after success', () => {
     // run not yet due and the clock passes run_at before the next due time
     // is looked up, no timer may be left unarmed: every iteration must start.
     const t0 = Date.now();
-    const slow = { now: () => t0 + Math.floor((Date.now() - t0) * 0.97) };
+    const slow = { ...systemClock, now: () => t0 + Math.floor((Date.now() - t0) * 0.97) };
     const b = await startBoard({ agents: { bot: shAgent('true') } }, { clock: slow });
     t.after(() => b.close());
     const id = taskNo(

@@ -151,8 +151,8 @@ test('at its limit the worker claims no more, and one wake-up fills every free s
   await waitFor('2 runs started', () => started(r.app, 2), 20_000);
   // A claim that got all it asked for looks again; at the limit, that costs no transaction.
   assert.equal(r.claims(), 1);
-  r.dispatcher.wake();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The pass this wake-up starts, awaited to its end.
+  await r.dispatcher.wake();
   assert.equal(r.claims(), 1, 'at capacity: no claim transaction');
   const states = (await allRuns(r.app)).map((run) => run.state);
   assert.equal(states.filter((s) => s === 'queued').length, 3, 'three still wait');

@@ -22,6 +22,7 @@ import { type EventRecord, readEvents } from '../../src/store/events.js';
 import { listRuns, type RunRow } from '../../src/store/runs.js';
 import type { Clock } from '../../src/store/store.js';
 import { getTask, listTasks, type TaskRow } from '../../src/store/tasks.js';
+import type { ManualClock } from '../support/manual-clock.js';
 import { tempDir } from '../support/tmp.js';
 
 /** test/fixtures-engine in the source tree (fixtures are plain .mjs, not compiled). */
@@ -60,8 +61,8 @@ export async function startBoard(
   raw: Record<string, unknown> | ((root: string) => Record<string, unknown>),
   o: {
     random?: () => number;
+    /** The board's clock: a ManualClock makes the engine's timers (monitors, leases, retries) wait for the test. */
     clock?: Clock;
-    settle?: boolean;
     /** Serve the API on a free loopback port, for agents to call back with their run's token. */
     api?: boolean;
   } = {},
@@ -86,11 +87,6 @@ export async function startBoard(
     log: quiet,
     ...(api ? { apiUrl: api.url } : {}),
   });
-  // The engine's first dispatch pass is still in flight when startEngine
-  // returns; a commit landing while it finishes is not dispatched (see the
-  // "lost wake-up" test in dispatch.test.ts). Let it settle so the other tests
-  // measure what they are about.
-  if (o.settle !== false) await sleep(100);
   let closed = false;
   return {
     app,
@@ -158,6 +154,36 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
+}
+
+const ACTIVE = new Set(['queued', 'claimed', 'running']);
+
+/**
+ * For a board on a ManualClock: waits (on real time: its agents are real
+ * processes) until `probe` holds. Whenever the board is idle but for runs
+ * queued for later (a retry's backoff, a loop's delay), moves the clock
+ * exactly to the earliest run_at, running the timers due on the way.
+ */
+export async function driveUntil<T>(
+  app: App,
+  clock: ManualClock,
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  return waitFor(
+    what,
+    async () => {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+      const open = (await allRuns(app)).filter((r) => ACTIVE.has(r.state));
+      if (open.length === 0 || open.some((r) => r.state !== 'queued')) return undefined;
+      const due = Math.min(...open.map((r) => r.run_at));
+      if (due > clock.now()) await clock.advanceAsync(due - clock.now());
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export function taskNo(view: { id: string }): number {

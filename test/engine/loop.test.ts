@@ -2,10 +2,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addTask } from '../../src/app/tasks.js';
 import type { RunRow } from '../../src/store/runs.js';
-import { readRunFile, runsOf, shAgent, startBoard, taskNo, waitForStatus } from './harness.js';
+import { ManualClock } from '../support/manual-clock.js';
+import {
+  driveUntil,
+  readRunFile,
+  runsOf,
+  shAgent,
+  startBoard,
+  task,
+  taskNo,
+  waitForStatus,
+} from './harness.js';
 
 /** Counts its iterations in ./count (in its cwd) and prints where it ran. */
 const COUNTER = 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; pwd';
@@ -22,13 +31,18 @@ function assertChain(runs: RunRow[]): void {
 
 describe('loop mode', () => {
   test('re-runs until the DONE marker exists in the workspace (board.workdir)', async (t) => {
-    const b = await startBoard((root) => {
-      fs.mkdirSync(path.join(root, 'ws'));
-      return {
-        agents: { ralph: shAgent(`${COUNTER}; if [ "$n" -ge 3 ]; then touch DONE; fi`) },
-        board: { workdir: 'ws' },
-      };
-    });
+    // The loop's delay passes only as the test moves this clock.
+    const clock = new ManualClock(Date.now());
+    const b = await startBoard(
+      (root) => {
+        fs.mkdirSync(path.join(root, 'ws'));
+        return {
+          agents: { ralph: shAgent(`${COUNTER}; if [ "$n" -ge 3 ]; then touch DONE; fi`) },
+          board: { workdir: 'ws' },
+        };
+      },
+      { clock },
+    );
     t.after(() => b.close());
     const ws = path.join(b.root, 'ws');
     assert.equal(b.app.workdir, ws, 'board.workdir resolves against the parent of the home');
@@ -39,8 +53,11 @@ describe('loop mode', () => {
         loop: { enabled: true, maxIterations: 6, delayMs: 150 },
       }),
     );
-    await waitForStatus(b.app, id, 'review', 5000);
-    await sleep(300);
+    await driveUntil(b.app, clock, 'the card to reach Review', async () => {
+      return (await task(b.app, id)).status === 'review';
+    });
+    // Many loop delays later: no fourth iteration.
+    await clock.advanceAsync(20 * 150);
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 3, 'stopped at the iteration that wrote DONE');
     assertChain(runs);
@@ -79,7 +96,8 @@ describe('loop mode', () => {
   });
 
   test('a loop with a verify command stops at the iteration where verify first passes', async (t) => {
-    const b = await startBoard({ agents: { ralph: shAgent(COUNTER) } });
+    const clock = new ManualClock(Date.now());
+    const b = await startBoard({ agents: { ralph: shAgent(COUNTER) } }, { clock });
     t.after(() => b.close());
     const id = taskNo(
       await addTask(b.app, {
@@ -91,7 +109,8 @@ describe('loop mode', () => {
     );
     // done_when_verified (the default): a verified success goes to Done.
     await waitForStatus(b.app, id, 'done', 5000);
-    await sleep(300);
+    // Time passes (monitor and reconciler passes included): no further iteration.
+    await clock.advanceAsync(5000);
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 2);
     assertChain(runs);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addTask } from '../../src/app/tasks.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   allRuns,
   eventsOf,
@@ -17,11 +17,15 @@ const MISSING = 'agentboard-test-no-such-cli';
 
 describe('missing agent binary', () => {
   test('fails fast without spawning, is not retried, and blocks the card with an install hint', async (t) => {
-    const b = await startBoard({
-      agents: { ghost: { kind: 'command', command: MISSING } },
-      // Retries would be quick and plentiful if the failure were retried.
-      defaults: { max_attempts: 5, backoff: { base: '50ms', factor: 1, jitter: 0 } },
-    });
+    const clock = new ManualClock(Date.now());
+    const b = await startBoard(
+      {
+        agents: { ghost: { kind: 'command', command: MISSING } },
+        // Retries would be quick and plentiful if the failure were retried.
+        defaults: { max_attempts: 5, backoff: { base: '50ms', factor: 1, jitter: 0 } },
+      },
+      { clock },
+    );
     t.after(() => b.close());
     const id = taskNo(await addTask(b.app, { title: 'Needs a CLI', agent: 'ghost' }));
     const card = await waitForStatus(b.app, id, 'blocked', 15_000);
@@ -29,7 +33,8 @@ describe('missing agent binary', () => {
 
     const message = `agent CLI \`${MISSING}\` is not installed: install it or set agents.ghost.command`;
     assert.equal(card.status_reason, message);
-    await sleep(300); // several backoff periods: a retry would have been queued by now
+    // Many backoff periods (each timer's pass awaited): a retry would have run by now.
+    await clock.advanceAsync(20 * 50);
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 1, 'exactly one run');
     assert.equal((await allRuns(b.app)).length, 1);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addTask } from '../../src/app/tasks.js';
 import type { RunRow } from '../../src/store/runs.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   allTasks,
   type Board,
@@ -19,6 +19,8 @@ import {
 } from './harness.js';
 
 const QUEUE_TIMEOUT = 300;
+/** The monitors' period in the harness. */
+const TICK = 100;
 
 /**
  * A board whose `slow` agent (max_concurrency 1) is kept busy by T-1, so that
@@ -27,18 +29,29 @@ const QUEUE_TIMEOUT = 300;
 async function saturated(
   t: { after(fn: () => Promise<void>): void },
   action: string,
-): Promise<{ b: Board; blocker: RunRow; waiting: RunRow; waitingTask: number }> {
-  const b = await startBoard({
-    agents: {
-      slow: shAgent('exec sleep 30', { max_concurrency: 1 }),
-      spare: shAgent('echo "spare ran $AGENTBOARD_AGENT"', { max_concurrency: 1 }),
+): Promise<{
+  b: Board;
+  clock: ManualClock;
+  blocker: RunRow;
+  waiting: RunRow;
+  waitingTask: number;
+}> {
+  // The queue waits only as long as the test moves this clock.
+  const clock = new ManualClock(Date.now());
+  const b = await startBoard(
+    {
+      agents: {
+        slow: shAgent('exec sleep 30', { max_concurrency: 1 }),
+        spare: shAgent('echo "spare ran $AGENTBOARD_AGENT"', { max_concurrency: 1 }),
+      },
+      defaults: {
+        queue_timeout: `${QUEUE_TIMEOUT}ms`,
+        on_queue_timeout: action,
+        reassign_to: 'spare',
+      },
     },
-    defaults: {
-      queue_timeout: `${QUEUE_TIMEOUT}ms`,
-      on_queue_timeout: action,
-      reassign_to: 'spare',
-    },
-  });
+    { clock },
+  );
   t.after(() => b.close());
   const first = taskNo(await addTask(b.app, { title: 'Hog', agent: 'slow' }));
   const blocker = await waitForRun(b.app, first, 'running');
@@ -46,25 +59,27 @@ async function saturated(
   const [waiting] = await runsOf(b.app, waitingTask);
   assert.ok(waiting);
   assert.equal(waiting.state, 'queued');
-  return { b, blocker, waiting, waitingTask };
+  return { b, clock, blocker, waiting, waitingTask };
 }
 
-async function queueTimeoutEvent(b: Board, runId: string) {
-  return waitFor(
-    'the run.queue_timeout event',
-    async () => (await eventsOf(b.app, 'run.queue_timeout')).find((e) => e.runId === runId),
-    3000,
-  );
+/** Moves the clock to just short of queue_timeout (nothing yet), then past it: the event. */
+async function queueTimeoutEvent(b: Board, clock: ManualClock, runId: string) {
+  const flagged = async () =>
+    (await eventsOf(b.app, 'run.queue_timeout')).find((e) => e.runId === runId);
+  await clock.advanceAsync(QUEUE_TIMEOUT - TICK);
+  assert.equal(await flagged(), undefined, 'not flagged before queue_timeout');
+  await clock.advanceAsync(2 * TICK);
+  return waitFor('the run.queue_timeout event', flagged, 3000);
 }
 
 describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
   test('log_only: an event, once, and nothing else changes', async (t) => {
-    const { b, waiting, waitingTask } = await saturated(t, 'log_only');
-    const ev = await queueTimeoutEvent(b, waiting.id);
+    const { b, clock, waiting, waitingTask } = await saturated(t, 'log_only');
+    const ev = await queueTimeoutEvent(b, clock, waiting.id);
     assert.equal(ev.data.action, 'log_only');
     assert.ok(Number(ev.data.waitedMs) >= QUEUE_TIMEOUT, `waited ${ev.data.waitedMs} ms`);
     assert.ok(ev.createdAt - waiting.run_at >= QUEUE_TIMEOUT, 'not flagged before queue_timeout');
-    await sleep(400); // several monitor ticks
+    await clock.advanceAsync(10 * QUEUE_TIMEOUT); // many monitor passes, each awaited
     assert.equal((await eventsOf(b.app, 'run.queue_timeout')).length, 1, 'flagged once');
     const [run] = await runsOf(b.app, waitingTask);
     assert.equal(run?.state, 'queued');
@@ -76,8 +91,8 @@ describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
   });
 
   test('mark_stalled: the run is flagged stalled and the card says why', async (t) => {
-    const { b, waiting, waitingTask } = await saturated(t, 'mark_stalled');
-    await queueTimeoutEvent(b, waiting.id);
+    const { b, clock, waiting, waitingTask } = await saturated(t, 'mark_stalled');
+    await queueTimeoutEvent(b, clock, waiting.id);
     const [run] = await runsOf(b.app, waitingTask);
     assert.ok(run?.stalled_at, 'stalled_at is set');
     assert.equal(run.state, 'queued', 'still waiting for its turn');
@@ -87,8 +102,8 @@ describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
   });
 
   test('reassign: the run moves to reassign_to and runs there while the first agent is still busy', async (t) => {
-    const { b, blocker, waiting, waitingTask } = await saturated(t, 'reassign');
-    const ev = await queueTimeoutEvent(b, waiting.id);
+    const { b, clock, blocker, waiting, waitingTask } = await saturated(t, 'reassign');
+    const ev = await queueTimeoutEvent(b, clock, waiting.id);
     assert.equal(ev.data.reassignedTo, 'spare');
     await waitForStatus(b.app, waitingTask, 'review', 15_000);
     const runs = await runsOf(b.app, waitingTask);
@@ -104,8 +119,8 @@ describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
   });
 
   test('escalate: a linked, high-priority escalation task is created', async (t) => {
-    const { b, waiting, waitingTask } = await saturated(t, 'escalate');
-    const ev = await queueTimeoutEvent(b, waiting.id);
+    const { b, clock, waiting, waitingTask } = await saturated(t, 'escalate');
+    const ev = await queueTimeoutEvent(b, clock, waiting.id);
     const tasks = await allTasks(b.app);
     assert.equal(tasks.length, 3);
     const esc = tasks.find((x) => x.id > waitingTask);
@@ -118,7 +133,7 @@ describe('queue monitor (queue_timeout / on_queue_timeout)', () => {
     assert.equal(esc.agent, null, 'for a human: not started by an agent');
     assert.equal(esc.status, 'todo');
     assert.equal(esc.escalated_from_run_id, waiting.id, 'linked to the run that waited');
-    await sleep(400);
+    await clock.advanceAsync(10 * QUEUE_TIMEOUT);
     assert.equal((await allTasks(b.app)).length, 3, 'escalated once');
     const [run] = await runsOf(b.app, waitingTask);
     assert.equal(run?.state, 'queued');

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addTask } from '../../src/app/tasks.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   allRuns,
+  driveUntil,
+  eventsOf,
   runDirOf,
   runsOf,
   shAgent,
   startBoard,
+  task,
   taskNo,
+  waitFor,
   waitForStatus,
 } from './harness.js';
 
@@ -18,16 +22,32 @@ describe('retries', () => {
     const base = 300;
     const factor = 2;
     const jitter = 0.5;
-    const b = await startBoard({
-      agents: { flaky: shAgent('echo "working"; echo "boom in $AGENTBOARD_RUN_ID" >&2; exit 1') },
-      defaults: {
-        max_attempts: 3,
-        backoff: { base: `${base}ms`, factor, max: '10s', jitter },
+    // Backoffs pass only as the test moves this clock: each retry is started
+    // by its timer at its run_at, and not a millisecond before.
+    const clock = new ManualClock(Date.now());
+    const b = await startBoard(
+      {
+        agents: {
+          flaky: shAgent('echo "working"; echo "boom in $AGENTBOARD_RUN_ID" >&2; exit 1'),
+        },
+        defaults: {
+          max_attempts: 3,
+          backoff: { base: `${base}ms`, factor, max: '10s', jitter },
+        },
       },
-    });
+      { clock },
+    );
     t.after(() => b.close());
     const id = taskNo(await addTask(b.app, { title: 'Flaky', agent: 'flaky' }));
-    const card = await waitForStatus(b.app, id, 'blocked', 8000);
+    const retry = await waitFor('the first retry to be queued', async () =>
+      (await runsOf(b.app, id)).find((r) => r.attempt === 2),
+    );
+    await clock.advanceAsync(retry.run_at - clock.now() - 1);
+    assert.equal((await runsOf(b.app, id))[1]?.state, 'queued', 'not started before its run_at');
+    const card = await driveUntil(b.app, clock, 'the card to be Blocked', async () => {
+      const c = await task(b.app, id);
+      return c.status === 'blocked' ? c : undefined;
+    });
 
     const runs = await runsOf(b.app, id);
     assert.equal(runs.length, 3, 'max_attempts runs, no more');
@@ -39,6 +59,10 @@ describe('retries', () => {
         [3, 'retry', 'failed', 1],
       ],
     );
+    const events = [
+      ...(await eventsOf(b.app, 'run.finished')),
+      ...(await eventsOf(b.app, 'run.queued')),
+    ];
     for (const [i, r] of runs.entries()) {
       // Classified exit, then the tail of that run's own stderr.
       assert.equal(r.error_summary, `exit 1\nboom in ${r.id}`);
@@ -56,20 +80,20 @@ describe('retries', () => {
         delay >= raw * (1 - jitter) && delay <= raw,
         `attempt ${r.attempt}: delay ${delay} ms outside [${raw * (1 - jitter)}, ${raw}]`,
       );
-      assert.ok(r.created_at >= prev.ended_at, 'queued after the previous attempt ended');
-      assert.ok(r.started_at >= r.run_at, `attempt ${r.attempt} started before its run_at`);
+      // ended_at is the agent's own exit time (real), created_at the board clock's: compare the log.
+      const finished = events.find((e) => e.type === 'run.finished' && e.runId === prev.id);
+      const queued = events.find((e) => e.type === 'run.queued' && e.runId === r.id);
+      assert.ok(finished && queued && queued.id >= finished.id, 'queued once the previous ended');
       // The timer wakes the dispatcher when a retry falls due (no polling period to wait out).
-      assert.ok(
-        r.started_at - r.run_at < 2000,
-        `attempt ${r.attempt} started ${r.started_at - r.run_at} ms after it was due`,
-      );
+      assert.equal(r.started_at, r.run_at, `attempt ${r.attempt} started when it was due`);
     }
 
     const last = runs[2];
     assert.ok(last);
     // The card says why it gave up: the classified exit and the stderr tail.
     assert.equal(card.status_reason, `retries exhausted (3 of 3): exit 1\nboom in ${last.id}`);
-    await sleep(400);
+    // Far past any backoff (max 10 s), through monitor and reconciler passes.
+    await clock.advanceAsync(30_000);
     assert.equal((await allRuns(b.app)).length, 3, 'nothing is queued after giving up');
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addTask, cancelTask, insertNewTask, moveTask } from '../../src/app/tasks.js';
+import { ManualClock } from '../support/manual-clock.js';
 import {
   allTasks,
   type Board,
@@ -17,11 +17,27 @@ import {
 } from './harness.js';
 
 const QUEUE_TIMEOUT = 300;
-/** Several monitor ticks (100 ms) past the timeout: a second flag would have come by then. */
+/**
+ * Several monitor passes (every 100 ms; Todo cards every queue_timeout / 2)
+ * past the timeout, on the board's manual clock: a second flag would have come by then.
+ */
 const SETTLE_MS = 600;
 
-function board(t: { after(fn: () => Promise<void>): void }, action: string): Promise<Board> {
-  return startBoard({
+/** A board on a ManualClock: cards wait in Todo only as long as the test moves it. */
+type ClockBoard = Board & { clock: ManualClock };
+
+async function onClock(
+  t: { after(fn: () => Promise<void>): void },
+  raw: Record<string, unknown>,
+): Promise<ClockBoard> {
+  const clock = new ManualClock(Date.now());
+  const b = await startBoard(raw, { clock });
+  t.after(() => b.close());
+  return { ...b, clock };
+}
+
+function board(t: { after(fn: () => Promise<void>): void }, action: string): Promise<ClockBoard> {
+  return onClock(t, {
     agents: {
       bot: shAgent('exec sleep 30'),
       spare: shAgent('echo spare ran'),
@@ -31,9 +47,6 @@ function board(t: { after(fn: () => Promise<void>): void }, action: string): Pro
       on_queue_timeout: action,
       reassign_to: 'spare',
     },
-  }).then((b) => {
-    t.after(() => b.close());
-    return b;
   });
 }
 
@@ -41,7 +54,9 @@ async function todoTimeouts(b: Board, taskId: number) {
   return (await eventsOf(b.app, 'task.todo_timeout')).filter((e) => e.taskId === taskId);
 }
 
-function flagOf(b: Board, taskId: number) {
+/** Moves the clock past queue_timeout (and a Todo check), then reads the flag. */
+async function flagOf(b: ClockBoard, taskId: number) {
+  await b.clock.advanceAsync(QUEUE_TIMEOUT + SETTLE_MS);
   return waitFor(
     `the task.todo_timeout event of T-${taskId}`,
     async () => (await todoTimeouts(b, taskId))[0],
@@ -70,7 +85,7 @@ describe('Todo monitor (queue_timeout / on_queue_timeout for cards that cannot s
       ),
     );
     assert.equal(ev.data.reason, card.status_reason);
-    await sleep(SETTLE_MS);
+    await b.clock.advanceAsync(SETTLE_MS);
     assert.equal((await todoTimeouts(b, waiting)).length, 1, 'flagged once');
     assert.equal((await todoTimeouts(b, dep)).length, 0, 'the Blocked card itself is not in Todo');
     assert.equal((await allTasks(b.app)).length, 2, 'log_only adds no card');
@@ -83,6 +98,7 @@ describe('Todo monitor (queue_timeout / on_queue_timeout for cards that cannot s
     // The cause goes away (the dependency is retried and runs): the flag is cleared.
     await moveTask(b.app, dep, 'todo');
     await waitForRun(b.app, dep, 'running');
+    await b.clock.advanceAsync(SETTLE_MS);
     await waitFor(
       'the flag to be cleared',
       async () => (await task(b.app, waiting)).status_reason === null,
@@ -104,7 +120,7 @@ describe('Todo monitor (queue_timeout / on_queue_timeout for cards that cannot s
       card.status_reason ?? '',
       new RegExp(`^waiting on T-${dep}, which is Cancelled: reopen T-${dep}, or drop`),
     );
-    await sleep(SETTLE_MS);
+    await b.clock.advanceAsync(SETTLE_MS);
     const tasks = await allTasks(b.app);
     assert.equal(
       tasks.length,
@@ -147,7 +163,7 @@ describe('Todo monitor (queue_timeout / on_queue_timeout for cards that cannot s
     );
     assert.equal(orphanFlag.data.action, 'mark_stalled');
     assert.equal(ghostFlag.data.blockedBy, null);
-    await sleep(SETTLE_MS);
+    await b.clock.advanceAsync(SETTLE_MS);
     assert.equal((await todoTimeouts(b, orphan)).length, 1, 'flagged once');
     assert.equal((await todoTimeouts(b, ghost.id)).length, 1, 'flagged once');
     // The monitor ran well past queue_timeout for every card (the two flags above prove it).
@@ -172,19 +188,18 @@ describe('Todo monitor (queue_timeout / on_queue_timeout for cards that cannot s
   });
 
   test('without autostart, a card with no agent is not flagged; one on a Blocked dependency is', async (t) => {
-    const b = await startBoard({
+    const b = await onClock(t, {
       agents: { bot: shAgent('exit 0') },
       defaults: { queue_timeout: `${QUEUE_TIMEOUT}ms` },
       board: { autostart: false },
     });
-    t.after(() => b.close());
     const orphan = taskNo(await addTask(b.app, { title: 'Nobody', agent: null }));
     const dep = taskNo(await addTask(b.app, { title: 'Gave up', agent: 'bot', status: 'blocked' }));
     const waiting = taskNo(
       await addTask(b.app, { title: 'Waits', agent: 'bot', dependsOn: [dep] }),
     );
     await flagOf(b, waiting);
-    await sleep(SETTLE_MS);
+    await b.clock.advanceAsync(SETTLE_MS);
     assert.equal((await todoTimeouts(b, orphan)).length, 0);
     assert.equal((await task(b.app, orphan)).status_reason, null);
   });

@@ -1,7 +1,7 @@
 /**
- * Schedules and agent profiles in a running engine: real timers, real agent
- * processes (scripted `command` agents). The board clock is shifted so that
- * a minute boundary (a cron tick) falls a moment after the engine starts.
+ * Schedules and agent profiles in a running engine: real agent processes
+ * (scripted `command` agents). The board runs on a manual clock set a
+ * moment before a minute boundary (a cron tick): the test moves it there.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +11,6 @@ import { MEMORY_ENV } from '../../src/app/profile.js';
 import { addSchedule } from '../../src/app/schedules.js';
 import { addTask } from '../../src/app/tasks.js';
 import { formatTaskId } from '../../src/domain/ids.js';
-import type { Clock } from '../../src/store/store.js';
 import { listTasks } from '../../src/store/tasks.js';
 import {
   allRuns,
@@ -23,28 +22,45 @@ import {
   waitFor,
   waitForStatus,
 } from '../engine/harness.js';
+import { ManualClock } from '../support/manual-clock.js';
 
-/** A board clock on which the next minute boundary is `leadMs` away. */
-function clockBeforeMinute(leadMs: number): Clock {
-  const real = Date.now();
-  const boundary = Math.ceil((real + leadMs + 1000) / 60_000) * 60_000;
-  const offset = boundary - leadMs - real;
-  return { now: () => Date.now() + offset };
+/**
+ * How far before a minute boundary the board clock starts: off the grid of
+ * the engine's periodic timers, so the one timer armed for the boundary is
+ * the scheduler's.
+ */
+const LEAD_MS = 1550;
+
+/** A manual board clock on which the next minute boundary is LEAD_MS away. */
+function clockBeforeMinute(): ManualClock {
+  const boundary = Math.ceil((Date.now() + LEAD_MS + 1000) / 60_000) * 60_000;
+  return new ManualClock(boundary - LEAD_MS);
+}
+
+/** Once the scheduler has armed its timer for the tick: up to just short of it, nothing fires; then across it. */
+async function crossTheMinute(clock: ManualClock, fired: () => Promise<boolean>): Promise<void> {
+  const tick = clock.now() + LEAD_MS;
+  await waitFor('the scheduler to arm its timer for the tick', () => clock.armedAt(tick) > 0);
+  await clock.advanceAsync(LEAD_MS - 1);
+  assert.equal(await fired(), false, 'nothing fires before its tick');
+  await clock.advanceAsync(1);
 }
 
 describe('schedules in the engine', () => {
   test('a heartbeat tick starts a run of the agent whose prompt lists its open tasks', async (t) => {
+    const clock = clockBeforeMinute();
     const b = await startBoard(
       {
         agents: { bot: shAgent('cat', { heartbeat: { cron: '* * * * *' } }) },
         board: { autostart: false },
       },
-      { clock: clockBeforeMinute(1500) },
+      { clock },
     );
     t.after(() => b.close());
     const mine = await addTask(b.app, { title: 'Fix the login', agent: 'bot' });
     const hbTask = (await listTasks(b.app.store.db, {})).find((x) => x.title === 'bot heartbeat');
     assert.ok(hbTask, 'the engine created the heartbeat task at start');
+    await crossTheMinute(clock, async () => (await runsOf(b.app, hbTask.id)).length > 0);
     const run = await waitFor(
       'the heartbeat run to succeed',
       async () => (await runsOf(b.app, hbTask.id)).find((r) => r.state === 'succeeded'),
@@ -65,10 +81,8 @@ describe('schedules in the engine', () => {
   });
 
   test('a schedule added while the engine runs fires at its next tick', async (t) => {
-    const b = await startBoard(
-      { agents: { bot: shAgent('cat') } },
-      { clock: clockBeforeMinute(1500) },
-    );
+    const clock = clockBeforeMinute();
+    const b = await startBoard({ agents: { bot: shAgent('cat') } }, { clock });
     t.after(() => b.close());
     await addSchedule(b.app, {
       cron: '* * * * *',
@@ -76,6 +90,7 @@ describe('schedules in the engine', () => {
       prompt: 'Say the time',
       title: 'Clock',
     });
+    await crossTheMinute(clock, async () => (await listTasks(b.app.store.db, {})).length > 0);
     const task = await waitFor(
       'the tick to create a task',
       async () => (await listTasks(b.app.store.db, {}))[0],

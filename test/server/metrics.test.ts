@@ -7,6 +7,7 @@ import { startRun } from '../../src/app/runs.js';
 import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask, moveTask } from '../../src/app/tasks.js';
 import { parseTaskId } from '../../src/domain/ids.js';
+import { stepRun } from '../../src/domain/run.js';
 import { type Engine, startEngine } from '../../src/engine/engine.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { buildServer } from '../../src/server/server.js';
@@ -136,17 +137,18 @@ describe('/metrics with a real engine', () => {
       app,
       parseTaskId((await addTask(app, { title: 'orphan', agent: 'bot', maxAttempts: 1 })).id),
     );
-    await app.store.tx((tx) =>
-      updateRun(tx, orphan.id, {
-        state: 'running',
+    await app.store.tx(async (tx) => {
+      await updateRun(tx, orphan.id, { state: stepRun('queued', { type: 'claim' }) });
+      await updateRun(tx, orphan.id, {
+        state: stepRun('claimed', { type: 'start' }),
         worker_id: 'elsewhere:1:abc',
         host: 'elsewhere',
         boot_id: 'other-boot',
         lease_token: 1,
         lease_expires_at: app.clock.now() - 1000,
         started_at: app.clock.now() - 5000,
-      }),
-    );
+      });
+    });
     assert.equal(sample(await scrape(server), 'agentboard_engine_running'), 0);
 
     engine = await startEngine(app, {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app/context.js';
 import { startRun } from '../../src/app/runs.js';
 import { addTask } from '../../src/app/tasks.js';
+import type { RunState } from '../../src/contract/vocabulary.js';
 import { parseTaskId } from '../../src/domain/ids.js';
 import { getRun, insertRun, type RunRow } from '../../src/store/runs.js';
 import { type ApiBoard, apiBoard } from '../support/api.js';
@@ -42,7 +43,7 @@ async function seed(app: App): Promise<void> {
     app.store.tx((tx) =>
       insertRun(tx, { ...template, id: app.newRunId(), cost_usd: 0.25, ...patch }),
     );
-  const ended = (day: number, ms: number, state: string, extra: Partial<RunRow> = {}) =>
+  const ended = (day: number, ms: number, state: RunState, extra: Partial<RunRow> = {}) =>
     insert({
       task_id: botHistory,
       state,

@@ -20,7 +20,9 @@ async function walBytesAfterWrites(checkpointer: boolean): Promise<{ wal: number
     else app.store.sqlite?.pragma('wal_autocheckpoint = 0');
     const auto = app.store.sqlite?.pragma('wal_autocheckpoint', { simple: true }) as number;
     for (let i = 0; i < WRITES; i++) {
-      await app.store.tx((tx) => appendEvent(tx, 'test.write', { data: { i } }));
+      await app.store.tx((tx) =>
+        appendEvent(tx, 'task.updated', { data: { fields: [String(i)] } }),
+      );
       // A board's commits come with pauses between them; the thread checkpoints in those.
       if (i % 100 === 99) await sleep(300);
     }

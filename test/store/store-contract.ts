@@ -25,6 +25,7 @@ import {
   UsageError,
 } from '../../src/domain/errors.js';
 import { formatTaskId } from '../../src/domain/ids.js';
+import { ACTIVE_RUN_STATES, stepRun } from '../../src/domain/run.js';
 import type { TaskStatus } from '../../src/domain/task.js';
 import { nextValue } from '../../src/store/counters.js';
 import { appendEvent, lastEventId, readEvents } from '../../src/store/events.js';
@@ -68,7 +69,7 @@ async function claim(
 async function markRunning(app: App, run: RunRow): Promise<void> {
   const ok = await app.store.tx((tx) =>
     updateRunFenced(tx, run.id, run.lease_token as number, {
-      state: 'running',
+      state: stepRun(run.state, { type: 'start' }),
       started_at: tx.now,
       pid: 4242,
     }),
@@ -213,7 +214,10 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         await assert.rejects(
           app.store.tx(async (tx) => {
             await nextValue(tx, 'task');
-            await appendEvent(tx, 'task.created', { taskId: 99 });
+            await appendEvent(tx, 'task.created', {
+              taskId: 99,
+              data: { title: 'never', status: 'todo' },
+            });
             await tx.db.updateTable('tasks').set({ title: 'changed' }).execute();
             throw new Error('boom');
           }),
@@ -772,16 +776,19 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
 
     test('txGrouped: writes of the same moment commit together; one that throws is undone alone', async () => {
       await withApp(async (app) => {
+        // Each write is told apart by the field its task.updated event names.
+        const label = (e: { data: Record<string, unknown> }) =>
+          String((e.data.fields as string[])[0]);
         const seen: string[] = [];
-        const onEvents = (events: { type: string }[]) => {
-          for (const e of events) seen.push(e.type);
+        const onEvents = (events: { type: string; data: Record<string, unknown> }[]) => {
+          for (const e of events) seen.push(label(e));
         };
         app.store.changes.on('events', onEvents);
-        const write = (type: string, fail = false) =>
+        const write = (name: string, fail = false) =>
           app.store.txGrouped(async (tx) => {
-            await appendEvent(tx, type, {});
-            if (fail) throw new UsageError(`${type} refused`);
-            return type;
+            await appendEvent(tx, 'task.updated', { data: { fields: [name] } });
+            if (fail) throw new UsageError(`${name} refused`);
+            return name;
           });
         const results = await Promise.allSettled([
           write('test.one'),
@@ -794,7 +801,7 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
           ['test.one', 'test.bad refused', 'test.two'],
         );
         const stored = await readEvents(app.store.db, { after: 0, limit: 1000 });
-        const types = stored.map((e) => e.type).filter((t) => t.startsWith('test.'));
+        const types = stored.map(label).filter((t) => t.startsWith('test.'));
         assert.deepEqual(types, ['test.one', 'test.two'], 'the refused write left nothing');
         assert.deepEqual(seen, ['test.one', 'test.two'], 'only committed events are announced');
         // Ids stay gap-free across the undone write.
@@ -853,7 +860,10 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         const before = await getRun(app.store.db, r1.id);
         for (const stale of [t1 - 1, t1 + 1000, t2]) {
           const ok = await app.store.tx((tx) =>
-            updateRunFenced(tx, r1.id, stale, { state: 'running', pid: 1 }),
+            updateRunFenced(tx, r1.id, stale, {
+              state: stepRun('claimed', { type: 'start' }),
+              pid: 1,
+            }),
           );
           assert.equal(ok, false, `token ${stale} must be fenced off`);
         }
@@ -890,7 +900,7 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
       await withApp(async (app) => {
         await addTask(app, { title: 'a', agent: 'bot' });
         const active = (await activeRunOfTask(app.store.db, 1)) as RunRow;
-        for (const state of ['queued', 'claimed', 'running']) {
+        for (const state of ACTIVE_RUN_STATES) {
           await assert.rejects(
             app.store.tx((tx) =>
               insertRun(tx, { ...active, id: app.newRunId(), state, previous_run_id: null }),

@@ -8,16 +8,8 @@ import { type Config, configSchema } from '../../src/config/schema.js';
 import type { Clock } from '../../src/store/store.js';
 import { tempDir } from './tmp.js';
 
-/** A clock the test moves by hand. Starts at a fixed instant so runs are reproducible. */
-export class FakeClock implements Clock {
-  constructor(public t = Date.UTC(2030, 0, 1)) {}
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+/** A clock the test moves by hand (its timers too). Starts at a fixed instant so runs are reproducible. */
+export { ManualClock as FakeClock } from './manual-clock.js';
 
 /**
  * A valid config with two `command` agents (running `true`), autostart on and

@@ -1,6 +1,9 @@
 /** The pure workspace decisions: branch names from titles, and what gc may remove. */
+
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import type { RunState } from '../../src/domain/run.js';
+import type { TaskStatus } from '../../src/domain/task.js';
 import {
   type GcRun,
   type GcTask,
@@ -25,13 +28,13 @@ test('slugify: lower-case ASCII words, at most 40 characters, never empty', () =
 
 const DAY = 86_400_000;
 const now = 100 * DAY;
-const task = (id: number, status: string, daysAgo: number, hasWorktree = true): GcTask => ({
+const task = (id: number, status: TaskStatus, daysAgo: number, hasWorktree = true): GcTask => ({
   id,
   status,
   lastActivityAt: now - daysAgo * DAY,
   hasWorktree,
 });
-const run = (id: string, taskId: number, state: string, hasDir = true): GcRun => ({
+const run = (id: string, taskId: number, state: RunState, hasDir = true): GcRun => ({
   id,
   taskId,
   state,

@@ -9,13 +9,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { type App, openApp } from '../../src/app/context.js';
 import type { GcItem, GcReport } from '../../src/app/gc.js';
 import { startRun } from '../../src/app/runs.js';
 import { addTask, moveTask } from '../../src/app/tasks.js';
 import { runDir } from '../../src/config/home.js';
+import type { EngineLogger } from '../../src/engine/context.js';
+import { type Engine, startEngine } from '../../src/engine/engine.js';
+import { gcCheckInterval } from '../../src/engine/gc-schedule.js';
 import { getMaintenance, getWorkspace } from '../../src/store/workspaces.js';
-import { runsOf, waitFor, waitForRun, waitForStatus } from '../engine/harness.js';
+import { runsOf, waitForRun, waitForStatus } from '../engine/harness.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { runCli } from '../support/server.js';
 import { createRepo, git, openBoard, type WsBoard, wsConfig } from './helpers.js';
 
@@ -37,14 +41,10 @@ async function taskDoing(board: WsBoard, what: 'ok' | 'fail' | 'hang', title: st
 const DAY = 86_400_000;
 
 /** Backdates a task and its runs, as if they had finished days ago. */
-async function age(board: WsBoard, taskId: number, days: number) {
-  const t = Date.now() - days * DAY;
-  await board.app.store.db
-    .updateTable('tasks')
-    .set({ updated_at: t })
-    .where('id', '=', taskId)
-    .execute();
-  await board.app.store.db
+async function age(app: App, taskId: number, days: number) {
+  const t = app.clock.now() - days * DAY;
+  await app.store.db.updateTable('tasks').set({ updated_at: t }).where('id', '=', taskId).execute();
+  await app.store.db
     .updateTable('runs')
     .set({ created_at: t, ended_at: t })
     .where('task_id', '=', taskId)
@@ -76,7 +76,7 @@ test('gc --dry-run lists exactly what gc removes: finished tasks past retention,
     await waitForRun(app, active, 'running', 20_000);
     await moveTask(app, done, 'done');
     await moveTask(app, recent, 'done');
-    for (const id of [done, blocked, review, active]) await age(board, id, 10);
+    for (const id of [done, blocked, review, active]) await age(app, id, 10);
 
     const runOf = async (id: number) => (await runsOf(app, id))[0]?.id ?? '';
     const [doneRun, blockedRun] = [await runOf(done), await runOf(blocked)];
@@ -137,59 +137,78 @@ test('gc --dry-run lists exactly what gc removes: finished tasks past retention,
   }
 });
 
+/**
+ * A board like openBoard's, on a manual clock. Its monitors and reconciler
+ * look once a minute, so an hour of board time costs a few hundred passes.
+ */
+async function clockBoard(repo: string, config: Record<string, unknown>, clock: ManualClock) {
+  const home = path.join(repo, '.agentboard');
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'config.yaml'), JSON.stringify(config, null, 2));
+  const app = await openApp({ env: { AGENTBOARD_HOME: home }, cwd: repo, clock });
+  const quiet: EngineLogger = { info: () => {}, warn: () => {} };
+  let engine: Engine | null = null;
+  return {
+    app,
+    start: async () => {
+      engine = await startEngine(app, {
+        log: quiet,
+        monitorIntervalMs: 60_000,
+        reconcileIntervalMs: 60_000,
+      });
+    },
+    stop: async () => {
+      await engine?.stop();
+      engine = null;
+    },
+  };
+}
+
 test('scheduled gc: run by the engine when due, its last run kept in the database across restarts', {
   timeout: 90_000,
 }, async () => {
-  const board = await openBoard(createRepo(), wsConfig(SCRIPT));
+  const HOUR = 3_600_000;
+  const clock = new ManualClock(Date.now());
+  const board = await clockBoard(createRepo(), wsConfig(SCRIPT), clock);
+  const { app } = board;
+  /** A task whose agent has committed and ended, moved to Done, finished `days` ago. */
+  const doneTask = async (title: string, days: number) => {
+    const id = Number((await addTask(app, { title, body: 'ok', agent: 'bot' })).id.slice(2));
+    await waitForStatus(app, id, 'review', 20_000);
+    await moveTask(app, id, 'done');
+    await age(app, id, days);
+    return { id, run: (await runsOf(app, id))[0]?.id ?? '' };
+  };
   try {
-    const app = board.app;
-    const first = await taskDoing(board, 'ok', 'First');
-    await waitForStatus(app, first, 'review', 20_000);
-    await moveTask(app, first, 'done');
-    await age(board, first, 3);
-    const firstRun = (await runsOf(app, first))[0]?.id ?? '';
-    await board.stopEngine();
+    await board.start();
+    const first = await doneTask('First', 3);
+    await board.stop();
 
-    app.config.board.gc = { older_than: DAY, keep_failed: false, every: 3_600_000 };
-    const started = Date.now();
-    await board.startEngine();
-    const row = await waitFor(
-      'the scheduled gc to run and record what it did',
-      async () => {
-        const m = await getMaintenance(app.store.db, 'gc');
-        return m?.summary ? m : undefined;
-      },
-      10_000,
-    );
-    assert.equal(fs.existsSync(runDir(app.paths, firstRun)), false);
-    assert.ok(row && row.lastRunAt >= started);
-    assert.match(row.summary ?? '', new RegExp(`worktree:T-${first}`));
+    app.config.board.gc = { older_than: DAY, keep_failed: false, every: HOUR };
+    await board.start();
+    // The first look is at once, on the clock: advancing 0 ms runs (and awaits) it.
+    await clock.advanceAsync(0);
+    const row = await getMaintenance(app.store.db, 'gc');
+    assert.ok(row?.summary, 'the scheduled gc ran and recorded what it did');
+    assert.equal(fs.existsSync(runDir(app.paths, first.run)), false);
+    assert.equal(row.lastRunAt, clock.now());
+    assert.match(row.summary ?? '', new RegExp(`worktree:T-${first.id}`));
 
-    // A restart within the period does not run it again.
-    const second = await taskDoing(board, 'ok', 'Second');
-    await waitForStatus(app, second, 'review', 20_000);
-    await moveTask(app, second, 'done');
-    await age(board, second, 3);
-    const secondRun = (await runsOf(app, second))[0]?.id ?? '';
-    await board.stopEngine();
-    await board.startEngine();
-    await sleep(1500);
-    assert.ok(fs.existsSync(runDir(app.paths, secondRun)));
+    // A restart within the period does not run it again, nor does any check
+    // until the period has passed (one every minute, each awaited).
+    const { run: secondRun } = await doneTask('Second', 3);
+    await board.stop();
+    await board.start();
+    await clock.advanceAsync(row.lastRunAt + HOUR - 1 - clock.now());
+    assert.ok(fs.existsSync(runDir(app.paths, secondRun)), 'not removed within the period');
     assert.equal((await getMaintenance(app.store.db, 'gc'))?.lastRunAt, row.lastRunAt);
 
-    // Once the period has passed (the row says so), the next start runs it.
-    await board.stopEngine();
-    await app.store.db
-      .updateTable('maintenance')
-      .set({ last_run_at: row.lastRunAt - 3_600_000 })
-      .execute();
-    await board.startEngine();
-    await waitFor(
-      'the next scheduled gc',
-      () => !fs.existsSync(runDir(app.paths, secondRun)),
-      10_000,
-    );
+    // The first check past the period runs it.
+    await clock.advanceAsync(gcCheckInterval(HOUR));
+    assert.equal(fs.existsSync(runDir(app.paths, secondRun)), false, 'removed once due');
+    assert.ok(((await getMaintenance(app.store.db, 'gc'))?.lastRunAt ?? 0) >= row.lastRunAt + HOUR);
   } finally {
-    await board.close();
+    await board.stop();
+    await app.store.close();
   }
 });

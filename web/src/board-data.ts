@@ -1,3 +1,4 @@
+import { USER_MOVES } from '../../src/contract/vocabulary.js';
 import { api, errorText } from './api';
 import {
   ACTIVE_RUN_STATES,
@@ -42,20 +43,9 @@ const emptyColumn = (status: TaskStatus): Column => ({
   error: null,
 });
 
+export { canMove } from './lib/moves';
 /** Where a user may move a card (the server has the last word; this only guides the drag). */
-export const USER_MOVES: Record<TaskStatus, readonly TaskStatus[]> = {
-  backlog: ['todo', 'done', 'cancelled'],
-  todo: ['backlog', 'done', 'cancelled'],
-  in_progress: ['cancelled'],
-  review: ['done', 'todo', 'backlog', 'cancelled'],
-  done: ['todo', 'backlog', 'review'],
-  blocked: ['todo', 'backlog', 'done', 'cancelled'],
-  cancelled: ['backlog', 'todo'],
-};
-
-export function canMove(from: TaskStatus, to: TaskStatus): boolean {
-  return from === to || USER_MOVES[from].includes(to);
-}
+export { USER_MOVES };
 
 export class BoardData {
   filter: Filter = { q: '', agent: '', label: '', showCancelled: false };

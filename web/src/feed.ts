@@ -1,4 +1,5 @@
 import { useEffect, useSyncExternalStore } from 'react';
+import { FEED_EVENT_TYPES } from './lib/event-text';
 import type { BoardEvent } from './types';
 
 /**
@@ -10,25 +11,6 @@ import type { BoardEvent } from './types';
 
 export type FeedStatus = 'connecting' | 'live' | 'offline';
 type EventListener = (e: BoardEvent) => void;
-
-const EVENT_TYPES = [
-  'task.created',
-  'task.updated',
-  'task.moved',
-  'task.deleted',
-  'task.commented',
-  'run.queued',
-  'run.started',
-  'run.finished',
-  'run.stop_requested',
-  'run.adopted',
-  'run.reconciled',
-  'run.released',
-  'run.queue_timeout',
-  'task.todo_timeout',
-  'message.posted',
-  'gc.pruned',
-];
 
 const MAX_KEPT = 500;
 
@@ -101,7 +83,7 @@ class BoardFeed {
     };
     const onEvent = (m: MessageEvent<string>) => this.receive(m);
     es.onmessage = onEvent;
-    for (const t of EVENT_TYPES) es.addEventListener(t, onEvent);
+    for (const t of FEED_EVENT_TYPES) es.addEventListener(t, onEvent);
   }
 
   private receive(m: MessageEvent<string>): void {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { localBoard } from '../../app/board-access.js';
 import { openApp } from '../../app/context.js';
@@ -6,12 +5,6 @@ import { boardRedactor, environmentRedactor } from '../../app/secrets.js';
 import { remoteBoard } from '../../client/remote-board.js';
 import { remoteTarget } from '../board.js';
 import { redactOutputWith } from '../output.js';
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 /**
  * `agentboard mcp`: the board's MCP server on stdin/stdout, for an agent (or
@@ -33,7 +26,7 @@ export function registerMcp(program: Command): void {
       const redact = app ? boardRedactor(app) : environmentRedactor();
       // stdout is the protocol (its answers are redacted by the server); this covers stderr.
       redactOutputWith(redact);
-      const server = createMcpServer(board, { redact, version: VERSION });
+      const server = createMcpServer(board, { redact });
       const closed = new Promise<void>((resolve) => {
         server.server.onclose = () => resolve();
       });

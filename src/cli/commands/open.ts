@@ -3,7 +3,7 @@ import { readApiToken } from '../../app/api-token.js';
 import { resolvePaths } from '../../config/home.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { AgentboardError, API_ERROR_CODES, type ApiErrorCode } from '../../domain/errors.js';
+import { AgentboardError, isApiErrorCode } from '../../domain/errors.js';
 import { agentApiUrl } from '../../server/security.js';
 import { openBrowser } from '../open-browser.js';
 import { println } from '../output.js';
@@ -59,7 +59,7 @@ async function askLoginLink(base: string, token: string | null): Promise<string>
   if (res.ok && typeof body?.url === 'string') return body.url;
   const code = body?.error?.code;
   throw new AgentboardError(
-    API_ERROR_CODES.includes(code as ApiErrorCode) ? (code as ApiErrorCode) : 'unavailable',
+    isApiErrorCode(code) ? code : 'unavailable',
     `the board at ${base} refused a login link (${res.status}): ${body?.error?.message ?? 'not an agentboard server?'}`,
   );
 }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
+import { findRuns } from '../../app/lookups.js';
 import { resolveRun, startRun } from '../../app/runs.js';
 import { engineIsRunning, runViews } from '../../app/workers.js';
 import { UsageError } from '../../domain/errors.js';
 import { formatDuration } from '../../domain/exit.js';
 import { parseTaskId } from '../../domain/ids.js';
 import { RUN_STATES } from '../../domain/run.js';
-import { listRuns } from '../../store/runs.js';
 import { collect, positiveInt, readTextFile } from '../args.js';
 import { followRunLog } from '../follow-run.js';
 import { paint, printErr, printJson, println, truncate, useColor } from '../output.js';
@@ -43,7 +43,7 @@ export function registerRuns(program: Command): void {
         }
         if (f.follow) {
           await followRunLog(app, run.id, 'stdout', process.stdout, { follow: true });
-          const ended = (await listRuns(app.store.db, { taskId: parseTaskId(task), limit: 1 }))[0];
+          const ended = (await findRuns(app, { taskId: parseTaskId(task), limit: 1 }))[0];
           if (ended && ended.id === run.id && ended.state !== 'succeeded') process.exitCode = 1;
         }
       });
@@ -110,7 +110,7 @@ export function registerRuns(program: Command): void {
       const views = await withApp(async (app) =>
         runViews(
           app,
-          await listRuns(app.store.db, {
+          await findRuns(app, {
             ...(f.task ? { taskId: parseTaskId(f.task) } : {}),
             ...(f.state ? { states: f.state } : {}),
             ...(f.agent ? { agent: f.agent } : {}),

@@ -103,7 +103,7 @@ function startQuietEngine(app: App, opts: EngineOptions): Promise<Engine> {
  * other hosts: say nothing.
  */
 async function warnNoWorker(app: App): Promise<void> {
-  if (app.store.dialect !== 'sqlite') return;
+  if (app.store.dialect.multiHost) return;
   try {
     if (await engineIsRunning(app)) return;
   } catch {
@@ -143,7 +143,7 @@ async function runUntilSignal(
   onReady?: () => void,
 ): Promise<void> {
   const r = engine.recovered;
-  const where = app.store.dialect === 'sqlite' ? app.paths.database : 'PostgreSQL';
+  const where = app.store.dialect.multiHost ? 'PostgreSQL' : app.paths.database;
   const recovered =
     r.adopted + r.recorded + r.lost + r.released > 0
       ? `\nrecovered: ${r.adopted} re-adopted, ${r.recorded} exits recorded, ${r.lost} lost, ${r.released} never started (queued again)`

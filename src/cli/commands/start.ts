@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { countTasks } from '../../app/lookups.js';
 import { listTaskViews } from '../../app/tasks.js';
 import { TASK_STATUSES } from '../../domain/task.js';
-import { countTasksByStatus } from '../../store/tasks.js';
 import { formatBoard } from '../board-format.js';
 import { openBrowser } from '../open-browser.js';
 import { print, println, useColor } from '../output.js';
@@ -22,7 +22,7 @@ export function registerStart(program: Command): void {
         const views = (
           await Promise.all(statuses.map((s) => listTaskViews(app, { statuses: [s], limit: 10 })))
         ).flat();
-        const counts = await countTasksByStatus(app.store.db);
+        const counts = await countTasks(app);
         print(
           formatBoard(views, {
             color: useColor(),

@@ -6,8 +6,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { ensureApiToken } from '../../app/api-token.js';
+import { loginLink, session } from '../../contract/service-views.js';
 import { AuthFailureLimiter } from '../auth-limiter.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../error-catalog.js';
@@ -85,11 +85,6 @@ function tokenCookie(token: string, req: FastifyRequest): string {
   return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000${secure}`;
 }
 
-const linkView = z.object({
-  url: z.string(),
-  expiresAt: z.string().nullable(),
-});
-
 /**
  * GET /login?code= (the exchange), POST /api/v1/login-links (a fresh
  * one-time URL, for `agentboard open`) and POST /api/v1/session (the login
@@ -144,7 +139,7 @@ export function loginRoutes(
     summary:
       'A one-time URL that logs a browser in to the board (the owner’s token only; it works once, for 10 minutes)',
     status: 201,
-    response: linkView,
+    response: loginLink,
     handler: async ({ request }) => {
       if (request.runPrincipal) throw refusedToRun(request, 'make login links');
       const base = `${request.protocol}://${request.host}`;
@@ -163,11 +158,11 @@ export function loginRoutes(
     tag: 'service',
     summary:
       'Keep the owner’s token, sent as Bearer, in the board’s HttpOnly cookie (the web board’s login form)',
-    status: 204,
+    response: session,
     handler: async ({ request, reply }) => {
       if (request.runPrincipal) throw refusedToRun(request, 'log a browser in');
       setOwnerCookie(request, reply);
-      return reply.code(204).send();
+      return { loggedIn: true as const };
     },
   });
 }

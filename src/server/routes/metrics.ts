@@ -3,7 +3,7 @@ import type { ServerContext } from '../context.js';
 
 /** Prometheus metrics, in the text exposition format. */
 export function metricsRoutes(f: FastifyInstance, { routes, metrics }: ServerContext): void {
-  routes.add(f, {
+  routes.stream(f, {
     method: 'GET',
     url: '/metrics',
     tag: 'service',

@@ -1,25 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { listRunViews, showRun, transcriptPage } from '../../app/read-runs.js';
 import { assertOutputKept } from '../../app/run-output.js';
 import { resolveRun, startRun, stopRun } from '../../app/runs.js';
-import type { RunView } from '../../app/views.js';
-import { runViews } from '../../app/workers.js';
-import { readRunEvents } from '../../store/run-events.js';
-import { listRuns } from '../../store/runs.js';
-import type { ServerContext } from '../context.js';
-import { readLogRange } from '../log-frames.js';
 import {
-  intQuery,
-  listOf,
+  logRangeQuery,
+  runEventsQuery,
+  runListQuery,
   runParams,
-  runState,
-  runView,
   startRunBody,
   taskParams,
-  taskRef,
-} from '../schemas.js';
-
-const MiB = 1024 * 1024;
+} from '../../contract/requests.js';
+import { runView, transcriptPage as transcriptPageView } from '../../contract/views.js';
+import type { ServerContext } from '../context.js';
+import { readLogRange } from '../log-frames.js';
 
 export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerContext): void {
   routes.add(f, {
@@ -40,23 +34,15 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     url: '/api/v1/runs',
     tag: 'runs',
     summary: 'Runs, newest first, filtered by task, state and agent',
-    query: z.strictObject({
-      task: taskRef.optional(),
-      state: listOf(runState).optional(),
-      agent: z.string().min(1).max(64).optional(),
-      limit: intQuery(1, 1000).default(100),
-    }),
+    query: runListQuery,
     response: z.object({ items: z.array(runView) }),
     handler: async ({ query }) => ({
-      items: await runViews(
-        app,
-        await listRuns(app.store.db, {
-          taskId: query.task,
-          states: query.state,
-          agent: query.agent,
-          limit: query.limit,
-        }),
-      ),
+      items: await listRunViews(app, {
+        taskId: query.task,
+        states: query.state,
+        agent: query.agent,
+        limit: query.limit,
+      }),
     }),
   });
 
@@ -67,8 +53,7 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     summary: 'One run: state, exit, error summary, usage and cost, resources',
     params: runParams,
     response: runView,
-    handler: async ({ params }) =>
-      (await runViews(app, [await resolveRun(app, params.id)]))[0] as RunView,
+    handler: ({ params }) => showRun(app, params.id),
   });
 
   routes.add(f, {
@@ -82,18 +67,14 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     handler: ({ params }) => stopRun(app, params.id),
   });
 
-  routes.add(f, {
+  routes.stream(f, {
     method: 'GET',
     url: '/api/v1/runs/:id/logs',
     tag: 'runs',
     summary:
       'A byte range of a run’s stdout or stderr, redacted; while the run writes, the range stops before what may be a secret in progress (X-Log-Size and X-Next-Offset say where to go on); 410 `output_removed` once gc removed it',
     params: runParams,
-    query: z.strictObject({
-      stream: z.enum(['stdout', 'stderr']).default('stdout'),
-      offset: intQuery(0, Number.MAX_SAFE_INTEGER).default(0),
-      limit: intQuery(1, 8 * MiB).default(MiB),
-    }),
+    query: logRangeQuery,
     produces: 'text/plain',
     handler: async ({ params, query, reply }) => {
       const run = await resolveRun(app, params.id);
@@ -115,29 +96,9 @@ export function runRoutes(f: FastifyInstance, { app, routes, redact }: ServerCon
     summary:
       'The run’s normalized transcript events after a cursor (the last seq seen); 410 `output_removed` once gc removed them',
     params: runParams,
-    query: z.strictObject({
-      after: intQuery(0, Number.MAX_SAFE_INTEGER).default(0),
-      limit: intQuery(1, 1000).default(200),
-      type: listOf(z.string().min(1).max(32)).optional(),
-    }),
-    handler: async ({ params, query }) => {
-      const run = await resolveRun(app, params.id);
-      assertOutputKept(run, 'transcript');
-      const items = await readRunEvents(app.store.db, run.id, {
-        afterSeq: query.after,
-        limit: query.limit,
-        types: query.type,
-      });
-      const last = items.at(-1)?.seq ?? query.after;
-      return {
-        items: items.map((e) => ({
-          seq: e.seq,
-          at: new Date(e.createdAt).toISOString(),
-          ...e.event,
-        })),
-        next: last,
-        more: items.length === query.limit,
-      };
-    },
+    query: runEventsQuery,
+    response: transcriptPageView,
+    handler: ({ params, query }) =>
+      transcriptPage(app, params.id, { after: query.after, limit: query.limit, types: query.type }),
   });
 }

@@ -1,65 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import {
   addSchedule,
   listScheduleViews,
   removeSchedule,
   showSchedule,
 } from '../../app/schedules.js';
-import { CATCH_UP_POLICIES, OVERLAP_POLICIES, parseScheduleId } from '../../domain/schedule.js';
+import { createScheduleBody, noQuery, scheduleParams } from '../../contract/requests.js';
+import { scheduleList, scheduleView } from '../../contract/service-views.js';
+import { deleted } from '../../contract/views.js';
 import type { ServerContext } from '../context.js';
-import { taskRef } from '../schemas.js';
-
-const scheduleRef = z
-  .string()
-  .max(24)
-  .regex(/^(S-?)?[1-9][0-9]{0,15}$/i, 'a schedule id looks like S-3')
-  .transform((s) => parseScheduleId(s));
-
-const scheduleParams = z.strictObject({ id: scheduleRef });
-
-const tickCounts = z.object({
-  run: z.number(),
-  skipped: z.number(),
-  waiting: z.number(),
-  idle: z.number(),
-});
-
-const scheduleView = z.object({
-  id: z.string(),
-  cron: z.string(),
-  timezone: z.string().nullable(),
-  agent: z.string().nullable(),
-  prompt: z.string(),
-  task: z.string().nullable(),
-  title: z.string().nullable(),
-  catchUp: z.enum(CATCH_UP_POLICIES),
-  catchUpWindowMs: z.number(),
-  overlap: z.enum(OVERLAP_POLICIES),
-  enabled: z.boolean(),
-  heartbeat: z.boolean(),
-  lastTickAt: z.string().nullable(),
-  nextTickAt: z.string().nullable(),
-  createdAt: z.string(),
-  ticks: tickCounts,
-});
-
-const createScheduleBody = z.strictObject({
-  cron: z.string().min(1).max(200),
-  agent: z.string().min(1).max(64).optional(),
-  prompt: z.string().min(1).max(1_000_000),
-  task: taskRef.optional(),
-  title: z.string().min(1).max(200).optional(),
-  catchUp: z.enum(CATCH_UP_POLICIES).optional(),
-  catchUpWindowMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(366 * 86_400_000)
-    .optional(),
-  overlap: z.enum(OVERLAP_POLICIES).optional(),
-  timezone: z.string().min(1).max(64).optional(),
-});
 
 export function scheduleRoutes(f: FastifyInstance, { app, routes }: ServerContext): void {
   routes.add(f, {
@@ -67,7 +16,8 @@ export function scheduleRoutes(f: FastifyInstance, { app, routes }: ServerContex
     url: '/api/v1/schedules',
     tag: 'schedules',
     summary: 'List schedules with their next tick and what their ticks did',
-    response: z.object({ items: z.array(scheduleView) }),
+    query: noQuery,
+    response: scheduleList,
     handler: async () => ({ items: await listScheduleViews(app) }),
   });
 
@@ -109,7 +59,7 @@ export function scheduleRoutes(f: FastifyInstance, { app, routes }: ServerContex
     tag: 'schedules',
     summary: 'Remove a schedule (the tasks and runs it created stay)',
     params: scheduleParams,
-    response: z.object({ id: z.string(), deleted: z.literal(true) }),
+    response: deleted,
     handler: async ({ params }) => removeSchedule(app, params.id),
   });
 }

@@ -1,26 +1,20 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { eventPage } from '../../app/read-events.js';
 import { assertOutputKept, isRemoteLog, logLength } from '../../app/run-output.js';
 import { resolveRun } from '../../app/runs.js';
-import { readEvents } from '../../store/events.js';
+import {
+  eventStreamQuery,
+  eventsQuery,
+  logStreamQuery,
+  runParams,
+} from '../../contract/requests.js';
+import { eventPage as eventPageView } from '../../contract/views.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../error-catalog.js';
-import { EventFeed, eventView } from '../event-feed.js';
+import { EventFeed } from '../event-feed.js';
 import { LogHub } from '../log-stream.js';
 import { streamRemoteLog } from '../remote-log.js';
-import { intQuery, runParams, taskRef } from '../schemas.js';
 import { lastEventIdOf, SseRegistry } from '../sse.js';
-
-const cursor = intQuery(0, Number.MAX_SAFE_INTEGER);
-
-const eventItem = z.object({
-  id: z.number(),
-  type: z.string(),
-  taskId: z.string().nullable(),
-  runId: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-});
 
 /**
  * SSE: the board event feed and a run's live log. Both resume where the
@@ -45,33 +39,19 @@ export function streamRoutes(
     url: '/api/v1/events',
     tag: 'events',
     summary: 'Board events after a cursor (the last id seen), oldest first',
-    query: z.strictObject({
-      after: cursor.default(0),
-      limit: intQuery(1, 1000).default(200),
-      task: taskRef.optional(),
-    }),
-    response: z.object({ items: z.array(eventItem), next: z.number(), more: z.boolean() }),
-    handler: async ({ query }) => {
-      const items = await readEvents(app.store.db, {
-        after: query.after,
-        limit: query.limit,
-        taskId: query.task,
-      });
-      return {
-        items: items.map(eventView),
-        next: items.at(-1)?.id ?? query.after,
-        more: items.length === query.limit,
-      };
-    },
+    query: eventsQuery,
+    response: eventPageView,
+    handler: ({ query }) =>
+      eventPage(app, { after: query.after, limit: query.limit, taskId: query.task }),
   });
 
-  routes.add(f, {
+  routes.stream(f, {
     method: 'GET',
     url: '/api/v1/events/stream',
     tag: 'events',
     summary:
       'SSE feed of board events (id, event type, JSON data); resumes after Last-Event-ID, or ?after on a first connect; `: ping` every 15 s',
-    query: z.strictObject({ after: cursor.optional() }),
+    query: eventStreamQuery,
     produces: 'text/event-stream',
     handler: async ({ query, request, reply }) => {
       const after = lastEventIdOf(request) ?? query.after;
@@ -81,17 +61,14 @@ export function streamRoutes(
     },
   });
 
-  routes.add(f, {
+  routes.stream(f, {
     method: 'GET',
     url: '/api/v1/runs/:id/logs/stream',
     tag: 'runs',
     summary:
       'SSE of a run’s live log: `log` events {offset, text} (id = byte offset after it), then `exit` once the run has ended; resumes from Last-Event-ID or ?offset; 410 `output_removed` once gc removed the log',
     params: runParams,
-    query: z.strictObject({
-      stream: z.enum(['stdout', 'stderr']).default('stdout'),
-      offset: cursor.optional(),
-    }),
+    query: logStreamQuery,
     produces: 'text/event-stream',
     handler: async ({ params, query, request, reply }) => {
       const run = await resolveRun(app, params.id);

@@ -1,46 +1,32 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { deleteTask } from '../../app/delete-task.js';
+import { taskComments, taskListPage } from '../../app/read-board.js';
 import {
   addTask,
   cancelTask,
   commentOnTask,
   editTask,
-  listTaskViews,
   moveTask,
   showTask,
-  taskNotFound,
 } from '../../app/tasks.js';
-import { commentView } from '../../app/views.js';
-import { commentsOf } from '../../store/comments.js';
-import { countTasksByStatus, getTask, type TaskFilter } from '../../store/tasks.js';
-import type { ServerContext } from '../context.js';
-import { refusedToRun } from '../run-scope.js';
 import {
   commentBody,
   createTaskBody,
-  intQuery,
-  listOf,
   moveTaskBody,
-  page,
   patchTaskBody,
+  taskListQuery,
   taskParams,
-  taskRef,
-  taskStatus,
+} from '../../contract/requests.js';
+import {
+  commentList,
+  commentResult,
+  deleted,
+  taskDetail,
+  taskPage,
   taskView,
-} from '../schemas.js';
-
-const listQuery = z.strictObject({
-  status: listOf(taskStatus).optional(),
-  agent: z.string().min(1).max(64).optional(),
-  label: z.string().min(1).max(64).optional(),
-  q: z.string().min(1).max(200).optional(),
-  parent: taskRef.optional(),
-  sort: z.enum(['board', 'created', 'updated', 'priority']).default('board'),
-  order: z.enum(['asc', 'desc']).default('asc'),
-  limit: intQuery(1, 500).default(100),
-  offset: intQuery(0, 10_000_000).default(0),
-});
+} from '../../contract/views.js';
+import type { ServerContext } from '../context.js';
+import { refusedToRun } from '../run-scope.js';
 
 export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): void {
   routes.add(f, {
@@ -49,10 +35,10 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     tag: 'tasks',
     summary:
       'List tasks, filtered, sorted and paged; `counts` gives cards per column for the filter',
-    query: listQuery,
-    response: page(taskView).extend({ counts: z.record(z.string(), z.number()) }),
-    handler: async ({ query }) => {
-      const filter: TaskFilter = {
+    query: taskListQuery,
+    response: taskPage,
+    handler: ({ query }) =>
+      taskListPage(app, {
         statuses: query.status,
         agent: query.agent,
         label: query.label,
@@ -60,15 +46,9 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
         parentId: query.parent,
         sort: query.sort,
         order: query.order,
-      };
-      const [items, counts] = await Promise.all([
-        listTaskViews(app, { ...filter, limit: query.limit, offset: query.offset }),
-        countTasksByStatus(app.store.db, filter),
-      ]);
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      const next = query.offset + items.length;
-      return { items, total, counts, offset: query.offset, nextOffset: next < total ? next : null };
-    },
+        limit: query.limit,
+        offset: query.offset,
+      }),
   });
 
   routes.add(f, {
@@ -94,7 +74,7 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     tag: 'tasks',
     summary: 'A task with its comments, runs, subtasks and what it waits on',
     params: taskParams,
-    response: taskView,
+    response: taskDetail,
     handler: ({ params }) => showTask(app, params.id),
   });
 
@@ -115,7 +95,7 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     tag: 'tasks',
     summary: 'Delete a task and its history (refused while it has an active run)',
     params: taskParams,
-    response: z.object({ id: z.string(), deleted: z.literal(true) }),
+    response: deleted,
     handler: ({ params }) => deleteTask(app, params.id),
   });
 
@@ -146,10 +126,8 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     tag: 'tasks',
     summary: 'A task’s comments, oldest first',
     params: taskParams,
-    handler: async ({ params }) => {
-      if (!(await getTask(app.store.db, params.id))) throw taskNotFound(params.id);
-      return { items: (await commentsOf(app.store.db, params.id)).map(commentView) };
-    },
+    response: commentList,
+    handler: async ({ params }) => ({ items: await taskComments(app, params.id) }),
   });
 
   routes.add(f, {
@@ -160,6 +138,7 @@ export function taskRoutes(f: FastifyInstance, { app, routes }: ServerContext): 
     params: taskParams,
     body: commentBody,
     status: 201,
+    response: commentResult,
     runScope: ({ params }) => params.id,
     handler: ({ params, body }) => commentOnTask(app, params.id, body.author ?? 'user', body.body),
   });

@@ -2,23 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PAGE_ROUTES, PAGES } from '../../contract/pages.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../error-catalog.js';
 
 /** Where `vite build` puts the board: dist/web, next to dist/src. */
 export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
 
-/** The board's client-side routes: each answers with index.html. */
-export const PAGE_ROUTES = [
-  '/',
-  '/tasks/:id',
-  '/runs',
-  // The metrics page lives at /insights: /metrics is the Prometheus endpoint.
-  '/insights',
-  '/agents',
-  '/activity',
-  // '/login' is login.ts's: without a code it sends this same page.
-];
+/**
+ * The board's client-side routes, each answered with index.html. /login is
+ * login.ts's own: without a code it sends this same page.
+ */
+const BOARD_PAGES = PAGE_ROUTES.filter((r) => r !== PAGES.login);
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -80,7 +75,7 @@ export async function sendBoardPage(reply: FastifyReply, root = WEB_ROOT): Promi
 /** The board's page routes and assets, from the build in `root`. */
 export function serveBoard(f: FastifyInstance, root: string): void {
   const sendIndex = (reply: FastifyReply) => sendBoardPage(reply, root);
-  for (const url of PAGE_ROUTES) f.get(url, (_req, reply) => sendIndex(reply));
+  for (const url of BOARD_PAGES) f.get(url, (_req, reply) => sendIndex(reply));
 
   f.get<{ Params: { file: string } }>('/assets/:file', async (req, reply) => {
     const name = req.params.file;

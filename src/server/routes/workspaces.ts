@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { runGc } from '../../app/gc.js';
 import { diffRun, diffTask, discardTask, mergeTask, showWorkspace } from '../../app/workspaces.js';
+import { gcBody, mergeBody, runParams, taskParams } from '../../contract/requests.js';
+import {
+  diffView,
+  discardResult,
+  gcReport,
+  mergeResult,
+  workspaceView,
+} from '../../contract/service-views.js';
 import { parseDuration } from '../../domain/duration.js';
 import type { ServerContext } from '../context.js';
-import { runParams, taskParams } from '../schemas.js';
 
 /** Worktrees: a task's workspace, its diff and a run's, merge, discard, gc. */
 export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerContext): void {
@@ -14,6 +20,7 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     tag: 'workspaces',
     summary: 'The task’s worktree: path, branch, base, merge and discard state',
     params: taskParams,
+    response: workspaceView,
     handler: ({ params }) => showWorkspace(app, params.id),
   });
 
@@ -24,6 +31,7 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     summary:
       'Everything the task’s branch changed against its base: files with line counts, and the patch',
     params: taskParams,
+    response: diffView,
     handler: ({ params }) => diffTask(app, params.id),
   });
 
@@ -33,6 +41,7 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     tag: 'workspaces',
     summary: 'What one run changed: from the commit it started at to the commit of its work',
     params: runParams,
+    response: diffView,
     handler: ({ params }) => diffRun(app, params.id),
   });
 
@@ -42,7 +51,8 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     tag: 'workspaces',
     summary: 'Merge the task branch into its base (409 merge_conflict changes nothing)',
     params: taskParams,
-    body: z.strictObject({ squash: z.boolean().optional() }).optional(),
+    body: mergeBody,
+    response: mergeResult,
     handler: ({ params, body }) => mergeTask(app, params.id, { squash: body?.squash }),
   });
 
@@ -52,6 +62,7 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     tag: 'workspaces',
     summary: 'Delete the task’s worktree and branch',
     params: taskParams,
+    response: discardResult,
     handler: ({ params }) => discardTask(app, params.id),
   });
 
@@ -61,24 +72,8 @@ export function workspaceRoutes(f: FastifyInstance, { app, routes }: ServerConte
     tag: 'workspaces',
     summary:
       'Remove run directories and worktrees of finished tasks past retention (dryRun lists them)',
-    body: z
-      .strictObject({
-        olderThan: z
-          .string()
-          .max(20)
-          .refine((s) => {
-            try {
-              parseDuration(s);
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'a duration like 7d, 12h or 30m')
-          .default('7d'),
-        keepFailed: z.boolean().default(false),
-        dryRun: z.boolean().default(true),
-      })
-      .prefault({}),
+    body: gcBody,
+    response: gcReport,
     handler: ({ body }) =>
       runGc(app, {
         olderThanMs: parseDuration(body.olderThan),

@@ -1,37 +1,7 @@
 import { useRecentEvents } from '../feed';
 import { when } from '../format';
+import { describeEvent } from '../lib/event-text';
 import { linkClick } from '../router';
-import type { BoardEvent } from '../types';
-
-/** What an event says, in a few words. */
-function describe(e: BoardEvent): string {
-  const d = e.data ?? {};
-  const s = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : '');
-  switch (e.type) {
-    case 'task.created':
-      return `created${s('title') ? ` “${s('title')}”` : ''}`;
-    case 'task.moved':
-      return `moved ${s('from') ? `${s('from').replace('_', ' ')} → ` : 'to '}${s('to').replace('_', ' ')}`;
-    case 'task.updated':
-      return 'edited';
-    case 'task.deleted':
-      return 'deleted';
-    case 'task.commented':
-      return `comment by ${s('author') || 'someone'}`;
-    case 'run.queued':
-      return `run queued${s('agent') ? ` for @${s('agent')}` : ''}`;
-    case 'run.started':
-      return 'run started';
-    case 'run.finished':
-      return `run finished: ${s('state') || 'ended'}${typeof d.exitCode === 'number' ? ` (exit ${d.exitCode})` : ''}`;
-    case 'run.stop_requested':
-      return `stop requested${s('reason') ? `: ${s('reason')}` : ''}`;
-    case 'message.posted':
-      return `message${s('author') ? ` from ${s('author')}` : ''}${s('type') ? ` (${s('type')})` : ''}`;
-    default:
-      return e.type.replace('.', ' ').replace('_', ' ');
-  }
-}
 
 /** The latest board events (100 at load, then live), newest first, linked to task and run. */
 export function ActivityFeed({ onClose }: { onClose?: () => void }) {
@@ -68,7 +38,7 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
                 ) : (
                   <span className="muted">board</span>
                 )}{' '}
-                {describe(e)}
+                {describeEvent(e.type, e.data)}
               </span>
             </li>
           ))}

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { matchPage, PAGES } from '../../../src/contract/pages.js';
 import { api, onUnauthorized } from '../api';
 import { feed, useFeedStatus } from '../feed';
 import { type Theme, useTheme } from '../hooks';
@@ -13,10 +14,10 @@ import { TaskDetailPage } from './TaskDetail';
 import { TaskDialog } from './TaskDialog';
 
 const NAV = [
-  ['/', 'Board'],
-  ['/runs', 'Runs'],
-  ['/insights', 'Metrics'],
-  ['/agents', 'Agents'],
+  [PAGES.board, 'Board'],
+  [PAGES.runs, 'Runs'],
+  [PAGES.insights, 'Metrics'],
+  [PAGES.agents, 'Agents'],
 ] as const;
 
 const THEMES: Theme[] = ['system', 'light', 'dark'];
@@ -63,35 +64,49 @@ export function App() {
     );
   }
 
-  const taskMatch = /^\/tasks\/([^/]+)$/.exec(path);
+  const route = matchPage(path);
   let page: React.ReactNode;
-  if (taskMatch?.[1]) {
-    page = (
-      <TaskDetailPage
-        key={taskMatch[1]}
-        id={decodeURIComponent(taskMatch[1])}
-        runParam={query.get('run')}
-        agents={agents}
-        onError={onError}
-      />
-    );
-  } else if (path === '/runs') page = <RunsPage agents={agents} query={query} />;
-  else if (path === '/insights') page = <MetricsPage />;
-  else if (path === '/agents') page = <AgentsPage />;
-  else if (path === '/activity') page = <ActivityFeed />;
-  else if (path === '/' || path === '/login')
-    page = <BoardPage agents={agents} onError={onError} />;
-  else {
-    page = (
-      <div className="page state-box">
-        No page at {path}.{' '}
-        <a href="/" onClick={linkClick}>
-          Back to the board
-        </a>
-      </div>
-    );
+  switch (route?.page) {
+    case 'task': {
+      const id = route.params.id ?? '';
+      page = (
+        <TaskDetailPage
+          key={id}
+          id={id}
+          runParam={query.get('run')}
+          agents={agents}
+          onError={onError}
+        />
+      );
+      break;
+    }
+    case 'runs':
+      page = <RunsPage agents={agents} query={query} />;
+      break;
+    case 'insights':
+      page = <MetricsPage />;
+      break;
+    case 'agents':
+      page = <AgentsPage />;
+      break;
+    case 'activity':
+      page = <ActivityFeed />;
+      break;
+    case 'board':
+    case 'login':
+      page = <BoardPage agents={agents} onError={onError} />;
+      break;
+    case undefined:
+      page = (
+        <div className="page state-box">
+          No page at {path}.{' '}
+          <a href="/" onClick={linkClick}>
+            Back to the board
+          </a>
+        </div>
+      );
   }
-  const current = taskMatch ? '/' : path;
+  const current = route?.page === 'task' ? PAGES.board : path;
 
   return (
     <div className={`app${activity && path !== '/activity' ? ' with-activity' : ''}`}>
@@ -111,10 +126,10 @@ export function App() {
             </a>
           ))}
           <a
-            href="/activity"
+            href={PAGES.activity}
             className="phone-only"
             onClick={linkClick}
-            aria-current={path === '/activity' ? 'page' : undefined}
+            aria-current={route?.page === 'activity' ? 'page' : undefined}
           >
             Activity
           </a>

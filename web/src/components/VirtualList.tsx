@@ -2,7 +2,6 @@ import {
   type CSSProperties,
   type ReactNode,
   type Ref,
-  useCallback,
   useEffect,
   useImperativeHandle,
   useLayoutEffect,
@@ -10,6 +9,7 @@ import {
   useRef,
   useState,
 } from 'react';
+import { revealRow, rowOffsets, visibleRange } from '../lib/virtual';
 
 export interface VirtualHandle {
   element: HTMLElement | null;
@@ -53,32 +53,10 @@ export function VirtualList(p: Props) {
 
   const offsets = useMemo(() => {
     void version;
-    const o = new Float64Array(p.count + 1);
-    for (let i = 0; i < p.count; i++) {
-      const guess = p.estimate ? p.estimate(i) : p.rowHeight;
-      o[i + 1] = (o[i] ?? 0) + (p.measure ? (heights.current.get(i) ?? guess) : p.rowHeight);
-    }
-    return o;
+    return rowOffsets(p.count, p.rowHeight, p.measure ? heights.current : undefined, p.estimate);
   }, [p.count, p.rowHeight, p.measure, p.estimate, version]);
   const total = offsets[p.count] ?? 0;
-
-  const indexAt = useCallback(
-    (y: number) => {
-      if (!p.measure) return Math.min(p.count - 1, Math.max(0, Math.floor(y / p.rowHeight)));
-      let lo = 0;
-      let hi = p.count - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if ((offsets[mid] ?? 0) <= y) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo;
-    },
-    [offsets, p.count, p.measure, p.rowHeight],
-  );
-
-  const first = p.count === 0 ? 0 : Math.max(0, indexAt(scrollTop) - overscan);
-  const last = p.count === 0 ? -1 : Math.min(p.count - 1, indexAt(scrollTop + viewport) + overscan);
+  const { first, last } = visibleRange(offsets, scrollTop, viewport, overscan);
 
   useImperativeHandle(
     p.handle,
@@ -87,10 +65,8 @@ export function VirtualList(p: Props) {
       scrollToIndex(i: number) {
         const el = ref.current;
         if (!el) return;
-        const top = offsets[i] ?? 0;
-        const bottom = offsets[i + 1] ?? top;
-        if (top < el.scrollTop) el.scrollTop = top;
-        else if (bottom > el.scrollTop + el.clientHeight) el.scrollTop = bottom - el.clientHeight;
+        const to = revealRow(offsets, i, el.scrollTop, el.clientHeight);
+        if (to !== el.scrollTop) el.scrollTop = to;
       },
     }),
     [offsets],

@@ -7,7 +7,8 @@ import {
   useState,
 } from 'react';
 import { errorText } from '../api';
-import { type BoardData, canMove } from '../board-data';
+import type { BoardData } from '../board-data';
+import { planDrop, slotAt } from '../lib/moves';
 import { navigate } from '../router';
 import { STATUS_LABEL, type Task, type TaskStatus } from '../types';
 import { SLOT } from './BoardColumn';
@@ -47,18 +48,13 @@ export function useBoardDrag(data: BoardData, onError: (m: string) => void) {
       setDrag(null);
       const t = d.target;
       if (!t) return;
-      const sameColumn = t.status === d.from;
-      const index = sameColumn && d.fromIndex >= 0 && t.index > d.fromIndex ? t.index - 1 : t.index;
-      if (sameColumn && index === d.fromIndex) return;
-      if (!canMove(d.from, t.status)) {
-        onError(
-          `${d.task.id} cannot move from ${STATUS_LABEL[d.from]} to ${STATUS_LABEL[t.status]}` +
-            (t.status === 'in_progress'
-              ? ': a card is In Progress only while an agent runs it'
-              : ''),
-        );
+      const plan = planDrop(d.task.id, d.from, d.fromIndex, t.status, t.index);
+      if (plan.kind === 'stay') return;
+      if (plan.kind === 'refused') {
+        onError(plan.message);
         return;
       }
+      const index = plan.index;
       setAnnounce(`${d.task.id} moved to ${STATUS_LABEL[t.status]}, position ${index + 1}`);
       data
         .move(d.task, t.status, index)
@@ -81,7 +77,7 @@ export function useBoardDrag(data: BoardData, onError: (m: string) => void) {
         const r = el.getBoundingClientRect();
         if (x < r.left || x > r.right || y < r.top - 60 || y > r.bottom + 20) continue;
         const total = data.columns.get(status)?.total ?? 0;
-        const index = Math.max(0, Math.min(total, Math.round((y - r.top + el.scrollTop) / SLOT)));
+        const index = slotAt(y - r.top + el.scrollTop, SLOT, total);
         return { status, index };
       }
       return null;
