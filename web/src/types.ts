@@ -16,7 +16,9 @@ import type {
 import {
   ACTIVE_RUN_STATES as ACTIVE,
   BOARD_COLUMNS,
+  isOneOf,
   PRIORITIES as PRIORITY_LIST,
+  type Priority,
   type TaskStatus as Status,
   TASK_STATUSES,
 } from '../../src/contract/vocabulary.js';
@@ -35,6 +37,16 @@ export type TranscriptEvent = TranscriptEventView;
 export const COLUMNS = BOARD_COLUMNS;
 export const ALL_STATUSES = TASK_STATUSES;
 export const PRIORITIES = PRIORITY_LIST;
+
+/** A column name read back from the page (a data attribute, a select), checked; null if it is none. */
+export function taskStatusOf(text: string | undefined): TaskStatus | null {
+  return text !== undefined && isOneOf(TASK_STATUSES, text) ? text : null;
+}
+
+/** A priority read back from the page, checked; null if it is none. */
+export function priorityOf(text: string): Priority | null {
+  return isOneOf(PRIORITY_LIST, text) ? text : null;
+}
 /** Run states in which a run is still going: a string list, so any state text can be looked up. */
 export const ACTIVE_RUN_STATES: readonly string[] = ACTIVE;
 

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api';
 import { USER_MOVES } from '../board-data';
-import { STATUS_LABEL, type Task, type TaskStatus } from '../types';
+import { STATUS_LABEL, type Task, taskStatusOf } from '../types';
 
 /** Runs an action on the task, then reloads it; a failure is reported as "<what>: <error>". */
 export type Act = (what: string, f: () => Promise<unknown>) => Promise<void>;
@@ -47,7 +47,7 @@ export function MoveSelect({ task, act }: { task: Task; act: Act }) {
       aria-label="Move to"
       value=""
       onChange={(e) => {
-        const to = e.target.value as TaskStatus;
+        const to = taskStatusOf(e.target.value);
         if (!to) return;
         void act('Move', () =>
           to === 'cancelled'

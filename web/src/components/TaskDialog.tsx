@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, errorText } from '../api';
-import { PRIORITIES, type Priority, type Task } from '../types';
+import { PRIORITIES, type Priority, priorityOf, type Task } from '../types';
 import { Markdown } from './Markdown';
 
 interface Props {
@@ -159,7 +159,7 @@ export function TaskDialog({ task, agents, onClose, onSaved }: Props) {
             <select
               name="priority"
               value={priority}
-              onChange={(e) => setPriority(e.target.value as Priority)}
+              onChange={(e) => setPriority(priorityOf(e.target.value) ?? priority)}
             >
               {PRIORITIES.map((p) => (
                 <option key={p} value={p}>

@@ -10,7 +10,7 @@ import { errorText } from '../api';
 import type { BoardData } from '../board-data';
 import { planDrop, slotAt } from '../lib/moves';
 import { navigate } from '../router';
-import { STATUS_LABEL, type Task, type TaskStatus } from '../types';
+import { STATUS_LABEL, type Task, type TaskStatus, taskStatusOf } from '../types';
 import { SLOT } from './BoardColumn';
 import type { VirtualHandle } from './VirtualList';
 
@@ -91,7 +91,8 @@ export function useBoardDrag(data: BoardData, onError: (m: string) => void) {
     const el = (e.target as HTMLElement).closest<HTMLElement>('.card');
     if (!el) return;
     const id = el.dataset.taskId ?? '';
-    const status = el.dataset.status as TaskStatus;
+    const status = taskStatusOf(el.dataset.status);
+    if (!status) return;
     const index = data.findIndex(status, id);
     const task = data.columns.get(status)?.items[index];
     if (!task) return;
@@ -152,7 +153,8 @@ export function useBoardDrag(data: BoardData, onError: (m: string) => void) {
     const el = (e.target as HTMLElement).closest<HTMLElement>('.card');
     if (!el || e.target !== el) return;
     const id = el.dataset.taskId ?? '';
-    const status = el.dataset.status as TaskStatus;
+    const status = taskStatusOf(el.dataset.status);
+    if (!status) return;
     const d = dragRef.current;
     if (d?.via === 'keyboard' && d.task.id === id) {
       const t = d.target ?? { status: d.from, index: d.fromIndex };
