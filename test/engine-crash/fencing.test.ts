@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import SqliteDatabase from 'better-sqlite3';
 import type { App } from '../../src/app/context.js';
 import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
 import { stepRun } from '../../src/domain/run.js';
@@ -35,9 +36,33 @@ import {
 } from './helpers.js';
 
 const LEASE_MS = 1500;
-// The agents here write no output, so server A has nothing to store and holds
-// no SQLite write lock at the moment it is SIGSTOPped: a process stopped inside
-// a write transaction would block every other writer, B included.
+
+/**
+ * SIGSTOPs `server` outside a write transaction. A process stopped inside one
+ * (a lease renewal, every third of a lease) holds SQLite's write lock and
+ * blocks every other writer, B included, however long it stays stopped: that
+ * is SQLite, not the fencing under test. So: stop it, and if the write lock is
+ * taken, let it finish and stop it again.
+ */
+async function stopOutsideWrites(server: ServeProcess, database: string): Promise<void> {
+  const probe = new SqliteDatabase(database, { timeout: 0 });
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      server.signal('SIGSTOP');
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+        probe.exec('ROLLBACK');
+        return;
+      } catch {
+        server.signal('SIGCONT');
+        await sleep(20);
+      }
+    }
+    throw new Error('server A held the write lock at every one of 100 stops');
+  } finally {
+    probe.close();
+  }
+}
 
 const succeeded: RunEnd = {
   state: 'succeeded',
@@ -171,7 +196,7 @@ test('fencing: a SIGSTOPped server whose run was taken over', { timeout: 120_000
         () => readLedger(board.ledger).starts.get(run.id)?.[0]?.pid,
       );
 
-      a.signal('SIGSTOP');
+      await stopOutsideWrites(a, app.paths.database);
       await sleep(LEASE_MS + 500);
       const b = await serve();
       assert.match(b.stdout, /recovered: 1 re-adopted/);
@@ -218,7 +243,7 @@ test('fencing: a SIGSTOPped server whose run was taken over', { timeout: 120_000
         const [r] = await runsOfTask(app, taskId);
         return r?.state === 'running' && r.worker_id === a.workerId ? r : undefined;
       });
-      a.signal('SIGSTOP');
+      await stopOutsideWrites(a, app.paths.database);
       await sleep(LEASE_MS + 500);
       const b = await serve();
       // B adopts the agent, or (a slow start on a loaded machine) finds it already done.
