@@ -21,6 +21,8 @@ import { nowUs, Trace } from './dispatch-trace.js';
 
 export interface ClientArgs {
   url: string;
+  /** The board's API token: every request carries it, as every real client's does. */
+  token: string;
   fifo: string;
   trace: string;
   /** Task numbers to queue runs of, one per agentboard sample (warm-up first). */
@@ -87,7 +89,11 @@ function post(pathname: string): Promise<number> {
         path: pathname,
         method: 'POST',
         agent: agentHttp,
-        headers: { 'content-type': 'application/json', 'content-length': 2 },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': 2,
+          authorization: `Bearer ${args.token}`,
+        },
       },
       (res) => {
         res.resume();

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readApiToken } from '../src/app/api-token.js';
 import type { ClientArgs } from './dispatch-client.js';
 import {
   BARE_HOPS,
@@ -126,6 +127,8 @@ async function run(ctx: BenchContext): Promise<Row[]> {
   try {
     await runClient({
       url: server.url,
+      // The owner's token, as the CLI reads it: the server made it at start.
+      token: readApiToken(home) ?? '',
       fifo,
       trace,
       tasks: Array.from({ length: samples + warmup }, (_, i) => i + 1),

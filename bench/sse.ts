@@ -10,6 +10,7 @@
  *   events), so the streaming share shows;
  * - every client's bytes hashed against the file.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readApiToken } from '../src/app/api-token.js';
 import {
   type BenchContext,
   type BenchModule,
@@ -67,6 +69,10 @@ interface Serve {
   url: string;
 }
 
+/** The board's API token, read from the home as the CLI does (set once `serve` made it). */
+let token = '';
+const auth = () => ({ authorization: `Bearer ${token}` });
+
 async function startServe(home: string): Promise<Serve> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
     env: { ...process.env, AGENTBOARD_HOME: home, AGENTBOARD_DATABASE_URL: '' },
@@ -81,13 +87,14 @@ async function startServe(home: string): Promise<Serve> {
     });
     child.once('exit', (code) => reject(new Error(`agentboard serve exited (${code}): ${out}`)));
   });
+  token = readApiToken(home) ?? '';
   return { child, url };
 }
 
 async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
   const r = await fetch(url, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: body ? { ...auth(), 'content-type': 'application/json' } : auth(),
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${await r.text()}`);
@@ -116,7 +123,7 @@ function follow(
     let buf = '';
     let carry = '';
     http
-      .get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      .get(url, { agent, headers: { ...auth(), accept: 'text/event-stream' } }, (res) => {
         if (res.statusCode !== 200) reject(new Error(`stream: HTTP ${res.statusCode}`));
         connected();
         res.setEncoding('latin1');

@@ -128,6 +128,12 @@ const web: BenchModule = {
       args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
     ctx.onCleanup(() => browser.close());
+    // Each cold context logs in as the board's own page does: the token in its cookie.
+    const loggedIn = async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      await context.addCookies([{ name: 'agentboard_token', value: server.token(), url }]);
+      return context;
+    };
     const base = { benchmark: 'web', store: 'sqlite' as const };
     const rows: Row[] = [];
 
@@ -135,7 +141,7 @@ const web: BenchModule = {
     const firsts: number[] = [];
     const loads = ctx.quick ? 3 : 7;
     for (let i = 0; i < loads; i++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const context = await loggedIn();
       const page = await context.newPage();
       await page.addInitScript(FIRST_RENDER_PROBE);
       await page.goto(`${url}/`);
@@ -153,7 +159,7 @@ const web: BenchModule = {
       }),
     );
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await loggedIn();
     const page = await context.newPage();
     await page.goto(`${url}/`);
     await page.locator('[data-column="done"] .card[data-task-id]').first().waitFor();
@@ -218,19 +224,23 @@ const web: BenchModule = {
 
     // A run that printed 100,000 lines: open its transcript and raw log, and scroll them.
     const lines = ctx.quick ? 10_000 : LOG_LINES;
-    const task = await fetch(`${url}/api/v1/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'print many lines', status: 'backlog' }),
-    }).then((r) => r.json() as Promise<{ id: string }>);
-    const run = await fetch(`${url}/api/v1/tasks/${task.id}/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ agent: 'printer' }),
-    }).then((r) => r.json() as Promise<{ id: string }>);
+    const task = await server
+      .fetch('/api/v1/tasks', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'print many lines', status: 'backlog' }),
+      })
+      .then((r) => r.json() as Promise<{ id: string }>);
+    const run = await server
+      .fetch(`/api/v1/tasks/${task.id}/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: 'printer' }),
+      })
+      .then((r) => r.json() as Promise<{ id: string }>);
     ctx.log(`web: waiting for run ${run.id} to print ${lines} lines and be parsed`);
     for (const deadline = Date.now() + 120_000; ; ) {
-      const r = (await fetch(`${url}/api/v1/runs/${run.id}`).then((x) => x.json())) as {
+      const r = (await server.fetch(`/api/v1/runs/${run.id}`).then((x) => x.json())) as {
         state: string;
       };
       if (!['queued', 'claimed', 'running'].includes(r.state)) break;

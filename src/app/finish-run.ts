@@ -13,7 +13,7 @@ import {
 } from '../domain/run.js';
 import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
-import { getRun, type RunRow, updateRun } from '../store/runs.js';
+import { getRun, RunMovedError, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask, updateTask } from '../store/tasks.js';
 import type { App } from './context.js';
@@ -68,7 +68,13 @@ export async function finishRun(
     const run = await getRun(tx.db, runId);
     if (!run || isTerminalRun(run.state)) return false;
     if (leaseToken !== null && run.lease_token !== leaseToken) return false;
-    await finishRunInTx(app, tx, run, end);
+    try {
+      await finishRunInTx(app, tx, run, end);
+    } catch (e) {
+      // Ended or taken over by someone else since it was read: nothing was written.
+      if (e instanceof RunMovedError) return false;
+      throw e;
+    }
     return true;
   });
 }

@@ -11,6 +11,7 @@ import {
   insertMessage,
   lastMessageId,
   type MessageRow,
+  type NewMessage,
   readLatestMessages,
   readMessages as readMessageRows,
 } from '../store/messages.js';
@@ -110,16 +111,7 @@ export async function postMessage(app: App, input: MessageInput): Promise<Messag
  * Inserts a checked message and its `message.posted` event in the caller's
  * transaction: the engine posts RUN_START / RUN_STOP with the run's own change.
  */
-export async function postMessageInTx(
-  tx: Tx,
-  m: {
-    taskId: number | null;
-    runId: string | null;
-    type: MessageType;
-    author: string;
-    body: string;
-  },
-): Promise<MessageRow> {
+export async function postMessageInTx(tx: Tx, m: NewMessage): Promise<MessageRow> {
   const row = await insertMessage(tx, m);
   await appendEvent(tx, 'message.posted', {
     taskId: m.taskId,

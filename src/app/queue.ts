@@ -1,5 +1,6 @@
 /** Queueing runs: the runs table is the queue, and a queued run moves its card in the same transaction. */
 import { formatTaskId } from '../domain/ids.js';
+import type { RunTrigger } from '../domain/run.js';
 import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask, insertRun, type RunRow } from '../store/runs.js';
@@ -17,7 +18,7 @@ import type { App } from './context.js';
 
 export interface EnqueueOptions {
   agent: string;
-  trigger: 'manual' | 'autostart' | 'retry' | 'loop' | 'mention' | 'schedule' | 'reassign';
+  trigger: RunTrigger;
   prompt: string;
   attempt?: number;
   iteration?: number;

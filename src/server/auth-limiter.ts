@@ -1,3 +1,5 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from './error-catalog.js';
 /**
  * Failed authentications, per client address: an address that sends a wrong
  * token `limit` times within `windowMs` is answered 429 for `windowMs`.
@@ -97,4 +99,27 @@ export class AuthFailureLimiter {
       this.blocked.delete(address);
     }
   }
+}
+
+/**
+ * A failed authentication from `req`: refused with 429 (and Retry-After)
+ * while its address is blocked, otherwise counted. The caller then answers
+ * its own 401. `retry` says what to do once the wait is over.
+ */
+export function countAuthFailure(
+  limiter: AuthFailureLimiter,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  retry: string,
+): void {
+  const now = Date.now();
+  const wait = limiter.blockedFor(req.ip, now);
+  if (wait !== null) {
+    reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
+    throw new HttpError(
+      'too_many_auth_failures',
+      `too many failed authentications from this address: wait a minute, then ${retry}`,
+    );
+  }
+  limiter.fail(req.ip, now);
 }

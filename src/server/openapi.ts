@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CATALOG } from './error-catalog.js';
 import type { RouteRegistry } from './route.js';
+import { OPEN_ROUTES, REQUEST_HEADER } from './security.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -44,6 +45,19 @@ const errorSchema = {
   },
 };
 
+const errorRef = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/** What every write also answers (security.ts): each in the one error shape. */
+const WRITE_REFUSALS = {
+  '403': errorRef(
+    `origin_not_allowed, request_header_required (a write with no JSON body lacks ${REQUEST_HEADER}: 1), or outside_run_scope (a run's token writing where it may not)`,
+  ),
+  '415': errorRef('unsupported_media_type: a body that is not application/json'),
+};
+
 export function buildOpenApi(routes: RouteRegistry, version: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const r of routes.specs) {
@@ -51,18 +65,36 @@ export function buildOpenApi(routes: RouteRegistry, version: string): JsonSchema
     const content = r.response
       ? { 'application/json': { schema: jsonSchema(r.response, 'output') } }
       : { [r.produces]: { schema: { type: 'string' } } };
+    const write = r.method !== 'GET';
+    const open = OPEN_ROUTES.has(r.url);
+    // A write without a JSON body must carry the header: no simple cross-site request can.
+    const header =
+      write && !r.body
+        ? [
+            {
+              name: REQUEST_HEADER,
+              in: 'header',
+              required: true,
+              schema: { type: 'string', const: '1' },
+            },
+          ]
+        : [];
     const op: JsonSchema = {
-      summary: r.summary,
+      summary: r.runScope
+        ? `${r.summary} (a run's own token may call it, within its task)`
+        : r.summary,
       tags: [r.tag],
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query'), ...header],
       responses: {
         [ok]: { description: 'success', content },
-        default: {
-          description: 'an error from the catalog (components.schemas.Error)',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
+        ...(open
+          ? {}
+          : { '401': errorRef('unauthorized: the owner token (or a live run token) is required') }),
+        ...(write ? WRITE_REFUSALS : {}),
+        default: errorRef('an error from the catalog (components.schemas.Error)'),
       },
     };
+    if (open) op.security = [];
     if (r.body) {
       op.requestBody = {
         required: true,
@@ -84,7 +116,12 @@ export function buildOpenApi(routes: RouteRegistry, version: string): JsonSchema
     paths,
     components: {
       schemas: { Error: errorSchema },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'agentboard_token' },
+      },
     },
+    // Every operation needs one of them, unless the board runs with server.auth: none.
+    security: [{ bearer: [] }, { cookie: [] }],
   };
 }

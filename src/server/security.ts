@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { looksLikeRunToken, type RunPrincipal } from '../app/run-token.js';
 import { PAGE_ROUTES, routesPattern } from '../contract/pages.js';
-import { AuthFailureLimiter } from './auth-limiter.js';
+import { AuthFailureLimiter, countAuthFailure } from './auth-limiter.js';
 import { HttpError } from './error-catalog.js';
 import { outsideRunScope } from './run-scope.js';
 
@@ -45,7 +45,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * carry it. The web board sends it on every write.
  */
 export const REQUEST_HEADER = 'X-Agentboard-Request';
-const OPEN_ROUTES = new Set(['/healthz']);
+/** Routes that need no token at all (a liveness probe). */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
 /** The board page's shell and assets hold no data: they load without a token, to show its login form. */
 const OPEN_PAGE = routesPattern([...PAGE_ROUTES, '/assets/:file', '/favicon.svg']);
 
@@ -145,16 +146,7 @@ export function installSecurity(fastify: FastifyInstance, o: SecurityOptions): v
       // lock the owner out of an address someone else is failing from.
       return;
     }
-    const now = Date.now();
-    const wait = limiter.blockedFor(req.ip, now);
-    if (wait !== null) {
-      reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
-      throw new HttpError(
-        'too_many_auth_failures',
-        'too many failed authentications from this address: wait a minute, then send the right token',
-      );
-    }
-    limiter.fail(req.ip, now);
+    countAuthFailure(limiter, req, reply, 'send the right token');
     reply.header('www-authenticate', 'Bearer realm="agentboard"');
     throw looksLikeRunToken(presented)
       ? new HttpError(

@@ -13,12 +13,7 @@ export async function insertComment(
     .values({ task_id: c.taskId, author: c.author, body: c.body, created_at: tx.now })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return {
-    ...row,
-    id: Number(row.id),
-    task_id: Number(row.task_id),
-    created_at: Number(row.created_at),
-  };
+  return commentRow(row);
 }
 
 export async function commentsOf(db: Kysely<DB>, taskId: number): Promise<CommentRow[]> {
@@ -28,12 +23,7 @@ export async function commentsOf(db: Kysely<DB>, taskId: number): Promise<Commen
     .where('task_id', '=', taskId)
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({
-    ...r,
-    id: Number(r.id),
-    task_id: Number(r.task_id),
-    created_at: Number(r.created_at),
-  }));
+  return rows.map(commentRow);
 }
 
 /**
@@ -55,12 +45,7 @@ export async function commentsMentioning(
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
-    ...r,
-    id: Number(r.id),
-    task_id: Number(r.task_id),
-    created_at: Number(r.created_at),
-  }));
+  return rows.map(commentRow);
 }
 
 /** Whether `author` commented on the task at or after `since`. */
@@ -79,4 +64,9 @@ export async function hasCommentSince(
     .limit(1)
     .executeTakeFirst();
   return r !== undefined;
+}
+
+/** A comment row with its numbers as numbers (PostgreSQL returns bigints as strings). */
+function commentRow(r: CommentRow): CommentRow {
+  return { ...r, id: Number(r.id), task_id: Number(r.task_id), created_at: Number(r.created_at) };
 }

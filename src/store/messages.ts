@@ -12,16 +12,16 @@ export type MessageRow = Selectable<MessagesTable>;
  * table's serial: ids are then handed out in commit order, so a reader
  * resuming after id N never skips a message committed late.
  */
-export async function insertMessage(
-  tx: Tx,
-  m: {
-    taskId: number | null;
-    runId: string | null;
-    type: MessageType;
-    author: string;
-    body: string;
-  },
-): Promise<MessageRow> {
+/** A message to store: about a task (or the board, null), maybe a run of it. */
+export interface NewMessage {
+  taskId: number | null;
+  runId: string | null;
+  type: MessageType;
+  author: string;
+  body: string;
+}
+
+export async function insertMessage(tx: Tx, m: NewMessage): Promise<MessageRow> {
   const row: MessageRow = {
     id: await nextValue(tx, 'message'),
     task_id: m.taskId,

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { AgentboardError } from '../domain/errors.js';
 import { ACTIVE_RUN_STATES, type RunState, type RunStep, stepRun } from '../domain/run.js';
 import { nextValue } from './counters.js';
 import { LOCK_KEYS } from './dialect.js';
@@ -161,7 +162,29 @@ export async function listRuns(db: Kysely<DB>, f: RunFilter): Promise<RunRow[]> 
 export async function updateRun(tx: Tx, id: string, patch: RunPatch): Promise<void> {
   const set = runSet(patch);
   if (set.values.length === 0) return;
-  await hotQuery(tx.db, `update runs set ${set.text} where id = ?`, [...set.values, id]);
+  if (!patch.state) {
+    await hotQuery(tx.db, `update runs set ${set.text} where id = ?`, [...set.values, id]);
+    return;
+  }
+  // A step applies only to the state it was taken from: a run that moved
+  // meanwhile (another transaction on PostgreSQL) is not overwritten.
+  const rows = await hotQuery(
+    tx.db,
+    `update runs set ${set.text} where id = ? and state = ? returning id`,
+    [...set.values, id, patch.state.from],
+  );
+  if (rows.length === 0) throw new RunMovedError(id, patch.state.from);
+}
+
+/** A run's state changed between reading it and writing a step from it: the caller's view is stale. */
+export class RunMovedError extends AgentboardError {
+  constructor(runId: string, from: string) {
+    super(
+      'illegal_transition',
+      `run ${runId} is no longer ${from}: another worker or request changed it first; look at the run again, then retry`,
+      { details: { runId, from } },
+    );
+  }
 }
 
 /**
@@ -175,12 +198,14 @@ export async function updateRunFenced(
   patch: RunPatch,
 ): Promise<boolean> {
   const set = runSet(patch);
-  const active = ACTIVE_RUN_STATES.map(() => '?').join(', ');
+  // With a step, the run must still be in the state it steps from; without, in any active one.
+  const states: readonly string[] = patch.state ? [patch.state.from] : ACTIVE_RUN_STATES;
+  const marks = states.map(() => '?').join(', ');
   // `returning id` says whether the fence held, the same way on both dialects.
   const rows = await hotQuery(
     tx.db,
-    `update runs set ${set.text || 'id = id'} where id = ? and lease_token = ? and state in (${active}) returning id`,
-    [...set.values, id, leaseToken, ...ACTIVE_RUN_STATES],
+    `update runs set ${set.text || 'id = id'} where id = ? and lease_token = ? and state in (${marks}) returning id`,
+    [...set.values, id, leaseToken, ...states],
   );
   return rows.length > 0;
 }

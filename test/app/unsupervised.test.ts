@@ -36,8 +36,9 @@ async function runningRun(app: App, worker: string, leaseLeftMs: number): Promis
   const now = await app.store.leaseNow();
   // Claimed and started, the way a worker does it: two steps of the run machine.
   const claimed = stepRun(queued.state, { type: 'claim' });
-  await app.store.tx((tx) =>
-    updateRun(tx, queued.id, {
+  await app.store.tx(async (tx) => {
+    await updateRun(tx, queued.id, { state: claimed });
+    await updateRun(tx, queued.id, {
       state: stepRun(claimed.to, { type: 'start' }),
       worker_id: worker,
       lease_token: 1,
@@ -46,8 +47,8 @@ async function runningRun(app: App, worker: string, leaseLeftMs: number): Promis
       started_at: now - LEASE,
       pid: 999_999,
       host: 'elsewhere',
-    }),
-  );
+    });
+  });
   return queued;
 }
 

@@ -81,6 +81,34 @@ describe('the API contract', () => {
     assert.deepEqual(missing, [], 'operations without a success body');
   });
 
+  it('/openapi.json says what a write needs: the header without a JSON body, and its refusals', async () => {
+    const doc = (await api.call('GET', '/openapi.json')).json() as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          Operation & { parameters: { name: string; in: string }[]; requestBody?: unknown }
+        >
+      >;
+      security: unknown[];
+    };
+    assert.deepEqual(doc.security, [{ bearer: [] }, { cookie: [] }]);
+    const wrong: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        const header = op.parameters.some(
+          (p) => p.in === 'header' && p.name === 'X-Agentboard-Request',
+        );
+        const write = method !== 'get';
+        if (header !== (write && op.requestBody === undefined)) wrong.push(`${where}: header`);
+        if (!op.responses['401'] !== (path === '/healthz')) wrong.push(`${where}: 401`);
+        if (write && !(op.responses['403'] && op.responses['415'])) wrong.push(`${where}: 403/415`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it('says the one version everywhere: the contract, package.json and /healthz', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),

@@ -38,8 +38,10 @@ import {
   getRun,
   insertRun,
   listRuns,
+  RunMovedError,
   type RunRow,
   renewLeases,
+  updateRun,
   updateRunFenced,
 } from '../../src/store/runs.js';
 import type { TaskFilter } from '../../src/store/tasks.js';
@@ -893,6 +895,32 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         assert.equal(await finishRun(app, r1.id, null, FAILED), false);
         assert.equal(await snapshot(app), snap);
         assert.ok((await lastEventId(app.store.db)) > events);
+      });
+    });
+
+    test('a step is written only from the state it was taken from (a stale view changes nothing)', async () => {
+      await withApp(async (app) => {
+        await addTask(app, { title: 'a', agent: 'bot' });
+        const run = (await claim(app)) as RunRow;
+        const token = run.lease_token as number;
+        await markRunning(app, run);
+        const before = await getRun(app.store.db, run.id);
+        // A worker still thinking the run is claimed: its start is refused, fenced or not.
+        const stale = stepRun('claimed', { type: 'start' });
+        assert.equal(
+          await app.store.tx((tx) => updateRunFenced(tx, run.id, token, { state: stale, pid: 9 })),
+          false,
+        );
+        await assert.rejects(
+          app.store.tx((tx) => updateRun(tx, run.id, { state: stale, pid: 9 })),
+          (e: unknown) => e instanceof RunMovedError && /is no longer claimed/.test(e.message),
+        );
+        assert.deepEqual(await getRun(app.store.db, run.id), before);
+        // From the state it is really in, the step applies.
+        await app.store.tx((tx) =>
+          updateRun(tx, run.id, { state: stepRun('running', { type: 'cancel' }) }),
+        );
+        assert.equal((await getRun(app.store.db, run.id))?.state, 'cancelled');
       });
     });
 

@@ -19,6 +19,7 @@ import {
   isOneOf,
   PRIORITIES as PRIORITY_LIST,
   type Priority,
+  RUN_STATES as RUN_STATE_LIST,
   type TaskStatus as Status,
   TASK_STATUSES,
 } from '../../src/contract/vocabulary.js';
@@ -37,6 +38,7 @@ export type TranscriptEvent = TranscriptEventView;
 export const COLUMNS = BOARD_COLUMNS;
 export const ALL_STATUSES = TASK_STATUSES;
 export const PRIORITIES = PRIORITY_LIST;
+export const RUN_STATES = RUN_STATE_LIST;
 
 /** A column name read back from the page (a data attribute, a select), checked; null if it is none. */
 export function taskStatusOf(text: string | undefined): TaskStatus | null {

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ensureApiToken } from '../../app/api-token.js';
 import { loginLink, session } from '../../contract/service-views.js';
-import { AuthFailureLimiter } from '../auth-limiter.js';
+import { AuthFailureLimiter, countAuthFailure } from '../auth-limiter.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../error-catalog.js';
 import { refusedToRun } from '../run-scope.js';
@@ -116,16 +116,7 @@ export function loginRoutes(
       setOwnerCookie(req, reply);
       return reply.code(303).header('location', '/').send();
     }
-    const now = Date.now();
-    const wait = limiter.blockedFor(req.ip, now);
-    if (wait !== null) {
-      reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
-      throw new HttpError(
-        'too_many_auth_failures',
-        'too many failed authentications from this address: wait a minute, then run `agentboard open` for a new login link',
-      );
-    }
-    limiter.fail(req.ip, now);
+    countAuthFailure(limiter, req, reply, 'run `agentboard open` for a new login link');
     throw new HttpError(
       'unauthorized',
       'this login link was used already, has expired (links last 10 minutes) or was not made by this server: run `agentboard open` for a new one, or paste the token `agentboard token show` prints into the board’s login form',

@@ -4,19 +4,8 @@ import { useFeedRefresh } from '../feed';
 import { duration, usd, when } from '../format';
 import { useAsync } from '../hooks';
 import { linkClick, navigate } from '../router';
-import type { BoardEvent, Run } from '../types';
+import { type BoardEvent, RUN_STATES, type Run } from '../types';
 import { UnsupervisedBadge } from './UnsupervisedBadge';
-
-const STATES = [
-  'queued',
-  'claimed',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'lost',
-];
 
 /** Every run, newest first, filtered by state and agent (kept in the URL). */
 export function RunsPage({ agents, query }: { agents: string[]; query: URLSearchParams }) {
@@ -46,7 +35,7 @@ export function RunsPage({ agents, query }: { agents: string[]; query: URLSearch
         <div className="filters">
           <select aria-label="State" value={state} onChange={(e) => set('state', e.target.value)}>
             <option value="">All states</option>
-            {STATES.map((s) => (
+            {RUN_STATES.map((s) => (
               <option key={s} value={s}>
                 {s.replace('_', ' ')}
               </option>
