@@ -101,14 +101,16 @@ const web: BenchModule = {
     const webIndex = new URL('../web/index.html', import.meta.url);
     if (!fs.existsSync(webIndex)) throw new Error('dist/web is missing: run `npm run build`');
     const count = ctx.quick ? 2_000 : 10_000;
+    // The agent prints as many lines as the run's page then waits for (fewer with --quick).
+    const logLines = ctx.quick ? 10_000 : LOG_LINES;
     const home = ctx.tmpDir('web');
     fs.writeFileSync(
       path.join(home, 'config.yaml'),
       JSON.stringify({
         agents: {
           ...benchAgents(),
-          // Prints LOG_LINES lines and exits: a long transcript to open and scroll.
-          printer: { kind: 'command', command: 'seq', args: ['1', String(LOG_LINES)] },
+          // Prints the lines and exits: a long transcript to open and scroll.
+          printer: { kind: 'command', command: 'seq', args: ['1', String(logLines)] },
         },
         board: { autostart: false },
       }),
@@ -223,7 +225,7 @@ const web: BenchModule = {
     rows.push(...frameRows(base, 'scroll a 4,800-card column', columnFrames));
 
     // A run that printed 100,000 lines: open its transcript and raw log, and scroll them.
-    const lines = ctx.quick ? 10_000 : LOG_LINES;
+    const lines = logLines;
     const task = await server
       .fetch('/api/v1/tasks', {
         method: 'POST',
