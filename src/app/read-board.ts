@@ -26,6 +26,8 @@ export async function cardViews(app: App, taskIds: number[]): Promise<CardView[]
       task: formatTaskId(c.taskId),
       runs: c.runs,
       costUsd: c.costUsd,
+      approvals: { pending: 0, since: null },
+      pullRequestUrl: null,
       // The card does not show the lease itself, only what it means.
       run: r && {
         id: r.id,

@@ -292,6 +292,9 @@ export async function showTask(app: App, id: number) {
     comments: comments.map(commentView),
     runs: await runViews(app, runs),
     usage,
+    approvals: [],
+    approvalRules: [],
+    pullRequestUrl: null,
   };
 }
 

@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import type { EventType } from './event-types.js';
 import {
+  APPROVAL_STATES,
   MESSAGE_TYPES,
+  REVIEW_VERDICTS,
   RUN_STATES,
   RUN_TRIGGERS,
   STOP_ACTIONS,
@@ -76,6 +78,24 @@ export const EVENT_PAYLOADS = {
     /** The start of the body; the message itself is at /api/v1/messages. */
     preview: z.string(),
   }),
+  'approval.requested': z.object({
+    approvalId: z.number(),
+    tool: z.string(),
+    /** One line: the command, the file, or the tool. */
+    preview: z.string(),
+  }),
+  'approval.decided': z.object({
+    approvalId: z.number(),
+    state: z.enum(APPROVAL_STATES),
+    by: z.string(),
+    rule: z.string().nullable().optional(),
+  }),
+  'review.submitted': z.object({
+    reviewId: z.number(),
+    verdict: z.enum(REVIEW_VERDICTS),
+    comments: z.number(),
+    run: z.string().nullable(),
+  }),
   'schedule.created': z.object({
     scheduleId: z.string(),
     cron: z.string(),
@@ -97,6 +117,8 @@ export const EVENT_PAYLOADS = {
     squash: z.boolean(),
   }),
   'workspace.discarded': z.object({ branch: z.string(), commit: z.string().nullable() }),
+  'workspace.pushed': z.object({ branch: z.string(), remote: z.string(), commit: z.string() }),
+  'workspace.pull_request': z.object({ branch: z.string(), url: z.string() }),
   'workspace.removed': z.object({ path: z.string(), by: z.literal('gc') }),
   'gc.pruned': z.object({
     eventsThrough: z.number(),

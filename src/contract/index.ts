@@ -5,10 +5,12 @@
  * web all read the same one. The web imports the zod-free files
  * (vocabulary, event-types, pages, version) for values, and types from the rest.
  */
+export * from './approvals.js';
 export * from './event-types.js';
 export * from './events.js';
 export * from './pages.js';
 export * from './requests.js';
+export * from './review.js';
 export * from './service-views.js';
 export * from './version.js';
 export * from './views.js';

@@ -4,6 +4,7 @@
  * not named here never leaves the server. Times are ISO 8601 strings.
  */
 import { z } from 'zod';
+import { approvalRuleView, approvalView } from './approvals.js';
 import {
   MESSAGE_TYPES,
   PRIORITIES,
@@ -114,6 +115,11 @@ export const taskDetail = taskView.extend({
   comments: z.array(commentView),
   runs: z.array(runView),
   usage: z.object({ tokensIn: z.number(), tokensOut: z.number(), costUsd: z.number() }),
+  /** The task's approval requests: pending first, then the latest decided. */
+  approvals: z.array(approvalView),
+  /** Its "always allow" rules. */
+  approvalRules: z.array(approvalRuleView),
+  pullRequestUrl: z.string().nullable(),
 });
 export type TaskDetail = z.infer<typeof taskDetail>;
 
@@ -141,6 +147,10 @@ export const cardView = z.object({
   task: z.string(),
   runs: z.number(),
   costUsd: z.number(),
+  /** Tool uses waiting for a person's decision, and since when the oldest has waited. */
+  approvals: z.object({ pending: z.number(), since: iso.nullable() }),
+  /** The pull request opened for the task's branch. */
+  pullRequestUrl: z.string().nullable(),
   run: z
     .object({
       id: z.string(),

@@ -96,8 +96,20 @@ export const RUN_TRIGGERS = [
   'mention',
   'schedule',
   'reassign',
+  'review',
 ] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/**
+ * An approval request's life: pending until a person (or a task rule, or
+ * `approval_timeout`) decides; `cancelled` when its run ended first.
+ */
+export const APPROVAL_STATES = ['pending', 'allowed', 'denied', 'expired', 'cancelled'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+
+/** A review's outcome: send the comments back to the agent, or accept the work (Done). */
+export const REVIEW_VERDICTS = ['request_changes', 'approve'] as const;
+export type ReviewVerdict = (typeof REVIEW_VERDICTS)[number];
 
 /** What a stop request does to the task once the run has ended. */
 export const STOP_ACTIONS = ['block', 'cancel', 'timeout', 'idle', 'budget', 'api_error'] as const;

@@ -35,6 +35,14 @@ export const EVENT_TEXT: Record<EventType, (d: Data) => string> = {
   'run.queue_timeout': () => 'run waited too long in the queue',
   'message.posted': (d) =>
     `message${s(d, 'author') ? ` from ${s(d, 'author')}` : ''}${s(d, 'type') ? ` (${s(d, 'type')})` : ''}`,
+  'approval.requested': (d) =>
+    `asks to use ${s(d, 'tool') || 'a tool'}${s(d, 'preview') ? `: ${s(d, 'preview')}` : ''}`,
+  'approval.decided': (d) =>
+    `${s(d, 'tool') || 'tool use'} ${s(d, 'state') || 'decided'}${s(d, 'by') ? ` by ${s(d, 'by')}` : ''}`,
+  'review.submitted': (d) =>
+    s(d, 'verdict') === 'approve'
+      ? 'review: approved'
+      : `review: changes requested${typeof d.comments === 'number' ? ` (${d.comments} comments)` : ''}`,
   'schedule.created': (d) =>
     `schedule${task(d, 'scheduleId')} added${s(d, 'cron') ? ` (${s(d, 'cron')})` : ''}`,
   'schedule.deleted': (d) => `schedule${task(d, 'scheduleId')} removed`,
@@ -46,6 +54,9 @@ export const EVENT_TEXT: Record<EventType, (d: Data) => string> = {
   'workspace.merged': (d) =>
     `branch${task(d, 'branch')} merged${s(d, 'base') ? ` into ${s(d, 'base')}` : ''}`,
   'workspace.discarded': (d) => `workspace discarded${task(d, 'branch')}`,
+  'workspace.pushed': (d) =>
+    `branch${task(d, 'branch')} pushed${s(d, 'remote') ? ` to ${s(d, 'remote')}` : ''}`,
+  'workspace.pull_request': (d) => `pull request opened${s(d, 'url') ? `: ${s(d, 'url')}` : ''}`,
   'workspace.removed': () => 'worktree removed by gc',
   'gc.pruned': () => 'old history pruned',
 };
