@@ -43,6 +43,14 @@ export const agentSchema = z
     max_cost_usd: z.number().positive().optional(),
     timeout: duration.optional(),
     idle_timeout: duration.optional(),
+    /**
+     * agent: the CLI's own permission settings decide alone. board: a tool use
+     * the CLI would ask about becomes an approval request on the board
+     * (only for CLIs with a headless approval hook: agents/approval-hooks.ts).
+     */
+    approvals: z.enum(['agent', 'board']).default('agent'),
+    /** A pending approval not decided this long is denied with a message (default: waits). */
+    approval_timeout: duration.optional(),
     labels: z.array(z.string()).default([]),
     /** Overrides board.workspace for this agent's runs. */
     workspace: z.enum(WORKSPACE_MODES).optional(),
@@ -111,6 +119,8 @@ const defaultsSchema = z
       .prefault({}),
     timeout: duration.default(7_200_000),
     idle_timeout: duration.default(900_000),
+    /** Agents' default approval_timeout: unset, a request waits until someone decides. */
+    approval_timeout: duration.optional(),
     stop_grace: duration.default(10_000),
     queue_timeout: duration.default(1_800_000),
     on_queue_timeout: z.enum(QUEUE_ACTIONS).default('log_only'),
@@ -130,6 +140,19 @@ const boardSchema = z
     workspace: z.enum(WORKSPACE_MODES).default('shared'),
     /** The branch task branches start from and merge into (default: the checkout's current branch). */
     base_branch: z.string().min(1).optional(),
+    /** The git remote "Push branch" pushes task branches to, e.g. `origin`. */
+    remote: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^-\s][^\s]*$/, 'a git remote name such as origin')
+      .optional(),
+    /**
+     * Opens a pull request for a pushed task branch, as an argv array or a
+     * string split on spaces (never through a shell); `{branch}`, `{base}`,
+     * `{title}` and `{remote}` are replaced per argument. Its stdout's last URL is the PR's.
+     */
+    pr_command: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]).optional(),
     /** A shell command run in a task's worktree before each run's agent (e.g. `npm ci`). */
     setup: z.string().min(1).optional(),
     /** Periodic gc, run by the engine when `every` is set. */
