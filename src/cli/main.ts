@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../contract/version.js';
 import { AgentboardError } from '../domain/errors.js';
+import { registerApprovals } from './commands/approvals.js';
 import { registerBus } from './commands/bus.js';
 import { registerInit } from './commands/init.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerOpen } from './commands/open.js';
+import { registerReviews } from './commands/review.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerMcp(program);
   registerSchedule(program);
   registerWorkspaces(program);
+  registerApprovals(program);
+  registerReviews(program);
   for (const cmd of program.commands) applyExitOverride(cmd);
   return program;
 }

@@ -15,6 +15,7 @@ import { AgentboardError } from '../domain/errors.js';
 import { parseTaskId } from '../domain/ids.js';
 import type { Redactor } from '../domain/redact.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task.js';
+import { registerApprovalPrompt } from './approval-prompt.js';
 
 const taskId = z
   .string()
@@ -256,5 +257,6 @@ export function createMcpServer(board: BoardAccess, o: McpOptions): McpServer {
     ),
   );
 
+  registerApprovalPrompt(server, board, redact);
   return server;
 }

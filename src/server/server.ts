@@ -14,10 +14,12 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RouteRegistry, type RouteSpec } from './route.js';
 import { agentRoutes } from './routes/agents.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { boardRoutes } from './routes/board.js';
 import { loginRoutes } from './routes/login.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { reviewRoutes } from './routes/review.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { statsRoutes } from './routes/stats.js';
@@ -58,6 +60,8 @@ const ROUTE_MODULES = [
   metricsRoutes,
   boardRoutes,
   workspaceRoutes,
+  approvalRoutes,
+  reviewRoutes,
   webRoutes,
 ];
 

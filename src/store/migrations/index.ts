@@ -6,6 +6,8 @@ import { schedules } from './004-schedules.js';
 import { runTruth } from './005-run-truth.js';
 import { outputRemoved } from './006-output-removed.js';
 import { runApiToken } from './007-run-api-token.js';
+import { approvalsTables } from './008-approvals.js';
+import { reviewTables } from './009-review.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -28,6 +30,8 @@ export const MIGRATIONS: readonly Migration[] = [
   runTruth,
   outputRemoved,
   runApiToken,
+  approvalsTables,
+  reviewTables,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
