@@ -5,6 +5,8 @@ import {
   sql,
   type Updateable,
 } from 'kysely';
+import { AgentboardError } from '../domain/errors.js';
+import { formatTaskId } from '../domain/ids.js';
 import type { TaskStatus, TaskStep } from '../domain/task.js';
 import { hotQuery, setClause } from './hot-sql.js';
 import type { DB, TasksTable } from './schema.js';
@@ -49,7 +51,29 @@ export type TaskRowPatch = Omit<Updateable<TasksTable>, 'status'> & { status?: T
 export async function updateTask(tx: Tx, id: number, patch: TaskRowPatch): Promise<void> {
   const { status, ...rest } = patch;
   const set = setClause({ ...rest, ...(status ? { status: status.to } : {}), updated_at: tx.now });
-  await hotQuery(tx.db, `update tasks set ${set.text} where id = ?`, [...set.values, id]);
+  if (!status) {
+    await hotQuery(tx.db, `update tasks set ${set.text} where id = ?`, [...set.values, id]);
+    return;
+  }
+  // As a run step (store/runs.ts): a status step applies only to the status
+  // it was taken from, so a card another transaction moved is not overwritten.
+  const rows = await hotQuery(
+    tx.db,
+    `update tasks set ${set.text} where id = ? and status = ? returning id`,
+    [...set.values, id, status.from],
+  );
+  if (rows.length === 0) throw new TaskMovedError(id, status.from);
+}
+
+/** A task's status changed between reading it and writing a step from it: the caller's view is stale. */
+export class TaskMovedError extends AgentboardError {
+  constructor(taskId: number, from: string) {
+    super(
+      'illegal_transition',
+      `task ${formatTaskId(taskId)} is no longer ${from.replace('_', ' ')}: someone or something moved it first; look at the board again, then retry`,
+      { details: { task: formatTaskId(taskId), from } },
+    );
+  }
 }
 
 /** LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped (used with ESCAPE '\\'). */

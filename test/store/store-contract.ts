@@ -26,7 +26,7 @@ import {
 } from '../../src/domain/errors.js';
 import { formatTaskId } from '../../src/domain/ids.js';
 import { ACTIVE_RUN_STATES, stepRun } from '../../src/domain/run.js';
-import type { TaskStatus } from '../../src/domain/task.js';
+import { stepTask, type TaskStatus } from '../../src/domain/task.js';
 import { nextValue } from '../../src/store/counters.js';
 import { appendEvent, lastEventId, readEvents } from '../../src/store/events.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations/index.js';
@@ -44,7 +44,7 @@ import {
   updateRun,
   updateRunFenced,
 } from '../../src/store/runs.js';
-import type { TaskFilter } from '../../src/store/tasks.js';
+import { getTask, type TaskFilter, TaskMovedError, updateTask } from '../../src/store/tasks.js';
 import { type BoardLocation, FakeClock, snapshot, testConfig } from '../support/board.js';
 
 export type NewBoard = () => Promise<BoardLocation>;
@@ -921,6 +921,26 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
           updateRun(tx, run.id, { state: stepRun('running', { type: 'cancel' }) }),
         );
         assert.equal((await getRun(app.store.db, run.id))?.state, 'cancelled');
+      });
+    });
+
+    test('a task status step is written only from the status it was taken from', async () => {
+      await withApp(async (app) => {
+        await addTask(app, { title: 'a', status: 'backlog' });
+        const before = await getTask(app.store.db, 1);
+        assert.equal(before?.status, 'backlog');
+        // A writer still thinking the card is in Todo: its move is refused and nothing changes.
+        await assert.rejects(
+          app.store.tx((tx) =>
+            updateTask(tx, 1, { status: stepTask('todo', { type: 'move', to: 'done' }) }),
+          ),
+          (e: unknown) => e instanceof TaskMovedError && /T-1 is no longer todo/.test(e.message),
+        );
+        assert.deepEqual(await getTask(app.store.db, 1), before);
+        await app.store.tx((tx) =>
+          updateTask(tx, 1, { status: stepTask('backlog', { type: 'move', to: 'done' }) }),
+        );
+        assert.equal((await getTask(app.store.db, 1))?.status, 'done');
       });
     });
 
