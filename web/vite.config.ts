@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -24,11 +25,42 @@ function emptyOwnOutput(): Plugin {
   };
 }
 
+/**
+ * Writes a brotli (.br) and a gzip (.gz) copy of each text asset next to it,
+ * at the highest levels: compressing once at build time costs nothing per
+ * request, and the server sends the copy the client accepts
+ * (src/server/routes/web.ts).
+ */
+function precompress(): Plugin {
+  return {
+    name: 'agentboard-precompress',
+    apply: 'build',
+    writeBundle() {
+      const dir = path.join(outDir, 'assets');
+      for (const name of fs.readdirSync(dir)) {
+        if (!/\.(js|css|svg|json|html)$/.test(name)) continue;
+        const file = path.join(dir, name);
+        const body = fs.readFileSync(file);
+        fs.writeFileSync(
+          `${file}.br`,
+          zlib.brotliCompressSync(body, {
+            params: {
+              [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+              [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+            },
+          }),
+        );
+        fs.writeFileSync(`${file}.gz`, zlib.gzipSync(body, { level: 9 }));
+      }
+    },
+  };
+}
+
 /** Builds the board into dist/web, which `agentboard serve` serves at `/`. */
 export default defineConfig({
   root: here('.'),
   base: '/',
-  plugins: [react(), emptyOwnOutput()],
+  plugins: [react(), emptyOwnOutput(), precompress()],
   build: {
     outDir,
     emptyOutDir: false,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import zlib from 'node:zlib';
 import Fastify from 'fastify';
 import { addTask } from '../../src/app/tasks.js';
 import { serveBoard, WEB_ROOT } from '../../src/server/routes/web.js';
@@ -43,6 +44,37 @@ describe('web route', () => {
     assert.match(String(r.headers['cache-control']), /max-age=31536000, immutable/);
     const c = await b.server.inject({ url: `/assets/${css}` });
     assert.match(String(c.headers['content-type']), /^text\/css/);
+  });
+
+  it('sends the precompressed copy the client accepts (brotli first), else the file itself', async () => {
+    const assets = fs.readdirSync(path.join(WEB_ROOT, 'assets'));
+    const js = assets.find((a) => a.endsWith('.js')) as string;
+    const plain = fs.readFileSync(path.join(WEB_ROOT, 'assets', js));
+    const ask = (encoding?: string) =>
+      b.server.inject({
+        url: `/assets/${js}`,
+        headers: encoding === undefined ? {} : { 'accept-encoding': encoding },
+      });
+    const br = await ask('gzip, deflate, br');
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.equal(br.headers.vary, 'accept-encoding');
+    assert.ok(
+      br.rawPayload.length < plain.length / 2,
+      `${br.rawPayload.length} of ${plain.length}`,
+    );
+    assert.deepEqual(zlib.brotliDecompressSync(br.rawPayload), plain);
+    const gz = await ask('gzip');
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.deepEqual(zlib.gunzipSync(gz.rawPayload), plain);
+    // br refused with q=0: gzip.
+    assert.equal((await ask('br;q=0, gzip;q=0.5')).headers['content-encoding'], 'gzip');
+    for (const none of [undefined, 'identity', 'br;q=0, gzip;q=0, *;q=0']) {
+      const r = await ask(none);
+      assert.equal(r.headers['content-encoding'], undefined, String(none));
+      assert.deepEqual(r.rawPayload, plain);
+    }
+    // The copies are not assets of their own.
+    assert.equal((await b.server.inject({ url: `/assets/${js}.br` })).statusCode, 404);
   });
 
   it('answers a JSON 404 for missing assets and refuses to leave dist/web', async () => {

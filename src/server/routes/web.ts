@@ -45,6 +45,22 @@ const NOT_BUILT =
   'The web board is not built yet: run `npm run build` (it builds web/ into dist/web), then reload this page.\n' +
   'The API is up meanwhile: see /openapi.json.\n';
 
+/**
+ * The precompressed copies the client accepts, best first (the build writes
+ * .br and .gz next to each asset). `q=0` refuses an encoding.
+ */
+export function preferredEncoding(header: string | string[] | undefined): ('br' | 'gzip')[] {
+  const accepted = new Map<string, number>();
+  for (const part of String(header ?? '').split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
+    accepted.set(name, q === undefined ? 1 : Number(q));
+  }
+  const ok = (e: string) => (accepted.get(e) ?? accepted.get('*') ?? 0) > 0;
+  return (['br', 'gzip'] as const).filter(ok);
+}
+
 /** Serves the built React board (dist/web) at `/`. Registered last: the API routes come first. */
 export function webRoutes(f: FastifyInstance, _ctx: ServerContext): void {
   serveBoard(f, WEB_ROOT);
@@ -88,14 +104,31 @@ export function serveBoard(f: FastifyInstance, root: string): void {
       );
     // One plain file name: no separators, no "..", nothing outside dist/web/assets.
     if (!/^[\w.-]+$/.test(name) || name.startsWith('.') || !type) throw missing();
-    let body: Buffer;
-    try {
-      body = await fs.promises.readFile(path.join(root, 'assets', name));
-    } catch {
-      throw missing();
+    const file = path.join(root, 'assets', name);
+    const encoding = preferredEncoding(req.headers['accept-encoding']);
+    let body: Buffer | undefined;
+    let sent: 'br' | 'gzip' | null = null;
+    for (const enc of encoding) {
+      body = await fs.promises
+        .readFile(`${file}${enc === 'br' ? '.br' : '.gz'}`)
+        .catch(() => undefined);
+      if (body) {
+        sent = enc;
+        break;
+      }
     }
+    if (!body) {
+      try {
+        body = await fs.promises.readFile(file);
+      } catch {
+        throw missing();
+      }
+    }
+    if (sent) reply.header('content-encoding', sent);
+    // Hashed names never change content: cache for a year, and by encoding.
     return reply
       .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('vary', 'accept-encoding')
       .header('x-content-type-options', 'nosniff')
       .type(type)
       .send(body);
