@@ -1,3 +1,5 @@
+import type { ApprovalState } from '../contract/vocabulary.js';
+
 /**
  * The normalized transcript: what every adapter's parser turns its CLI's
  * output into, and what is stored per run (so history is never re-parsed).
@@ -21,6 +23,16 @@ export type AgentEvent =
     }
   /** A tool use the agent was not allowed to make (its CLI's permission rules refused it). */
   | { type: 'denial'; id: string; tool: string; input: unknown; message: string }
+  /** A tool use put to a person on the board, or its decision (written by the engine, not parsed). */
+  | {
+      type: 'approval';
+      approvalId: number;
+      toolUseId: string | null;
+      tool: string;
+      state: ApprovalState;
+      by: string | null;
+      message: string | null;
+    }
   | {
       type: 'retry';
       attempt: number;

@@ -6,11 +6,15 @@
  * against this, and behaves the same either way.
  */
 
+import type { ApprovalView } from '../contract/approvals.js';
+import type { ApprovalState } from '../contract/vocabulary.js';
 import { formatTaskId } from '../domain/ids.js';
 import type { RunState } from '../domain/run.js';
 import type { TaskStatus } from '../domain/task.js';
 import { readRunEvents } from '../store/run-events.js';
 import { countTasksByStatus, type TaskFilter } from '../store/tasks.js';
+import { waitApproval } from './approval-wait.js';
+import { allowApproval, denyApproval, listApprovals, requestApproval } from './approvals.js';
 import type { App } from './context.js';
 import {
   type MessageInput,
@@ -69,6 +73,23 @@ export interface BoardAccess {
   /** `run`: a run id, or a task id for its latest run. */
   transcript(run: string, after: number, limit: number): Promise<Transcript>;
   waitForTasks(ids: number[], o: WaitOptions): Promise<WaitResult>;
+  /** A tool use the run's agent asks a person to decide (only a run's own token, for its own run). */
+  requestApproval(
+    runId: string,
+    req: { tool: string; input: Record<string, unknown>; toolUseId?: string },
+  ): Promise<ApprovalView>;
+  /** The request once decided, or still pending when `timeoutMs` passes. */
+  waitApproval(id: number, timeoutMs: number): Promise<ApprovalView>;
+  listApprovals(q: {
+    state?: ApprovalState;
+    taskId?: number;
+    limit?: number;
+  }): Promise<ApprovalView[]>;
+  allowApproval(
+    id: number,
+    o: { always?: boolean; rule?: string; by?: string },
+  ): Promise<ApprovalView>;
+  denyApproval(id: number, o: { message: string; by?: string }): Promise<ApprovalView>;
   /**
    * A cheap "did anything change since the last call?", where the board has
    * one (SQLite's data_version); absent, a follower just asks again.
@@ -114,6 +135,11 @@ export function localBoard(app: App): BoardAccess {
       };
     },
     waitForTasks: (ids, o) => waitForTasks(app, ids, o),
+    requestApproval: (runId, req) => requestApproval(app, runId, req),
+    waitApproval: (id, timeoutMs) => waitApproval(app, id, timeoutMs),
+    listApprovals: (q) => listApprovals(app, q),
+    allowApproval: (id, o) => allowApproval(app, id, o),
+    denyApproval: (id, o) => denyApproval(app, id, o),
     changeProbe: () => {
       let seen = app.store.dataVersion();
       if (seen === null) return null;

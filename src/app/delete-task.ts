@@ -1,8 +1,11 @@
+import fs from 'node:fs';
 import { ConflictError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
 import { appendEvent } from '../store/events.js';
 import { activeRunOfTask } from '../store/runs.js';
 import { deleteTaskRows, schedulesOfTask } from '../store/task-delete.js';
+import { getWorkspace } from '../store/workspaces.js';
+import { removeWorktree } from '../workspace/repo.js';
 import type { App } from './context.js';
 import { requireTask } from './task-lookup.js';
 
@@ -12,6 +15,7 @@ import { requireTask } from './task-lookup.js';
  * is for mistakes and clutter.
  */
 export async function deleteTask(app: App, id: number): Promise<{ id: string; deleted: true }> {
+  await removeTaskWorktree(app, id);
   return app.store.tx(async (tx) => {
     const task = await requireTask(tx, id);
     const active = await activeRunOfTask(tx.db, id);
@@ -34,4 +38,18 @@ export async function deleteTask(app: App, id: number): Promise<{ id: string; de
     await appendEvent(tx, 'task.deleted', { taskId: id, data: { title: task.title } });
     return { id: tid, deleted: true as const };
   });
+}
+
+/**
+ * A deleted task's worktree goes with it; its branch stays, so the work can
+ * still be merged or brought back (`git worktree add`). Removed before the
+ * rows: should the delete then be refused (a run started meanwhile), that
+ * run recreates the worktree from the branch.
+ */
+async function removeTaskWorktree(app: App, id: number): Promise<void> {
+  const ws = await getWorkspace(app.store.db, id);
+  if (!ws || ws.removed_at !== null || !fs.existsSync(ws.path)) return;
+  const idle = async () => (await activeRunOfTask(app.store.db, id)) === undefined;
+  if (!(await idle())) return; // the transaction below refuses, naming the run
+  await removeWorktree(ws.repo, ws.path, idle);
 }

@@ -16,6 +16,7 @@ import { appendEvent } from '../store/events.js';
 import { getRun, RunMovedError, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask, updateTask } from '../store/tasks.js';
+import { cancelApprovalsOfRun } from './approvals.js';
 import type { App } from './context.js';
 import {
   enqueueRun,
@@ -97,6 +98,8 @@ export async function finishRunInTx(app: App, tx: Tx, run: RunRow, end: RunEnd):
     ...(end.outputBytes !== undefined ? { output_bytes: end.outputBytes } : {}),
     ...(end.commitAfter !== undefined ? { commit_after: end.commitAfter } : {}),
   });
+  // No one is left to act on a decision: its pending requests end with it.
+  await cancelApprovalsOfRun(tx, run);
   await appendEvent(tx, 'run.finished', {
     taskId: run.task_id,
     runId: run.id,

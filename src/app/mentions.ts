@@ -17,11 +17,11 @@
 import { ConflictError, UsageError } from '../domain/errors.js';
 import { formatTaskId } from '../domain/ids.js';
 import { mentionedAgents } from '../domain/mentions.js';
-import { activeRunOfTask, latestRunOfTask, latestSessionOf, type RunRow } from '../store/runs.js';
+import { activeRunOfTask, latestRunOfTask, type RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import type { TaskRow } from '../store/tasks.js';
 import type { App } from './context.js';
-import { enqueueRun } from './queue.js';
+import { enqueueRun, resumableSession } from './queue.js';
 
 /** Queues the run a comment's mention asks for; returns it, or null when nobody is mentioned. */
 export async function queueMentionRun(
@@ -51,10 +51,7 @@ export async function queueMentionRun(
       { activeRun: active.id, state: active.state },
     );
   }
-  const resume =
-    app.config.agents[agent]?.kind !== 'command'
-      ? await latestSessionOf(tx.db, task.id, agent)
-      : null;
+  const resume = await resumableSession(app, tx, task.id, agent);
   return enqueueRun(app, tx, task, {
     agent,
     trigger: 'mention',

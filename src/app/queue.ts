@@ -3,7 +3,7 @@ import { formatTaskId } from '../domain/ids.js';
 import type { RunTrigger } from '../domain/run.js';
 import { stepTask } from '../domain/task.js';
 import { appendEvent } from '../store/events.js';
-import { activeRunOfTask, insertRun, type RunRow } from '../store/runs.js';
+import { activeRunOfTask, insertRun, latestSessionOf, type RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import {
   dependenciesOf,
@@ -31,6 +31,20 @@ export interface EnqueueOptions {
 export function taskPrompt(task: TaskRow): string {
   const head = `# ${formatTaskId(task.id)}: ${task.title}`;
   return task.body.trim() ? `${head}\n\n${task.body.trim()}\n` : `${head}\n`;
+}
+
+/**
+ * The session a follow-up run of `agent` on the task resumes: its own latest,
+ * so the agent keeps its context. A `command` agent has no session.
+ */
+export async function resumableSession(
+  app: App,
+  tx: Tx,
+  taskId: number,
+  agent: string,
+): Promise<string | null> {
+  if (app.config.agents[agent]?.kind === 'command') return null;
+  return latestSessionOf(tx.db, taskId, agent);
 }
 
 /** Queues a run for a task, moving the card to In Progress in the same transaction. */

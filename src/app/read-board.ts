@@ -2,8 +2,10 @@
 import type { CardView, CommentView, TaskView } from '../contract/views.js';
 import { RUN_STATES } from '../contract/vocabulary.js';
 import { formatTaskId } from '../domain/ids.js';
+import { pendingByTask } from '../store/approvals.js';
 import { cardRuns } from '../store/cards.js';
 import { commentsOf } from '../store/comments.js';
+import { pullRequestUrlsOf } from '../store/reviews.js';
 import { countRunsByState, queueDepth } from '../store/stats.js';
 import { countTasksByStatus, getTask, type TaskFilter } from '../store/tasks.js';
 import type { App } from './context.js';
@@ -18,16 +20,24 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
 
 /** The run summary of each task's card: latest run, run count, total cost. */
 export async function cardViews(app: App, taskIds: number[]): Promise<CardView[]> {
-  const rows = await cardRuns(app.store.db, [...new Set(taskIds)]);
-  const watched = await supervision(app);
+  const ids = [...new Set(taskIds)];
+  const [rows, watched, pending, pullRequests] = await Promise.all([
+    cardRuns(app.store.db, ids),
+    supervision(app),
+    pendingByTask(app.store.db, ids),
+    pullRequestUrlsOf(app.store.db, ids),
+  ]);
   return rows.map((c) => {
     const r = c.latest;
+    const waiting = pending.get(c.taskId);
     return {
       task: formatTaskId(c.taskId),
       runs: c.runs,
       costUsd: c.costUsd,
-      approvals: { pending: 0, since: null },
-      pullRequestUrl: null,
+      approvals: waiting
+        ? { pending: waiting.pending, since: new Date(waiting.since).toISOString() }
+        : { pending: 0, since: null },
+      pullRequestUrl: pullRequests.get(c.taskId) ?? null,
       // The card does not show the lease itself, only what it means.
       run: r && {
         id: r.id,

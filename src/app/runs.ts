@@ -8,7 +8,6 @@ import {
   findRunsByPrefix,
   getRun,
   latestRunOfTask,
-  latestSessionOf,
   type RunRow,
   updateRun,
 } from '../store/runs.js';
@@ -16,7 +15,7 @@ import type { Tx } from '../store/store.js';
 import { getTask } from '../store/tasks.js';
 import type { App } from './context.js';
 import { finishRunInTx, type StopAction } from './finish-run.js';
-import { type EnqueueOptions, enqueueRun, taskPrompt } from './queue.js';
+import { type EnqueueOptions, enqueueRun, resumableSession, taskPrompt } from './queue.js';
 import { type RunView, runView } from './views.js';
 
 export interface StartRunOptions {
@@ -60,9 +59,7 @@ export async function startRun(
     }
     const previous = await latestRunOfTask(tx.db, taskId);
     const resumable =
-      o.prompt !== undefined && !o.fresh && app.config.agents[agent]?.kind !== 'command'
-        ? await latestSessionOf(tx.db, taskId, agent)
-        : null;
+      o.prompt !== undefined && !o.fresh ? await resumableSession(app, tx, taskId, agent) : null;
     const run = await enqueueRun(app, tx, task, {
       agent,
       trigger: o.trigger ?? 'manual',

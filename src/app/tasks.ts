@@ -5,6 +5,7 @@ import { type Priority, priorityRank, stepTask, type TaskStatus } from '../domai
 import { commentsOf, insertComment } from '../store/comments.js';
 import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
+import { pullRequestUrlsOf } from '../store/reviews.js';
 import { activeRunOfTask, listRuns } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import {
@@ -23,6 +24,7 @@ import {
   type TaskRow,
   updateTask,
 } from '../store/tasks.js';
+import { listRules, taskApprovals } from './approvals.js';
 import type { App } from './context.js';
 import { queueMentionRun } from './mentions.js';
 import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
@@ -270,12 +272,16 @@ export async function showTask(app: App, id: number) {
   const db = app.store.db;
   const task = await getTask(db, id);
   if (!task) throw taskNotFound(id);
-  const [deps, comments, runs, children] = await Promise.all([
-    dependenciesOf(db, id),
-    commentsOf(db, id),
-    listRuns(db, { taskId: id, order: 'asc' }),
-    listTasks(db, { parentId: id, sort: 'created' }),
-  ]);
+  const [deps, comments, runs, children, approvals, approvalRules, pullRequests] =
+    await Promise.all([
+      dependenciesOf(db, id),
+      commentsOf(db, id),
+      listRuns(db, { taskId: id, order: 'asc' }),
+      listTasks(db, { parentId: id, sort: 'created' }),
+      taskApprovals(app, id),
+      listRules(app, id),
+      pullRequestUrlsOf(db, [id]),
+    ]);
   const depRows = await getTasks(db, deps);
   const usage = runs.reduce(
     (a, r) => ({
@@ -292,9 +298,9 @@ export async function showTask(app: App, id: number) {
     comments: comments.map(commentView),
     runs: await runViews(app, runs),
     usage,
-    approvals: [],
-    approvalRules: [],
-    pullRequestUrl: null,
+    approvals,
+    approvalRules,
+    pullRequestUrl: pullRequests.get(id) ?? null,
   };
 }
 

@@ -16,11 +16,13 @@ import type { TaskInput, TaskPatch } from '../app/tasks.js';
 import type { TaskTree } from '../app/tree.js';
 import type { RunView, TaskView } from '../app/views.js';
 import type { WaitResult } from '../app/wait.js';
+import type { ApprovalView } from '../contract/approvals.js';
 import { AgentboardError, isApiErrorCode } from '../domain/errors.js';
 import { formatTaskId, isRunId } from '../domain/ids.js';
 
 /** One wait request is held this long at most; longer waits ask again (the API caps it at 60 s). */
 const WAIT_STEP_MS = 50_000;
+const approvalPath = (id: number) => `/api/v1/approvals/${id}`;
 const REQUEST_HEADER = 'X-Agentboard-Request';
 
 type Query = Record<string, string | number | boolean | string[] | undefined>;
@@ -162,6 +164,32 @@ export function remoteBoard(baseUrl: string, token: string): BoardAccess {
         }
       }
     },
+    requestApproval: (runId, req) =>
+      call<ApprovalView>('POST', `/api/v1/runs/${encodeURIComponent(runId)}/approvals`, {
+        body: req,
+      }),
+    waitApproval: async (id, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const step = Math.max(0, Math.min(WAIT_STEP_MS, deadline - Date.now()));
+        const v = await call<ApprovalView>('GET', `${approvalPath(id)}/wait`, {
+          query: { timeoutMs: Math.round(step) },
+        });
+        if (v.state !== 'pending' || Date.now() >= deadline) return v;
+      }
+    },
+    listApprovals: async (q) =>
+      (
+        await call<{ items: ApprovalView[] }>('GET', '/api/v1/approvals', {
+          query: {
+            state: q.state,
+            task: q.taskId !== undefined ? ref(q.taskId) : undefined,
+            limit: q.limit,
+          },
+        })
+      ).items,
+    allowApproval: (id, o) => call<ApprovalView>('POST', `${approvalPath(id)}/allow`, { body: o }),
+    denyApproval: (id, o) => call<ApprovalView>('POST', `${approvalPath(id)}/deny`, { body: o }),
   };
 
   async function latestRunOf(taskRef: string): Promise<string> {

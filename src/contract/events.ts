@@ -86,6 +86,7 @@ export const EVENT_PAYLOADS = {
   }),
   'approval.decided': z.object({
     approvalId: z.number(),
+    tool: z.string(),
     state: z.enum(APPROVAL_STATES),
     by: z.string(),
     rule: z.string().nullable().optional(),

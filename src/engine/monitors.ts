@@ -1,3 +1,4 @@
+import { expireApprovals } from '../app/approvals.js';
 import type { App } from '../app/context.js';
 import type { StopAction } from '../app/finish-run.js';
 import { maybeAutostart } from '../app/queue.js';
@@ -6,6 +7,7 @@ import { addTask, insertNewTask } from '../app/tasks.js';
 import { formatDuration } from '../domain/exit.js';
 import { formatTaskId, parseTaskId } from '../domain/ids.js';
 import { sampleGroups } from '../runner/proc.js';
+import { approvalActivity } from '../store/approvals.js';
 import { appendEvent } from '../store/events.js';
 import {
   getRun,
@@ -24,6 +26,7 @@ import {
   updateTask,
 } from '../store/tasks.js';
 import { liveWorkers } from '../store/workers.js';
+import { recordApprovals } from './approval-transcript.js';
 import type { EngineContext } from './context.js';
 import { finalizeLiveRun } from './finalize.js';
 import type { LiveRun } from './live-run.js';
@@ -33,13 +36,15 @@ const FINALIZE_RETRY_MS = 2000;
 
 /**
  * One pass of the run monitors: output and resources of live runs, the
- * wall-clock timeout, the idle timeout, stop requests, runs queued too long,
+ * wall-clock timeout, the idle timeout (not while a run waits on a person),
+ * stop requests, approvals past approval_timeout and into the transcripts, runs queued too long,
  * and Todo cards that cannot start by themselves. Each verdict is written to the DB before anything is killed, so a
  * crash in between loses no decision.
  */
 export async function monitorTick(ctx: EngineContext): Promise<void> {
   const now = ctx.app.clock.now();
   const usage = sampleGroups(new Set([...ctx.live.values()].map((l) => l.init.pgid)));
+  const idle: LiveRun[] = [];
   for (const live of ctx.live.values()) {
     if (live.finalizePending) {
       // Its end could not be recorded (the database was away): try again.
@@ -60,15 +65,13 @@ export async function monitorTick(ctx: EngineContext): Promise<void> {
         `wall-clock timeout ${formatDuration(live.init.timeoutMs)}`,
       );
     } else if (now - live.lastOutputAt > live.init.idleTimeoutMs) {
-      await requestStop(
-        ctx,
-        live,
-        'idle',
-        `no output for ${formatDuration(live.init.idleTimeoutMs)}`,
-      );
+      idle.push(live);
     }
   }
+  await stopIdle(ctx, idle, now);
   await applyStopRequests(ctx);
+  await expireApprovals(ctx.app);
+  await recordApprovals(ctx);
   await persistProgress(ctx, now);
   await checkQueue(ctx, now);
   // A scan of every Todo card: not every tick on a large board.
@@ -76,6 +79,29 @@ export async function monitorTick(ctx: EngineContext): Promise<void> {
   if (now - (lastTodoCheck.get(ctx) ?? 0) >= every) {
     lastTodoCheck.set(ctx, now);
     await checkTodo(ctx, now);
+  }
+}
+
+/**
+ * Silent runs past idle_timeout are stopped, unless they wait on a person:
+ * a pending approval is not idleness, and a decision counts as activity
+ * (the wall-clock timeout still applies either way).
+ */
+async function stopIdle(ctx: EngineContext, idle: LiveRun[], now: number): Promise<void> {
+  if (idle.length === 0) return;
+  const activity = await approvalActivity(
+    ctx.app.store.db,
+    idle.map((l) => l.id),
+  );
+  for (const live of idle) {
+    const a = activity.get(live.id);
+    if (a && (a.pending > 0 || now - a.lastAt <= live.init.idleTimeoutMs)) continue;
+    await requestStop(
+      ctx,
+      live,
+      'idle',
+      `no output for ${formatDuration(live.init.idleTimeoutMs)}`,
+    );
   }
 }
 

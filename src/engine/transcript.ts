@@ -197,6 +197,13 @@ export class TranscriptTail {
     }
   }
 
+  /** An event the engine learned elsewhere (an approval), stored in order with the parsed ones. */
+  note(e: AgentEvent): void {
+    if (this.stopped || this.finished) return;
+    this.accept(e);
+    this.scheduleFlush();
+  }
+
   private async take(chunk: Buffer): Promise<void> {
     this.lines.push(chunk);
     if (this.pending.length >= FLUSH_EVENTS) await this.flush();

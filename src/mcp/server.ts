@@ -16,6 +16,7 @@ import { parseTaskId } from '../domain/ids.js';
 import type { Redactor } from '../domain/redact.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { registerApprovalPrompt } from './approval-prompt.js';
+import { registerApprovalTools } from './approval-tools.js';
 
 const taskId = z
   .string()
@@ -257,6 +258,7 @@ export function createMcpServer(board: BoardAccess, o: McpOptions): McpServer {
     ),
   );
 
+  registerApprovalTools(server, board, tool, author);
   registerApprovalPrompt(server, board, redact);
   return server;
 }

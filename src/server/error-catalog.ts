@@ -41,6 +41,11 @@ export const ERROR_CATALOG = {
     summary: 'the task has an active run: stop it or wait for it to end first',
   },
   run_not_active: { status: 409, summary: 'the run has already ended' },
+  approval_decided: {
+    status: 409,
+    summary:
+      'the approval request was already decided (allowed, denied, expired or cancelled); nothing changed',
+  },
   dependency_cycle: { status: 409, summary: 'the dependency would make a cycle' },
   parent_cycle: { status: 409, summary: 'the parent would make a cycle' },
   open_subtasks: { status: 409, summary: 'the task has open subtasks' },
@@ -66,6 +71,23 @@ export const ERROR_CATALOG = {
   run_not_committed: { status: 409, summary: 'the run’s work is not committed yet' },
   repo_locked: { status: 409, summary: 'another git operation holds the repository; retry' },
   branch_missing: { status: 409, summary: 'the task branch or base branch no longer exists' },
+  review_comment_sent: {
+    status: 409,
+    summary: 'the review comment was sent with a review; only a draft can be deleted',
+  },
+  remote_not_configured: {
+    status: 400,
+    summary: 'board.remote is not set: there is nowhere to push',
+  },
+  pr_command_not_configured: {
+    status: 400,
+    summary: 'board.pr_command is not set: there is no command to open a pull request with',
+  },
+  push_failed: { status: 502, summary: 'git push to board.remote failed (git’s message says why)' },
+  pr_command_failed: {
+    status: 502,
+    summary: 'board.pr_command failed or printed no pull request URL; nothing was recorded',
+  },
   body_too_large: { status: 413, summary: 'the request body is over the size limit' },
   unsupported_media_type: { status: 415, summary: 'send JSON (Content-Type: application/json)' },
   output_removed: {

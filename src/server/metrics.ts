@@ -1,7 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { approvalCounts } from '../app/approvals.js';
 import type { App } from '../app/context.js';
 import { queueNow, runCountsByState } from '../app/read-board.js';
-import { RUN_STATES } from '../contract/vocabulary.js';
+import { APPROVAL_STATES, RUN_STATES } from '../contract/vocabulary.js';
 import type { EngineObserver } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -58,6 +59,27 @@ export function createMetrics(o: {
     registers,
     async collect() {
       this.set((await queue()).runnable);
+    },
+  });
+  // Read from the database, not counted here: every server of the board says the same.
+  new Gauge({
+    name: 'agentboard_approvals_pending',
+    help: 'Tool uses waiting for a person to allow or deny them',
+    registers,
+    async collect() {
+      this.set((await approvalCounts(app)).get('pending') ?? 0);
+    },
+  });
+  new Counter({
+    name: 'agentboard_approvals_decided_total',
+    help: 'Approval requests decided, by outcome: allowed, denied, expired (approval_timeout), cancelled (the run ended)',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      const counts = await approvalCounts(app);
+      this.reset();
+      for (const s of APPROVAL_STATES)
+        if (s !== 'pending') this.inc({ state: s }, counts.get(s) ?? 0);
     },
   });
   new Gauge({

@@ -1,8 +1,10 @@
 import type { Generated } from 'kysely';
 import type {
+  ApprovalState,
   CatchUp,
   MessageType,
   Overlap,
+  ReviewVerdict,
   RunState,
   RunTrigger,
   StopAction,
@@ -246,6 +248,67 @@ export interface SchemaVersionTable {
   applied_at: number;
 }
 
+export interface ReviewsTable {
+  id: Generated<number>;
+  task_id: number;
+  verdict: ReviewVerdict;
+  body: string;
+  author: string;
+  reviewed_commit: string | null;
+  run_id: string | null;
+  created_at: number;
+}
+
+export interface ReviewCommentsTable {
+  id: Generated<number>;
+  task_id: number;
+  /** null while the comment is a draft. */
+  review_id: number | null;
+  file: string;
+  line: number;
+  side: 'old' | 'new';
+  quote: string;
+  body: string;
+  author: string;
+  created_at: number;
+}
+
+export interface PullRequestsTable {
+  task_id: number;
+  branch: string;
+  remote: string | null;
+  pushed_commit: string | null;
+  pushed_at: number | null;
+  url: string | null;
+  opened_at: number | null;
+  updated_at: number;
+}
+
+export interface ApprovalsTable {
+  id: number;
+  task_id: number;
+  run_id: string;
+  agent: string;
+  tool: string;
+  /** The tool's input, JSON. */
+  input: string;
+  tool_use_id: string | null;
+  state: ApprovalState;
+  asked_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  message: string | null;
+  rule: string | null;
+}
+
+export interface ApprovalRulesTable {
+  id: number;
+  task_id: number;
+  rule: string;
+  created_by: string;
+  created_at: number;
+}
+
 export interface DB {
   tasks: TasksTable;
   runs: RunsTable;
@@ -260,6 +323,11 @@ export interface DB {
   run_output: RunOutputTable;
   counters: CountersTable;
   workspaces: WorkspacesTable;
+  approvals: ApprovalsTable;
+  approval_rules: ApprovalRulesTable;
+  reviews: ReviewsTable;
+  review_comments: ReviewCommentsTable;
+  pull_requests: PullRequestsTable;
   maintenance: MaintenanceTable;
   schema_version: SchemaVersionTable;
 }

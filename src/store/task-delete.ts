@@ -1,8 +1,9 @@
+import { deleteReviewRows } from './reviews.js';
 import type { Tx } from './store.js';
 
 /**
  * Removes a task and everything that belongs only to it: its runs and their
- * events, comments and dependency edges. Subtasks lose their parent; bus
+ * events, comments, dependency edges, workspace record, reviews and approvals. Subtasks lose their parent; bus
  * messages and runs of other tasks lose their link. The board's event log
  * keeps its history.
  */
@@ -31,6 +32,8 @@ export async function deleteTaskRows(tx: Tx, id: number): Promise<void> {
     .execute();
   await db.updateTable('messages').set({ task_id: null }).where('task_id', '=', id).execute();
   await db.updateTable('tasks').set({ parent_id: null }).where('parent_id', '=', id).execute();
+  await db.deleteFrom('workspaces').where('task_id', '=', id).execute();
+  await deleteReviewRows(tx, id);
   await db.deleteFrom('tasks').where('id', '=', id).execute();
 }
 

@@ -254,6 +254,28 @@ describe('the error catalog: every code through a real request', () => {
     }
   });
 
+  it('approvals: approval_decided (a request is decided once)', async () => {
+    const t = await addTask(api.app, { title: 'asks', agent: 'helper' });
+    const run = await startRun(api.app, Number(t.id.slice(2)));
+    await api.app.store.db
+      .updateTable('runs')
+      .set({ state: 'running' })
+      .where('id', '=', run.id)
+      .execute();
+    const a = await call('POST', `/api/v1/runs/${run.id}/approvals`, {
+      tool: 'Bash',
+      input: { command: 'ls' },
+    });
+    assert.equal(a.statusCode, 201, a.body);
+    const denied = await call('POST', `/api/v1/approvals/${a.json().id}/deny`, { message: 'no' });
+    assert.equal(denied.statusCode, 200, denied.body);
+    expectCode(
+      await call('POST', `/api/v1/approvals/${a.json().id}/allow`, {}),
+      'approval_decided',
+      'decided twice',
+    );
+  });
+
   it('the server: internal for a bug (no detail leaked), unavailable for a closed store', async () => {
     const own = await apiBoard({ config: testConfig({ board: { autostart: false } }) });
     const ping = own.app.store.ping.bind(own.app.store);
@@ -340,7 +362,7 @@ describe('the error catalog: every code through a real request', () => {
 describe('the error catalog: the worktree codes through a real repository', () => {
   let board: WsBoard;
   let server: FastifyInstance;
-  const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+  const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
     server.inject({
       method,
       url,
@@ -470,6 +492,45 @@ describe('the error catalog: the worktree codes through a real repository', () =
       Date.now = realNow;
       fs.rmSync(lock);
     }
+  });
+
+  it('remote_not_configured, pr_command_not_configured, push_failed, pr_command_failed, review_comment_sent', async () => {
+    const t = await taskWithWorktree('publish');
+    t.commit('p.txt', 'p\n');
+    expectCode(
+      await call('POST', `/api/v1/tasks/${t.id}/push`),
+      'remote_not_configured',
+      'no remote',
+    );
+    expectCode(
+      await call('POST', `/api/v1/tasks/${t.id}/pull-request`),
+      'pr_command_not_configured',
+      'no command',
+    );
+    const cfg = board.app.config.board;
+    try {
+      cfg.remote = 'nowhere';
+      expectCode(await call('POST', `/api/v1/tasks/${t.id}/push`), 'push_failed', 'no such remote');
+      cfg.remote = undefined;
+      cfg.pr_command = ['false'];
+      expectCode(
+        await call('POST', `/api/v1/tasks/${t.id}/pull-request`),
+        'pr_command_failed',
+        'exits 1',
+      );
+    } finally {
+      cfg.remote = undefined;
+      cfg.pr_command = undefined;
+    }
+    const url = `/api/v1/tasks/${t.id}/review`;
+    const c = await call('POST', `${url}/comments`, { file: 'p.txt', line: 1, body: 'why?' });
+    assert.equal(c.statusCode, 201, c.body);
+    assert.equal((await call('POST', url, { verdict: 'request_changes' })).statusCode, 200);
+    expectCode(
+      await call('DELETE', `${url}/comments/${c.json().id}`),
+      'review_comment_sent',
+      'sent',
+    );
   });
 });
 

@@ -87,3 +87,44 @@ test('the API diffs, merges and discards a task’s worktree, and lists gc candi
   assert.equal(discarded.statusCode, 200, discarded.body);
   assert.equal((await call('GET', `/api/v1/tasks/${task.id}/diff`)).statusCode, 404);
 });
+
+test('deleting a task with a worktree removes the worktree and its rows, and keeps the branch', async (t) => {
+  const repo = createRepo();
+  const board = await openBoard(repo, wsConfig('echo "kept" >> kept.txt'));
+  t.after(() => board.close());
+  const server = buildServer({
+    app: board.app,
+    redact: boardRedactor(board.app),
+    security: {
+      bindHost: '127.0.0.1',
+      port: TEST_PORT,
+      allowedHosts: [],
+      allowedOrigins: [],
+      verifyToken: null,
+    },
+    logError: () => {},
+  });
+  t.after(() => server.close());
+  const task = await addTask(board.app, { title: 'Doomed', agent: 'bot' });
+  await waitForStatus(board.app, Number(task.id.slice(2)), 'review', 20_000);
+  const ws = (
+    await server.inject({ url: `/api/v1/tasks/${task.id}/workspace`, headers: BOARD_WRITE_HEADERS })
+  ).json();
+  assert.ok(fs.existsSync(ws.path));
+  const head = git(repo, 'rev-parse', ws.branch);
+
+  const r = await server.inject({
+    method: 'DELETE',
+    url: `/api/v1/tasks/${task.id}`,
+    headers: BOARD_WRITE_HEADERS,
+  });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.equal(fs.existsSync(ws.path), false, 'the worktree went with the task');
+  assert.equal(git(repo, 'rev-parse', ws.branch), head, 'the branch and its work are kept');
+  assert.doesNotMatch(git(repo, 'worktree', 'list'), /Doomed|T-1/);
+  const gone = await server.inject({
+    url: `/api/v1/tasks/${task.id}/workspace`,
+    headers: BOARD_WRITE_HEADERS,
+  });
+  assert.equal(gone.statusCode, 404);
+});

@@ -8,7 +8,7 @@ export function metricsRoutes(f: FastifyInstance, { routes, metrics }: ServerCon
     url: '/metrics',
     tag: 'service',
     summary:
-      'Prometheus metrics: runs by state, queue depth, dispatch latency, live agents, leases, reconciler actions',
+      'Prometheus metrics: runs by state, queue depth, approvals pending and decided, dispatch latency, live agents, leases, reconciler actions',
     produces: 'text/plain',
     handler: async ({ reply }) => {
       const text = await metrics.registry.metrics();
