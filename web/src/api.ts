@@ -5,6 +5,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error's `details` (e.g. a merge conflict's files); empty when none. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -57,11 +59,16 @@ export async function api<T>(
     body = text;
   }
   if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    const err = (
+      body as {
+        error?: { code?: string; message?: string; details?: Record<string, unknown> };
+      } | null
+    )?.error;
     throw new ApiError(
       res.status,
       err?.code ?? 'http_error',
       err?.message ?? `the server answered ${res.status} ${res.statusText}`,
+      err?.details ?? {},
     );
   }
   return body as T;

@@ -1,5 +1,6 @@
 import { USER_MOVES } from '../../src/contract/vocabulary.js';
 import { api, errorText } from './api';
+import { approvalPage, tasksWaitingOnApproval } from './approval-filter';
 import {
   ACTIVE_RUN_STATES,
   type Card,
@@ -23,6 +24,8 @@ export interface Filter {
   agent: string;
   label: string;
   showCancelled: boolean;
+  /** Only cards with a tool use waiting for a person's decision. */
+  needsApproval: boolean;
 }
 
 export interface Column {
@@ -48,7 +51,7 @@ export { canMove } from './lib/moves';
 export { USER_MOVES };
 
 export class BoardData {
-  filter: Filter = { q: '', agent: '', label: '', showCancelled: false };
+  filter: Filter = { q: '', agent: '', label: '', showCancelled: false, needsApproval: false };
   columns = new Map<TaskStatus, Column>();
   cards = new Map<string, Card>();
   /** Set once the first load answered: the board can tell "empty" from "loading". */
@@ -103,7 +106,10 @@ export class BoardData {
     await Promise.all(this.statuses.map((s) => this.loadPage(s, 0)));
   }
 
-  private fetchPage(status: TaskStatus, offset: number): Promise<TaskPage> {
+  private async fetchPage(status: TaskStatus, offset: number): Promise<TaskPage> {
+    if (this.filter.needsApproval) {
+      return approvalPage(await tasksWaitingOnApproval(), status, this.filter, offset, PAGE);
+    }
     return api<TaskPage>(this.query(status, offset));
   }
 

@@ -3,6 +3,15 @@
  * (src/contract), inferred from the zod schemas the server answers through.
  * Nothing here restates a field; only the board's own labels live here.
  */
+import type { ApprovalRuleView, ApprovalView } from '../../src/contract/approvals.js';
+import type {
+  PullRequestResult,
+  PushResult,
+  ReviewCommentView,
+  ReviewResult as ReviewResultView,
+  TaskReview as TaskReviewView,
+} from '../../src/contract/review.js';
+import type { DiffView } from '../../src/contract/service-views.js';
 import type {
   CardView,
   CommentView,
@@ -34,6 +43,13 @@ export type Card = CardView;
 export type TaskPage = TaskPageView;
 export type BoardEvent = EventView;
 export type TranscriptEvent = TranscriptEventView;
+export type Approval = ApprovalView;
+export type ApprovalRule = ApprovalRuleView;
+export type ReviewComment = ReviewCommentView;
+export type TaskReview = TaskReviewView;
+export type ReviewResult = ReviewResultView;
+export type Diff = DiffView;
+export type { PullRequestResult, PushResult };
 
 export const COLUMNS = BOARD_COLUMNS;
 export const ALL_STATUSES = TASK_STATUSES;

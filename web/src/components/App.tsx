@@ -74,6 +74,7 @@ export function App() {
           key={id}
           id={id}
           runParam={query.get('run')}
+          tab={query.get('tab')}
           agents={agents}
           onError={onError}
         />

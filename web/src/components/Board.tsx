@@ -30,7 +30,9 @@ export function BoardPage({ agents, onError }: { agents: string[]; onError: (m: 
   const statuses = data.statuses;
 
   const anyCards = [...data.columns.values()].some((c) => c.total > 0);
-  const filtered = Boolean(data.filter.q || data.filter.agent || data.filter.label);
+  const filtered = Boolean(
+    data.filter.q || data.filter.agent || data.filter.label || data.filter.needsApproval,
+  );
 
   return (
     <div className="board-page">
@@ -48,7 +50,12 @@ export function BoardPage({ agents, onError }: { agents: string[]; onError: (m: 
           {filtered ? (
             <>
               No cards match these filters.{' '}
-              <button type="button" onClick={() => data.setFilter({ q: '', agent: '', label: '' })}>
+              <button
+                type="button"
+                onClick={() =>
+                  data.setFilter({ q: '', agent: '', label: '', needsApproval: false })
+                }
+              >
                 Clear filters
               </button>
             </>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { BoardData } from '../board-data';
 
-/** Search, agent, label and show-cancelled filters; text inputs are debounced into the model. */
+/** Search, agent, label, needs-approval and show-cancelled filters; text inputs are debounced into the model. */
 export function FilterBar({ data, agents }: { data: BoardData; agents: string[] }) {
   const [q, setQ] = useState(data.filter.q);
   const [label, setLabel] = useState(data.filter.label);
@@ -47,6 +47,14 @@ export function FilterBar({ data, agents }: { data: BoardData; agents: string[] 
         onChange={(e) => setLabel(e.target.value)}
         className="label-filter"
       />
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={data.filter.needsApproval}
+          onChange={(e) => data.setFilter({ needsApproval: e.target.checked })}
+        />{' '}
+        Needs approval
+      </label>
       <label className="check">
         <input
           type="checkbox"

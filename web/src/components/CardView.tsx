@@ -18,6 +18,7 @@ export const CardView = memo(function CardView({ task, card, grabbed, dragging }
   const active = run !== null && ACTIVE_RUN_STATES.includes(run.state);
   // The Todo monitor's word on a card that cannot start by itself ("waiting on T-3, which is Blocked: …").
   const stuck = task.status === 'todo' ? task.statusReason : null;
+  const asks = card?.approvals.pending ?? 0;
   return (
     <article
       className={`card prio-${task.priority}${grabbed ? ' grabbed' : ''}${dragging ? ' dragging' : ''}`}
@@ -53,6 +54,23 @@ export const CardView = memo(function CardView({ task, card, grabbed, dragging }
         ))}
         {task.labels.length > 3 ? <span className="chip">+{task.labels.length - 3}</span> : null}
       </div>
+      {asks > 0 || card?.pullRequestUrl ? (
+        <div className="card-flags">
+          {asks > 0 && card ? <NeedsApproval count={asks} since={card.approvals.since} /> : null}
+          {card?.pullRequestUrl ? (
+            <a
+              className="flag flag-pr"
+              href={card.pullRequestUrl}
+              target="_blank"
+              rel="noreferrer noopener"
+              data-testid="card-pr"
+              title={card.pullRequestUrl}
+            >
+              Pull request ↗
+            </a>
+          ) : null}
+        </div>
+      ) : null}
       {stuck || (run && (run.denials > 0 || (active && run.notice))) ? (
         <div className="card-flags">
           {stuck ? (
@@ -87,6 +105,25 @@ export const CardView = memo(function CardView({ task, card, grabbed, dragging }
     </article>
   );
 });
+
+/**
+ * Tool uses waiting for a person. A badge, not a column: the run is still
+ * running, and a card is In Progress exactly while it has an active run.
+ */
+function NeedsApproval({ count, since }: { count: number; since: string | null }) {
+  const now = useNow(1000);
+  const waited = since ? duration(now - Date.parse(since)) : null;
+  return (
+    <span
+      className="flag flag-approval"
+      data-testid="card-approval"
+      title={`${count} tool ${count === 1 ? 'use waits' : 'uses wait'} for your decision: open the task to allow or deny`}
+    >
+      Needs approval{count > 1 ? ` (${count})` : ''}
+      {waited ? ` · ${waited}` : ''}
+    </span>
+  );
+}
 
 function LiveRun({ run }: { run: NonNullable<Card['run']> }) {
   const now = useNow(1000);

@@ -3,15 +3,17 @@ import { api, errorText } from '../api';
 import { useFeedRefresh } from '../feed';
 import { usd } from '../format';
 import { useAsync } from '../hooks';
-import { linkClick } from '../router';
+import { linkClick, navigate } from '../router';
 import {
   ACTIVE_RUN_STATES,
   type BoardEvent,
   type TaskDetail as Detail,
   STATUS_LABEL,
 } from '../types';
+import { ApprovalPanel } from './ApprovalPanel';
 import { Comments } from './Comments';
 import { Markdown } from './Markdown';
+import { ReviewTab } from './ReviewTab';
 import { RunHistory } from './RunHistory';
 import { RunView } from './RunView';
 import { MoveSelect, ResumeButton } from './TaskActions';
@@ -20,12 +22,17 @@ import { TaskDialog } from './TaskDialog';
 interface Props {
   id: string;
   runParam: string | null;
+  /** `review`: the Review tab; otherwise the task's overview. */
+  tab: string | null;
   agents: string[];
   onError: (m: string) => void;
 }
 
-/** A task: its body, comments, every run, and the selected run's live transcript. */
-export function TaskDetailPage({ id, runParam, agents, onError }: Props) {
+/**
+ * A task: pending approvals at the top, then two tabs: its body, comments,
+ * every run and the selected run's live transcript; and the review of its branch.
+ */
+export function TaskDetailPage({ id, runParam, tab, agents, onError }: Props) {
   const task = useAsync(() => api<Detail>(`/tasks/${id}`), [id]);
   const reload = task.reload;
   const mine = useCallback((e: BoardEvent) => e.taskId === id, [id]);
@@ -50,6 +57,7 @@ export function TaskDetailPage({ id, runParam, agents, onError }: Props) {
   const active = runs.find((r) => ACTIVE_RUN_STATES.includes(r.state)) ?? null;
   const selected = runs.find((r) => r.id === runParam) ?? active ?? runs[0] ?? null;
 
+  const view = tab === 'review' ? 'review' : 'task';
   const act = async (what: string, f: () => Promise<unknown>) => {
     try {
       await f();
@@ -84,6 +92,17 @@ export function TaskDetailPage({ id, runParam, agents, onError }: Props) {
             </span>
           ))}
           <span className="muted">cost {usd(t.usage.costUsd)}</span>
+          {t.pullRequestUrl ? (
+            <a
+              href={t.pullRequestUrl}
+              target="_blank"
+              rel="noreferrer noopener"
+              className="chip"
+              data-testid="task-pr"
+            >
+              Pull request ↗
+            </a>
+          ) : null}
         </div>
         {t.statusReason ? (
           <p
@@ -121,25 +140,54 @@ export function TaskDetailPage({ id, runParam, agents, onError }: Props) {
         </div>
       </div>
 
-      <div className="detail-grid">
-        <section className="detail-main">
-          <h2>Description</h2>
-          {t.body.trim() ? <Markdown text={t.body} /> : <p className="muted">No description.</p>}
-          <Relations t={t} />
-          <Comments task={t} agents={agents} reload={reload} onError={onError} />
-        </section>
-        <section className="detail-runs">
-          <h2>Runs</h2>
-          <RunHistory runs={runs} selected={selected?.id ?? null} taskId={t.id} />
-        </section>
+      <ApprovalPanel task={t} act={act} />
+
+      <div className="tabs detail-tabs" role="tablist" aria-label="Task views">
+        {(['task', 'review'] as const).map((k) => (
+          <button
+            key={k}
+            type="button"
+            role="tab"
+            aria-selected={view === k}
+            className={view === k ? 'on' : ''}
+            onClick={() =>
+              navigate(k === 'review' ? `/tasks/${t.id}?tab=review` : `/tasks/${t.id}`, true)
+            }
+          >
+            {k === 'review' ? 'Review' : 'Task'}
+          </button>
+        ))}
       </div>
 
-      {selected ? (
-        <RunView run={selected} />
+      {view === 'review' ? (
+        <ReviewTab task={t} reloadTask={reload} />
       ) : (
-        <div className="state-box">
-          No runs yet. Move the card to Todo (or press Run) and its agent picks it up.
-        </div>
+        <>
+          <div className="detail-grid">
+            <section className="detail-main">
+              <h2>Description</h2>
+              {t.body.trim() ? (
+                <Markdown text={t.body} />
+              ) : (
+                <p className="muted">No description.</p>
+              )}
+              <Relations t={t} />
+              <Comments task={t} agents={agents} reload={reload} onError={onError} />
+            </section>
+            <section className="detail-runs">
+              <h2>Runs</h2>
+              <RunHistory runs={runs} selected={selected?.id ?? null} taskId={t.id} />
+            </section>
+          </div>
+
+          {selected ? (
+            <RunView run={selected} />
+          ) : (
+            <div className="state-box">
+              No runs yet. Move the card to Todo (or press Run) and its agent picks it up.
+            </div>
+          )}
+        </>
       )}
       {editing ? (
         <TaskDialog
