@@ -2,7 +2,9 @@ import { agentCommand } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { plainLine } from '../domain/plain-text.js';
 import type { AgentAdapter, ExitDiagnosis, Invocation } from './adapter.js';
+import { bypassesPermissions } from './approval-hooks.js';
 import { globSafeHome, homeInsideCwd, refuseUnprotected } from './board-files.js';
+import { approvalToolMissing, claudeApprovalArgs } from './claude-approvals.js';
 import { checkedSessionId } from './cli-failures.js';
 import {
   type AgentEvent,
@@ -37,11 +39,7 @@ export const claudeAdapter: AgentAdapter = {
     const { name, agent, resumeSessionId, token, isRoot, env, maxCostUsd } = ctx;
     const argv = [agentCommand(agent), '-p', '--output-format', 'stream-json', '--verbose'];
     const mode = agent.permission_mode;
-    const bypass =
-      mode === 'dangerously-skip-permissions' ||
-      mode === 'bypassPermissions' ||
-      agent.args.includes('--dangerously-skip-permissions') ||
-      agent.args.join(' ').includes('--permission-mode bypassPermissions');
+    const bypass = bypassesPermissions(agent);
     if (bypass && isRoot && env.IS_SANDBOX !== '1' && agent.env.IS_SANDBOX !== '1') {
       // Claude Code itself exits at once in this case: say why before spawning it.
       throw new ConfigError(
@@ -67,7 +65,7 @@ export const claudeAdapter: AgentAdapter = {
       const deny = homes.map((h) => `Edit(/${globSafeHome(name, 'Claude Code', h)}/**)`);
       argv.push('--settings', JSON.stringify({ permissions: { deny } }));
     }
-    argv.push(...agent.args);
+    argv.push(...claudeApprovalArgs(name, agent), ...agent.args);
     return { argv, env: token ? { ANTHROPIC_API_KEY: token } : {}, stdin: 'prompt' };
   },
   parser: claudeParser,
@@ -405,6 +403,8 @@ export function claudeDiagnoseExit(exit: {
   }
   if (/cannot be used with root\/sudo privileges/i.test(tail))
     return { category: 'config', message: line(/root\/sudo/i) };
+  const noApprovalTool = approvalToolMissing(tail);
+  if (noApprovalTool) return noApprovalTool;
   if (exit.code === 2) return { category: 'usage', message: plainLine(tail) || 'usage error' };
   return null;
 }

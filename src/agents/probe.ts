@@ -96,7 +96,8 @@ export async function probeAgent(
       adapter = adapterFor(name, agent);
       const inv = adapter.buildInvocation({
         name,
-        agent,
+        // A probe asks for no tool: board approvals (an MCP server outside any run) are left out.
+        agent: { ...agent, approvals: 'agent' },
         prompt,
         resumeSessionId: null,
         token: readToken(name, agent, o.home),

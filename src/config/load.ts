@@ -10,6 +10,7 @@ import {
   parseDocument,
 } from 'yaml';
 import type { z } from 'zod';
+import { boardApprovalsProblems } from '../agents/approval-hooks.js';
 import { ConfigError } from '../domain/errors.js';
 import { type Config, configSchema } from './schema.js';
 
@@ -46,6 +47,10 @@ export function parseConfigText(text: string, file: string): Config {
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(file, result.error), { file });
+  // `approvals: board` on a CLI that cannot ask headless would run it unasked or refused: say so now.
+  const refused = boardApprovalsProblems(result.data);
+  if (refused.length > 0)
+    throw new ConfigError(refused.map((p) => `${file}: ${p}`).join('\n'), { file });
   return result.data;
 }
 

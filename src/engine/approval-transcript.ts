@@ -1,8 +1,9 @@
 /**
  * A run's transcript shows the approvals its agent asked for and their
- * decisions. They are decided anywhere (another server, the CLI), so on each
- * monitor pass the engine reads the approval rows of the runs it supervises
- * and notes what its transcripts do not show yet. What a transcript already
+ * decisions. They are decided anywhere (another server, the CLI), so the
+ * engine reads the approval rows of the runs it supervises when it hears an
+ * approval event, on each monitor pass, and once more when a run's agent has
+ * exited, and notes what its transcripts do not show yet. What a transcript already
  * shows is read back from the stored events once per run, so a restart
  * neither loses nor repeats a line.
  */
@@ -17,8 +18,28 @@ const shown = new WeakMap<LiveRun, Map<number, ApprovalState>>();
 /** More approval lines than a transcript would ever hold. */
 const READ_BACK = 10_000;
 
-export async function recordApprovals(ctx: EngineContext): Promise<void> {
-  const runs = [...ctx.live.values()].filter((l) => l.transcript && !l.hasExited);
+/** One pass at a time per engine: two passes noting the same row would repeat its line. */
+const passes = new WeakMap<EngineContext, Promise<void>>();
+
+/**
+ * Notes what the transcripts of `runs` (default: the engine's live runs that
+ * have not exited) do not show yet. Called when an approval event is heard,
+ * on each monitor pass for decisions made elsewhere, and for a run whose
+ * agent exited just before its transcript is finished.
+ */
+export function recordApprovals(ctx: EngineContext, runs?: LiveRun[]): Promise<void> {
+  const next = (passes.get(ctx) ?? Promise.resolve()).then(() => recordPass(ctx, runs));
+  passes.set(
+    ctx,
+    next.catch(() => {}),
+  );
+  return next;
+}
+
+async function recordPass(ctx: EngineContext, only?: LiveRun[]): Promise<void> {
+  const runs = (only ?? [...ctx.live.values()].filter((l) => !l.hasExited)).filter(
+    (l) => l.transcript,
+  );
   if (runs.length === 0) return;
   const rows = await listApprovals(ctx.app.store.db, {
     runIds: runs.map((l) => l.id),

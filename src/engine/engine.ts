@@ -3,6 +3,7 @@ import { systemClock, type Timer } from '../domain/clock.js';
 import { Spawner } from '../runner/spawner.js';
 import type { EventRecord } from '../store/events.js';
 import { stopWorker, upsertWorker } from '../store/workers.js';
+import { recordApprovals } from './approval-transcript.js';
 import {
   type EngineContext,
   type EngineLogger,
@@ -130,6 +131,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
     scheduler.notice(events);
     if (events.some((e) => e.type === 'run.stop_requested' || e.type === 'external'))
       stopRequests();
+    if (events.some((e) => e.type.startsWith('approval.')))
+      recordApprovals(ctx).catch((e) => ctx.log.warn(`approval lines: ${(e as Error).message}`));
   };
   app.store.changes.on('events', onEvents);
 
@@ -165,6 +168,8 @@ export async function startEngine(app: App, opts: EngineOptions = {}): Promise<E
   // succeed (a run queued, a run ended, a card moved) or stop a run. A wake
   // costs a claim transaction, serialised with every other worker's.
   const onExternal = (types: string[]) => {
+    if (types.some((t) => t.startsWith('approval.')))
+      recordApprovals(ctx).catch((e) => ctx.log.warn(`approval lines: ${(e as Error).message}`));
     if (!types.some((t) => WAKING_TYPES.has(t))) return;
     onEvents(
       types.map((type) => ({ id: 0, type, taskId: null, runId: null, data: {}, createdAt: 0 })),

@@ -10,6 +10,7 @@ import { killGroupMembers } from '../runner/signals.js';
 import { getRun, type RunRow } from '../store/runs.js';
 import { isTransientStoreFault } from '../store/store-faults.js';
 import { getTask } from '../store/tasks.js';
+import { recordApprovals } from './approval-transcript.js';
 import { type Completion, checkCompletion, readTail } from './completion.js';
 import type { EngineContext } from './context.js';
 import type { LiveRun } from './live-run.js';
@@ -37,6 +38,10 @@ export async function finalizeLiveRun(ctx: EngineContext, live: LiveRun): Promis
     live.sample(app.clock.now());
     // Store the whole transcript (and final usage) before the run is ended.
     if (!live.finalizePending) {
+      // Asked and decided since the last pass: shown before the transcript closes.
+      await recordApprovals(ctx, [live]).catch((e) =>
+        ctx.log.warn(`approval lines of ${live.id}: ${(e as Error).message}`),
+      );
       await live.transcript?.finish();
       await readUsageAfterExit(ctx, live);
     }

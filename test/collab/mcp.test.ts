@@ -12,12 +12,16 @@ import { boardEnv, CLI_MAIN, ServeProcess } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
 const TOOLS = [
+  'approval_prompt',
+  'approve',
   'bus_post',
   'bus_read',
   'comment',
   'create_task',
+  'deny',
   'get_run_transcript',
   'get_task',
+  'list_approvals',
   'list_tasks',
   'update_task',
   'wait_for_task',

@@ -206,3 +206,32 @@ export function usageOf(requests: readonly CapturedRequest[]): Usage & { request
   }
   return sum;
 }
+
+/** The files the approval scenarios' shell commands write (issue 18, `approvals: board`). */
+export const APPROVAL_FILES = ['approved-1.txt', 'approved-2.txt'] as const;
+export const APPROVAL_FINAL = 'Finished asking. DONE';
+
+/**
+ * The model asks for one shell command (`touch`, which Claude Code's default mode asks about),
+ * then for a second one with the same program when `twice`, then finishes. The second call is
+ * what an "always allow" rule added for the first (`Bash(touch:*)`) should let through unasked:
+ * no shell operator in either, which a prefix rule never matches.
+ */
+export function approvalShell(twice = false): ModelTurn[] {
+  const [first, second] = APPROVAL_FILES;
+  return [
+    {
+      text: 'I will write the first file.',
+      tool: { shell: `touch ${first}`, description: `Create ${first}` },
+    },
+    ...(twice
+      ? [
+          {
+            text: 'And the second one.',
+            tool: { shell: `touch ${second}`, description: `Create ${second}` },
+          },
+        ]
+      : []),
+    { text: APPROVAL_FINAL },
+  ];
+}
