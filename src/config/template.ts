@@ -43,6 +43,8 @@ board:
   # base_branch: main      # worktree: where task branches start and merge (default: current branch)
   # setup: npm ci          # worktree: run in the task's worktree before each run's agent
   # gc: { older_than: 7d, keep_failed: true, every: 1d }   # periodic gc by the engine
+  # remote: origin         # worktree: where "Push branch" (agentboard push) pushes task branches
+  # pr_command: gh pr create --fill --head {branch}   # opens a pull request (argv, never a shell)
 
 server:
   host: 127.0.0.1
@@ -61,5 +63,11 @@ function agentBlock(kind: Exclude<AgentKind, 'command'>, enabled: boolean): stri
     '  max_concurrency: 2',
   ];
   const prefix = enabled ? '  ' : '  # ';
-  return lines.map((l) => `${prefix}${l}`).join('\n');
+  const out = lines.map((l) => `${prefix}${l}`);
+  // Claude Code alone has a headless approval hook (agents/approval-hooks.ts).
+  if (kind === 'claude')
+    out.push(
+      '  #   approvals: board    # tool uses Claude would ask about wait for your decision on the board',
+    );
+  return out.join('\n');
 }
