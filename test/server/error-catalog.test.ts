@@ -13,19 +13,17 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { syncHeartbeats } from '../../src/app/heartbeat.js';
 import { newRunToken } from '../../src/app/run-token.js';
 import { startRun, stopRun } from '../../src/app/runs.js';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
 import { prepareRunWorkspace, worktreeDir } from '../../src/app/workspaces.js';
 import { API_ERROR_CODES, type ApiErrorCode } from '../../src/domain/errors.js';
 import { ERROR_CATALOG } from '../../src/server/error-catalog.js';
-import { buildServer } from '../../src/server/server.js';
 import { getRun } from '../../src/store/runs.js';
 import {
   type ApiBoard,
   apiBoard,
   BOARD_WRITE_HEADERS,
   OWN_ORIGIN,
-  TEST_PORT,
+  testServer,
 } from '../support/api.js';
 import { testConfig } from '../support/board.js';
 import { createRepo, git, openBoard, type WsBoard, wsConfig } from '../workspace/helpers.js';
@@ -374,18 +372,7 @@ describe('the error catalog: the worktree codes through a real repository', () =
     board = await openBoard(createRepo(), wsConfig('true', { board: { autostart: false } }), {
       engine: false,
     });
-    server = buildServer({
-      app: board.app,
-      redact: boardRedactor(board.app),
-      security: {
-        bindHost: '127.0.0.1',
-        port: TEST_PORT,
-        allowedHosts: [],
-        allowedOrigins: [],
-        verifyToken: null,
-      },
-      logError: () => {},
-    });
+    server = testServer(board.app);
     await server.ready();
   });
   after(async () => {

@@ -9,9 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { after } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
-import { buildServer } from '../../src/server/server.js';
 import {
   deleteReviewRows,
   getPullRequest,
@@ -21,7 +19,7 @@ import {
 } from '../../src/store/reviews.js';
 import { listRuns } from '../../src/store/runs.js';
 import { eventsOf, runsOf, taskNo, waitFor, waitForRun, waitForStatus } from '../engine/harness.js';
-import { apiBoard, BOARD_WRITE_HEADERS, TEST_PORT } from '../support/api.js';
+import { apiBoard, BOARD_WRITE_HEADERS, testServer } from '../support/api.js';
 import { postgresBoard, sqliteBoard, testConfig } from '../support/board.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { tempDir } from '../support/tmp.js';
@@ -40,18 +38,7 @@ test('line comments on the diff, request changes resumes the agent with them, ap
   const repo = createRepo();
   const board = await openBoard(repo, wsConfig(AGENT, { env: { SPY: spy } }));
   t.after(() => board.close());
-  const server = buildServer({
-    app: board.app,
-    redact: boardRedactor(board.app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: TEST_PORT,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: null,
-    },
-    logError: () => {},
-  });
+  const server = testServer(board.app);
   t.after(() => server.close());
   const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
     server.inject({ method, url, headers: BOARD_WRITE_HEADERS, ...(payload ? { payload } : {}) });

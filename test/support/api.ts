@@ -34,19 +34,7 @@ export async function apiBoard(
 ): Promise<ApiBoard> {
   const board = o.board ?? sqliteBoard();
   const app = await board.open({ config: o.config, clock: o.clock });
-  const server = buildServer({
-    app,
-    redact: boardRedactor(app, o.secrets ?? []),
-    security: {
-      bindHost: '127.0.0.1',
-      port: TEST_PORT,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: null,
-      ...o.security,
-    },
-    logError: () => {},
-  });
+  const server = testServer(app, o);
   await server.ready();
   return {
     app,
@@ -64,4 +52,24 @@ export async function apiBoard(
       await app.store.close();
     },
   };
+}
+
+/** The board's API over `app`, as served on loopback with no token: for inject(). */
+export function testServer(
+  app: App,
+  o: { security?: Partial<SecurityOptions>; secrets?: string[] } = {},
+): FastifyInstance {
+  return buildServer({
+    app,
+    redact: boardRedactor(app, o.secrets ?? []),
+    security: {
+      bindHost: '127.0.0.1',
+      port: TEST_PORT,
+      allowedHosts: [],
+      allowedOrigins: [],
+      verifyToken: null,
+      ...o.security,
+    },
+    logError: () => {},
+  });
 }

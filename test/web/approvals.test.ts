@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newPage, WebBoard } from './browser.js';
+import { launchChromium, newPage, until, WebBoard } from './browser.js';
 
 /** The README's picture of the approval panel, taken when AB_SCREENSHOTS=1. */
 const DOC_IMAGE = fileURLToPath(new URL('../../../docs/images/approval.png', import.meta.url));
@@ -48,16 +48,6 @@ interface TaskJson {
   id: string;
   status: string;
   runs: { id: string; state: string }[];
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 describe('approvals on the web board', { timeout: 300_000 }, () => {
@@ -187,7 +177,7 @@ describe('approvals on the web board', { timeout: 300_000 }, () => {
     await send.click();
     const got = await until('the agent to receive the denial', async () => {
       const f = path.join(out, 'T-3-denied');
-      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
+      return (fs.existsSync(f) && fs.readFileSync(f, 'utf8')) || undefined;
     });
     assert.equal(got, message);
     assert.equal(fs.existsSync(path.join(out, 'T-3-ran')), false);

@@ -14,6 +14,7 @@ import {
   newPage,
   PHONE,
   screenshot,
+  until,
   WebBoard,
 } from './browser.js';
 
@@ -27,16 +28,6 @@ interface TaskJson {
 const text = async (l: Locator) => (await l.textContent()) ?? '';
 const card = (status: string, id: string) =>
   `[data-column="${status}"] .card[data-task-id="${id}"]`;
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('web board', { timeout: 240_000 }, () => {
   let board: WebBoard;

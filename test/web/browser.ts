@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { waitFor } from '../engine/harness.js';
 import { ServeProcess } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -222,4 +223,13 @@ export async function columnTop(page: Page, status: string): Promise<{ x: number
   const box = await page.locator(`[data-column="${status}"] .column-list`).boundingBox();
   if (!box) throw new Error(`no column ${status}`);
   return { x: box.x + box.width / 2, y: box.y + 10 };
+}
+
+/** Polls a page or the API until `f` answers (not undefined or false), for up to `ms`. */
+export function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
+  return waitFor(what, f, ms, 150);
 }

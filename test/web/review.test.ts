@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newPage, WebBoard } from './browser.js';
+import { launchChromium, newPage, until, WebBoard } from './browser.js';
 
 /** The README's picture of the Review tab, taken when AB_SCREENSHOTS=1. */
 const DOC_IMAGE = fileURLToPath(new URL('../../../docs/images/review.png', import.meta.url));
@@ -55,16 +55,6 @@ interface TaskJson {
   id: string;
   status: string;
   runs: { id: string; state: string; trigger: string }[];
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 describe('review on the web board', { timeout: 300_000 }, () => {

@@ -3,11 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
-import { buildServer } from '../../src/server/server.js';
 import { runsOf, waitForStatus } from '../engine/harness.js';
-import { BOARD_WRITE_HEADERS, TEST_PORT } from '../support/api.js';
+import { BOARD_WRITE_HEADERS, testServer } from '../support/api.js';
 import { checkoutState, createRepo, git, openBoard, wsConfig } from './helpers.js';
 
 test('the API diffs, merges and discards a task’s worktree, and lists gc candidates', async (t) => {
@@ -17,18 +15,7 @@ test('the API diffs, merges and discards a task’s worktree, and lists gc candi
     wsConfig(`echo "by the agent" >> shared.txt; printf '\\033[32m✔\\033[0m done\\n'`),
   );
   t.after(() => board.close());
-  const server = buildServer({
-    app: board.app,
-    redact: boardRedactor(board.app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: TEST_PORT,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: null,
-    },
-    logError: () => {},
-  });
+  const server = testServer(board.app);
   t.after(() => server.close());
   const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
     server.inject({
@@ -92,18 +79,7 @@ test('deleting a task with a worktree removes the worktree and its rows, and kee
   const repo = createRepo();
   const board = await openBoard(repo, wsConfig('echo "kept" >> kept.txt'));
   t.after(() => board.close());
-  const server = buildServer({
-    app: board.app,
-    redact: boardRedactor(board.app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: TEST_PORT,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: null,
-    },
-    logError: () => {},
-  });
+  const server = testServer(board.app);
   t.after(() => server.close());
   const task = await addTask(board.app, { title: 'Doomed', agent: 'bot' });
   await waitForStatus(board.app, Number(task.id.slice(2)), 'review', 20_000);

@@ -10,13 +10,11 @@ import path from 'node:path';
 import test from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { cardViews } from '../../src/app/read-board.js';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
-import { buildServer } from '../../src/server/server.js';
 import { getWorkspace } from '../../src/store/workspaces.js';
 import { lastUrl, prArgv, runCommand } from '../../src/workspace/push.js';
 import { eventsOf, taskNo, waitForStatus } from '../engine/harness.js';
-import { BOARD_WRITE_HEADERS, TEST_PORT } from '../support/api.js';
+import { BOARD_WRITE_HEADERS, testServer } from '../support/api.js';
 import { tempDir } from '../support/tmp.js';
 import { createRepo, git, openBoard, type WsBoard, wsConfig } from './helpers.js';
 
@@ -51,18 +49,7 @@ else console.log('nothing to see');
 }
 
 function serve(board: WsBoard) {
-  const server = buildServer({
-    app: board.app,
-    redact: boardRedactor(board.app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: TEST_PORT,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: null,
-    },
-    logError: () => {},
-  });
+  const server = testServer(board.app);
   const call = (url: string, method: 'GET' | 'POST' = 'POST') =>
     server.inject({ method, url, headers: BOARD_WRITE_HEADERS });
   return { server, call };
