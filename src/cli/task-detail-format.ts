@@ -43,8 +43,7 @@ export function formatTaskDetail(t: Detail, color: boolean, tree?: TaskTree): st
       lines.push(
         `  ${r.id}  ${r.state.padEnd(9)} ${r.agent.padEnd(8)} attempt ${r.attempt}/${r.maxAttempts}  ${exit} ${dur}`.trimEnd(),
       );
-      if (r.errorSummary)
-        lines.push(c('red', `    ${r.errorSummary.split('\n').slice(0, 3).join('\n    ')}`));
+      if (r.errorSummary) lines.push(c('red', `    ${summaryEnds(r.errorSummary).join('\n    ')}`));
     }
   }
   if (tree && tree.root.children.length > 0) {
@@ -81,4 +80,20 @@ function formatSubtasks(
     out.push(...formatSubtasks(n.children, `${indent}  `, c));
   }
   return out;
+}
+
+/**
+ * An error summary's first line (the cause) and its last (a stderr tail's
+ * decisive line, e.g. the exception after its stack): what the middle
+ * holds is counted, and `agentboard logs --stderr` shows it whole.
+ */
+export function summaryEnds(summary: string): string[] {
+  const rows = summary.split('\n').filter((l) => l.trim() !== '');
+  if (rows.length <= 2) return rows;
+  const hidden = rows.length - 2;
+  return [
+    rows[0] as string,
+    `… ${hidden} more line${hidden === 1 ? '' : 's'}`,
+    rows[rows.length - 1] as string,
+  ];
 }

@@ -219,6 +219,8 @@ function EventRow({ e }: { e: TranscriptEvent }) {
           <pre>{JSON.stringify(e.input, null, 2)}</pre>
         </div>
       );
+    case 'approval':
+      return <ApprovalRow e={e} />;
     case 'result':
       return (
         <div className={`tr tr-result ${e.ok ? 'ok' : 'bad'}`}>
@@ -242,6 +244,34 @@ function EventRow({ e }: { e: TranscriptEvent }) {
     default:
       return <div className="tr tr-meta">{e.type}</div>;
   }
+}
+
+/** A tool use put to a person on the board, and their decision (the engine notes both). */
+function ApprovalRow({ e }: { e: TranscriptEvent }) {
+  const text = (k: string) => (typeof e[k] === 'string' ? (e[k] as string) : '');
+  const id = typeof e.approvalId === 'number' ? `A-${e.approvalId}` : 'approval';
+  const state = text('state');
+  if (state === 'pending') {
+    return (
+      <div className="tr tr-notice" data-testid="transcript-approval">
+        ⏸ {id}: {text('tool')} waits for a person’s decision
+      </div>
+    );
+  }
+  const by = text('by');
+  return (
+    <div
+      className={`tr ${state === 'allowed' ? 'tr-notice' : 'tr-error'}`}
+      role="note"
+      data-testid="transcript-approval"
+    >
+      <strong>
+        {id}: {text('tool')} {state}
+      </strong>
+      {by ? ` by ${by}` : ''}
+      {text('message') ? `: ${text('message')}` : ''}
+    </div>
+  );
 }
 
 function ToolRow({
