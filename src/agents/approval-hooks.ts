@@ -68,8 +68,42 @@ export function boardApprovalsProblem(name: string, agent: AgentConfig): string 
   const hook = APPROVAL_HOOKS[agent.kind];
   if (!hook.supported)
     return `agents.${name}.approvals: board is not available for kind ${agent.kind}: ${hook.reason}. Use approvals: agent (its own permission_mode decides)`;
-  if (bypassesPermissions(agent))
-    return `agents.${name}.approvals: board with permission_mode ${agent.permission_mode ?? '--dangerously-skip-permissions'} would never ask: drop the bypass (permission_mode default or acceptEdits) or use approvals: agent`;
+  if (
+    agent.permission_mode === 'dangerously-skip-permissions' ||
+    agent.permission_mode === 'bypassPermissions'
+  )
+    return `agents.${name}.approvals: board with permission_mode ${agent.permission_mode} would never ask: drop the bypass (permission_mode default or acceptEdits) or use approvals: agent`;
+  // --allow-dangerously-skip-permissions lets the session switch to the bypass mode later.
+  const bypass =
+    bypassArg(agent.args) ??
+    agent.args.find((a) => a.split('=')[0] === '--allow-dangerously-skip-permissions');
+  if (bypass)
+    return `agents.${name}.approvals: board with args ${bypass} would never ask: remove it from agents.${name}.args (permission_mode default or acceptEdits) or use approvals: agent`;
+  const prompt = agent.args.find(
+    (a) => a === PROMPT_TOOL_FLAG || a.startsWith(`${PROMPT_TOOL_FLAG}=`),
+  );
+  if (prompt)
+    return `agents.${name}.approvals: board sets ${PROMPT_TOOL_FLAG} itself; ${prompt} in agents.${name}.args would take its place and no request would reach the board: remove it from args, or use approvals: agent`;
+  return null;
+}
+
+const PROMPT_TOOL_FLAG = '--permission-prompt-tool';
+const BYPASS_MODES = new Set(['bypassPermissions', 'dangerously-skip-permissions']);
+
+/**
+ * The arg (or `--permission-mode <mode>` pair) by which Claude Code would ask
+ * nobody: a skip flag, or --permission-mode bypassPermissions in either form.
+ */
+function bypassArg(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const flag = a.split('=')[0] as string;
+    if (flag === '--dangerously-skip-permissions') return a;
+    if (flag !== '--permission-mode') continue;
+    const mode = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+    if (mode !== undefined && BYPASS_MODES.has(mode.trim()))
+      return a.includes('=') ? a : `${a} ${mode}`;
+  }
   return null;
 }
 
@@ -87,7 +121,6 @@ export function bypassesPermissions(agent: AgentConfig): boolean {
   return (
     mode === 'dangerously-skip-permissions' ||
     mode === 'bypassPermissions' ||
-    agent.args.includes('--dangerously-skip-permissions') ||
-    agent.args.join(' ').includes('--permission-mode bypassPermissions')
+    bypassArg(agent.args) !== null
   );
 }

@@ -1,6 +1,7 @@
 /** An approval row as the contract shows it: the subject, the suggested rule, how long it waited. */
 import type { ApprovalView } from '../contract/approvals.js';
-import { subjectOf, suggestedRule } from '../domain/approvals.js';
+import { subjectOf } from '../domain/approval-subject.js';
+import { suggestedRule } from '../domain/approvals.js';
 import { formatTaskId } from '../domain/ids.js';
 import type { ApprovalRow } from '../store/approvals.js';
 
@@ -33,7 +34,8 @@ export function approvalViewOf(r: ApprovalRow, cwd: string, now: number): Approv
     decidedBy: r.decided_by,
     message: r.message,
     rule: r.rule,
-    suggestedRule: suggestedRule(use, cwd),
+    // Empty when no rule narrower than the whole tool covers it: the person writes one.
+    suggestedRule: suggestedRule(use, cwd) ?? '',
     waitedMs: Math.max(0, (r.decided_at ?? now) - r.asked_at),
   };
 }

@@ -4,38 +4,33 @@
  * survives a server crash and a decision made after a restart lets the run
  * go on. Every change appends its event in the same transaction.
  */
-import type { ApprovalRuleView, ApprovalView } from '../contract/approvals.js';
+import type { ApprovalView } from '../contract/approvals.js';
 import type { ApprovalState } from '../contract/vocabulary.js';
+import { approvalPreview } from '../domain/approval-subject.js';
 import {
-  approvalPreview,
+  allowsEveryUse,
   parseRule,
   ruleMatches,
   suggestedRule,
   type ToolUse,
 } from '../domain/approvals.js';
 import { ConflictError, NotFoundError, UsageError } from '../domain/errors.js';
-import { formatDuration } from '../domain/exit.js';
-import { formatTaskId } from '../domain/ids.js';
 import {
   type ApprovalRow,
-  type ApprovalRuleRow,
   countApprovalsByState,
   decideApproval,
-  deleteRule,
   getApproval,
-  getRule,
   insertApproval,
   insertRule,
   listApprovals as listRows,
+  lockRunRow,
   rulesOfTask,
 } from '../store/approvals.js';
 import { appendEvent } from '../store/events.js';
 import { getRun, listRuns, type RunRow } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
-import { getTask } from '../store/tasks.js';
 import { approvalViewOf, parseApprovalInput } from './approval-views.js';
 import type { App } from './context.js';
-import { requireTask, taskNotFound } from './task-lookup.js';
 
 export interface ApprovalRequest {
   tool: string;
@@ -75,6 +70,7 @@ export async function requestApproval(
   req: ApprovalRequest,
 ): Promise<ApprovalView> {
   const row = await app.store.tx(async (tx) => {
+    await lockRunRow(tx, runId);
     const run = await getRun(tx.db, runId);
     if (!run) throw new NotFoundError('run', runId);
     if (run.state !== 'claimed' && run.state !== 'running') {
@@ -113,7 +109,7 @@ export async function requestApproval(
   return viewOf(app, row);
 }
 
-async function decidedEvent(
+export async function decidedEvent(
   tx: Tx,
   row: ApprovalRow,
   state: Exclude<ApprovalState, 'pending'>,
@@ -137,11 +133,50 @@ function alreadyDecided(row: ApprovalRow): ConflictError {
   );
 }
 
-async function pendingRow(tx: Tx, id: number): Promise<ApprovalRow> {
+/** A pending request whose run ended; cancelled by `pendingRow`. */
+interface Ended {
+  ended: ApprovalRow;
+  why: string;
+}
+
+/**
+ * The request to decide, still pending, with its run. A request whose run
+ * has ended (its end missed it) is cancelled instead: no agent waits for it.
+ */
+async function pendingRow(tx: Tx, id: number): Promise<{ row: ApprovalRow; run: RunRow } | Ended> {
   const row = await getApproval(tx.db, id);
   if (!row) throw approvalNotFound(id);
   if (row.state !== 'pending') throw alreadyDecided(row);
-  return row;
+  const run = await getRun(tx.db, row.run_id);
+  if (run && (run.state === 'claimed' || run.state === 'running')) return { row, run };
+  const why = run ? `run ${run.id} ended (${run.state})` : `run ${row.run_id} is gone`;
+  const cancel = { state: 'cancelled', decidedBy: 'run-ended', rule: null } as const;
+  if (await decideApproval(tx, row.id, { ...cancel, message: `${why} before anyone decided` }))
+    await decidedEvent(tx, row, 'cancelled', 'run-ended', null);
+  return { ended: row, why };
+}
+
+/**
+ * Runs `decide` on the pending request in one transaction. A request whose
+ * run ended is cancelled (committed) and the decision refused.
+ */
+async function onPending(
+  app: App,
+  id: number,
+  decide: (tx: Tx, row: ApprovalRow, run: RunRow) => Promise<void>,
+): Promise<ApprovalRow> {
+  const out = await app.store.tx(async (tx) => {
+    const p = await pendingRow(tx, id);
+    if ('ended' in p) return p;
+    await decide(tx, p.row, p.run);
+    return p.row;
+  });
+  if (!('ended' in out)) return out;
+  throw new ConflictError(
+    'approval_decided',
+    `A-${out.ended.id} is cancelled: ${out.why}, so no agent is waiting for a decision. Nothing was allowed or denied`,
+    { approval: out.ended.id, state: 'cancelled', decidedBy: 'run-ended' },
+  );
 }
 
 /** Decides `row` if still pending, else refuses as decided (someone was first). */
@@ -178,21 +213,29 @@ export async function allowApproval(
   o: AllowOptions = {},
 ): Promise<ApprovalView> {
   const by = o.by ?? DEFAULT_BY;
-  const row = await app.store.tx(async (tx) => {
-    const row = await pendingRow(tx, id);
+  const row = await onPending(app, id, async (tx, row, run) => {
     if (!o.always && o.rule === undefined) {
       await decide(tx, row, 'allowed', { by, message: null, rule: null });
-      return row;
+      return;
     }
-    const run = await getRun(tx.db, row.run_id);
     const use = { tool: row.tool, input: parseApprovalInput(row.input) };
-    const rule = (o.rule ?? suggestedRule(use, run?.workdir ?? app.workdir)).trim();
+    const rule = (o.rule ?? suggestedRule(use, run.workdir ?? app.workdir))?.trim();
+    if (!rule)
+      throw new UsageError(
+        `A-${row.id} has no rule to suggest that covers less than every ${row.tool} use: allow it once, or write the rule (--rule "…")`,
+        { field: 'rule' },
+      );
     const parsed = parseRule(rule);
     if (typeof parsed === 'string') throw new UsageError(parsed, { field: 'rule' });
+    // Only a person who writes it adds a rule that allows every command or file.
+    if (o.rule === undefined && allowsEveryUse(parsed))
+      throw new UsageError(
+        `A-${row.id}: the suggested rule ${rule} would allow every ${parsed.tool} use: allow it once, or write the rule (--rule "…")`,
+        { field: 'rule' },
+      );
     await decide(tx, row, 'allowed', { by, message: null, rule });
     await insertRule(tx, { task_id: row.task_id, rule, created_by: by });
     await allowMatching(app, tx, row.task_id, rule);
-    return row;
   });
   return viewOf(app, (await getApproval(app.store.db, row.id)) ?? row);
 }
@@ -229,11 +272,9 @@ export async function denyApproval(
     throw new UsageError('a denial needs a message: tell the agent why, and what to do instead', {
       field: 'message',
     });
-  const row = await app.store.tx(async (tx) => {
-    const row = await pendingRow(tx, id);
-    await decide(tx, row, 'denied', { by: o.by ?? DEFAULT_BY, message, rule: null });
-    return row;
-  });
+  const row = await onPending(app, id, (tx, row) =>
+    decide(tx, row, 'denied', { by: o.by ?? DEFAULT_BY, message, rule: null }),
+  );
   return viewOf(app, (await getApproval(app.store.db, row.id)) ?? row);
 }
 
@@ -268,101 +309,6 @@ export async function taskApprovals(
     listRows(db, { taskId, decided: true, limit: decided }),
   ]);
   return approvalViews(app, [...pending, ...done]);
-}
-
-function ruleView(r: ApprovalRuleRow): ApprovalRuleView {
-  return {
-    id: r.id,
-    task: formatTaskId(r.task_id),
-    rule: r.rule,
-    createdBy: r.created_by,
-    createdAt: new Date(r.created_at).toISOString(),
-  };
-}
-
-export async function listRules(app: App, taskId: number): Promise<ApprovalRuleView[]> {
-  if (!(await getTask(app.store.db, taskId))) throw taskNotFound(taskId);
-  return (await rulesOfTask(app.store.db, taskId)).map(ruleView);
-}
-
-/** Removes a task's rule: matching tool uses ask again. */
-export async function removeRule(
-  app: App,
-  taskId: number,
-  ruleId: number,
-): Promise<ApprovalRuleView> {
-  return app.store.tx(async (tx) => {
-    await requireTask(tx, taskId);
-    const rule = await getRule(tx.db, ruleId);
-    if (!rule || rule.task_id !== taskId)
-      throw new NotFoundError(
-        'approval rule',
-        String(ruleId),
-        `${formatTaskId(taskId)} has no such rule`,
-      );
-    await deleteRule(tx, ruleId);
-    await appendEvent(tx, 'task.updated', { taskId, data: { fields: ['approvalRules'] } });
-    return ruleView(rule);
-  });
-}
-
-/** The approval_timeout of an agent: its own, else the board's default; undefined waits forever. */
-function timeoutOf(app: App, agent: string): number | undefined {
-  return app.config.agents[agent]?.approval_timeout ?? app.config.defaults.approval_timeout;
-}
-
-/** Pending requests past their agent's approval_timeout are denied as `expired`; how many. */
-export async function expireApprovals(app: App): Promise<number> {
-  const limits = [
-    app.config.defaults.approval_timeout,
-    ...Object.values(app.config.agents).map((a) => a.approval_timeout),
-  ].filter((t): t is number => t !== undefined);
-  if (limits.length === 0) return 0;
-  const now = app.clock.now();
-  const due = await listRows(app.store.db, {
-    state: 'pending',
-    askedBefore: now - Math.min(...limits),
-    order: 'asc',
-  });
-  let n = 0;
-  for (const row of due) {
-    const t = timeoutOf(app, row.agent);
-    if (t === undefined || now - row.asked_at < t) continue;
-    const message = `No one decided within ${formatDuration(t)} (approval_timeout), so this tool use was not allowed. Do not retry it as is: finish what you can without it, or say on the board what you need and why.`;
-    const done = await app.store.tx(async (tx) => {
-      if (
-        !(await decideApproval(tx, row.id, {
-          state: 'expired',
-          decidedBy: 'timeout',
-          message,
-          rule: null,
-        }))
-      )
-        return false;
-      await decidedEvent(tx, row, 'expired', 'timeout', null);
-      return true;
-    });
-    if (done) n++;
-  }
-  return n;
-}
-
-/** A run ended: its pending requests are cancelled, in the transaction that ends it. */
-export async function cancelApprovalsOfRun(tx: Tx, run: { id: string }): Promise<void> {
-  const pending = await listRows(tx.db, { runIds: [run.id], state: 'pending' });
-  const message = `run ${run.id} ended before anyone decided`;
-  for (const row of pending) {
-    if (
-      !(await decideApproval(tx, row.id, {
-        state: 'cancelled',
-        decidedBy: 'run-ended',
-        message,
-        rule: null,
-      }))
-    )
-      continue;
-    await decidedEvent(tx, row, 'cancelled', 'run-ended', null);
-  }
 }
 
 /** Requests per state, board-wide (read at scrape time: right on every server of the board). */

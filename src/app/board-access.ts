@@ -79,7 +79,8 @@ export interface BoardAccess {
     req: { tool: string; input: Record<string, unknown>; toolUseId?: string },
   ): Promise<ApprovalView>;
   /** The request once decided, or still pending when `timeoutMs` passes. */
-  waitApproval(id: number, timeoutMs: number): Promise<ApprovalView>;
+  /** `signal`: the waiter gave up (a cancelled tool call): the wait ends at once. */
+  waitApproval(id: number, timeoutMs: number, signal?: AbortSignal): Promise<ApprovalView>;
   listApprovals(q: {
     state?: ApprovalState;
     taskId?: number;
@@ -136,7 +137,7 @@ export function localBoard(app: App): BoardAccess {
     },
     waitForTasks: (ids, o) => waitForTasks(app, ids, o),
     requestApproval: (runId, req) => requestApproval(app, runId, req),
-    waitApproval: (id, timeoutMs) => waitApproval(app, id, timeoutMs),
+    waitApproval: (id, timeoutMs, signal) => waitApproval(app, id, timeoutMs, signal),
     listApprovals: (q) => listApprovals(app, q),
     allowApproval: (id, o) => allowApproval(app, id, o),
     denyApproval: (id, o) => denyApproval(app, id, o),

@@ -16,7 +16,7 @@ import { appendEvent } from '../store/events.js';
 import { getRun, RunMovedError, type RunRow, updateRun } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import { getTask, updateTask } from '../store/tasks.js';
-import { cancelApprovalsOfRun } from './approvals.js';
+import { cancelApprovalsOfRun } from './approval-expiry.js';
 import type { App } from './context.js';
 import {
   enqueueRun,

@@ -34,7 +34,7 @@ import { branchCommit } from '../workspace/repo.js';
 import type { App } from './context.js';
 import { enqueueRun, resumableSession } from './queue.js';
 import { requireTask, taskNotFound } from './task-lookup.js';
-import { moveTask } from './tasks.js';
+import { moveTaskInTx } from './tasks.js';
 import { runView, taskView } from './views.js';
 import { diffTask } from './workspaces.js';
 
@@ -94,13 +94,16 @@ export interface NewReviewComment {
   file: string;
   line: number;
   side: 'old' | 'new';
+  /** The line's text as the commenter saw it; when given, it must still be the diff's. */
+  quote?: string;
   body: string;
   author: string;
 }
 
 /**
  * Adds a draft comment on a line of the task's current diff. The line must
- * be one the diff shows on that side; the code quoted is the diff's own.
+ * be one the diff shows on that side; the code quoted is the diff's own, and
+ * must be the `quote` the commenter saw when one is given (diff_changed).
  */
 export async function addReviewComment(
   app: App,
@@ -122,6 +125,14 @@ export async function addReviewComment(
     throw new UsageError(
       `${c.file} has no line ${c.line} on the ${c.side} side of ${id}'s diff: comment on a line the diff shows (an added or unchanged line on the new side, a removed one on the old side)`,
       { field: 'line' },
+    );
+  }
+  // The line the person saw, not whatever the branch has there now.
+  if (c.quote !== undefined && c.quote !== '' && c.quote !== quote) {
+    throw new ConflictError(
+      'diff_changed',
+      `the diff changed since you loaded it: line ${c.line} of ${c.file} now reads ${JSON.stringify(quote.length > 200 ? `${quote.slice(0, 199)}…` : quote)}; reload the Review tab and comment again`,
+      { file: c.file, line: c.line, side: c.side, current: quote },
     );
   }
   const row = await app.store.tx(async (tx) => {
@@ -171,11 +182,13 @@ export async function submitReview(
   const ws = await getWorkspace(app.store.db, taskId);
   const commit = ws && ws.discarded_at === null ? await branchCommit(ws.repo, ws.branch) : null;
   if (s.verdict === 'approve') {
-    await refuseActiveRun(app, taskId);
-    // Through the task machine, as any move to Done (its own transaction).
-    const task = await moveTask(app, taskId, 'done');
-    const review = await app.store.tx((tx) => recordReview(tx, taskId, s, commit, null));
-    return { review, task, run: null };
+    // One transaction: a crash cannot leave the card Done without its review.
+    return app.store.tx(async (tx) => {
+      await refuseActiveRun(app, taskId, tx);
+      const task = await moveTaskInTx(app, tx, taskId, 'done');
+      const review = await recordReview(tx, taskId, s, commit, null);
+      return { review, task, run: null };
+    });
   }
   return app.store.tx(async (tx) => {
     const task = await requireTask(tx, taskId);

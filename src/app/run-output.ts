@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runDir } from '../config/home.js';
+import { systemClock } from '../domain/clock.js';
 import { AgentboardError, NotFoundError } from '../domain/errors.js';
 import { isTerminalRun } from '../domain/run.js';
 import { followFile } from '../runner/file-follower.js';
@@ -162,7 +163,8 @@ export async function followRunOutput(
       continue;
     }
     if (r.complete || !follow) break;
-    await sleep(DB_POLL_MS, opts.signal);
+    // Real time, whatever the app's clock: this waits on another host's writes.
+    await systemClock.sleep(DB_POLL_MS, opts.signal).catch(() => {});
   }
   return offset;
 }
@@ -181,16 +183,4 @@ function readFileRange(file: string, offset: number, limit: number): Buffer {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -24,7 +24,8 @@ import {
   type TaskRow,
   updateTask,
 } from '../store/tasks.js';
-import { listRules, taskApprovals } from './approvals.js';
+import { listRules } from './approval-rules.js';
+import { taskApprovals } from './approvals.js';
 import type { App } from './context.js';
 import { queueMentionRun } from './mentions.js';
 import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
@@ -200,20 +201,32 @@ export async function moveTask(
     });
   }
   if (to === 'cancelled') return cancelTask(app, id);
-  return app.store.tx(async (tx) => {
-    const task = await requireTask(tx, id);
-    const from = task.status;
-    const step = stepTask(from, { type: 'move', to }, formatTaskId(task.id));
-    const next = step.to;
-    if (to === 'done') await refuseOpenChildren(tx, id);
-    const pos = await positionAt(tx, to, id, position);
-    await updateTask(tx, id, { status: step, position: pos, status_reason: null });
-    await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: next, position: pos } });
-    const moved = { ...task, status: next, position: pos, status_reason: null };
-    if (next === 'done' && from !== 'done') await onTaskFinished(app, tx, id);
-    const started = await maybeAutostart(app, tx, moved);
-    return taskView(started ?? moved, await dependenciesOf(tx.db, id));
-  });
+  return app.store.tx((tx) => moveTaskInTx(app, tx, id, to, position));
+}
+
+/**
+ * A move (other than to Cancelled, which may have to stop a run) inside the
+ * caller's transaction, so a use case can make it one step with its own writes.
+ */
+export async function moveTaskInTx(
+  app: App,
+  tx: Tx,
+  id: number,
+  to: Exclude<TaskStatus, 'cancelled'>,
+  position?: number,
+): Promise<TaskView> {
+  const task = await requireTask(tx, id);
+  const from = task.status;
+  const step = stepTask(from, { type: 'move', to }, formatTaskId(task.id));
+  const next = step.to;
+  if (to === 'done') await refuseOpenChildren(tx, id);
+  const pos = await positionAt(tx, to, id, position);
+  await updateTask(tx, id, { status: step, position: pos, status_reason: null });
+  await appendEvent(tx, 'task.moved', { taskId: id, data: { from, to: next, position: pos } });
+  const moved = { ...task, status: next, position: pos, status_reason: null };
+  if (next === 'done' && from !== 'done') await onTaskFinished(app, tx, id);
+  const started = await maybeAutostart(app, tx, moved);
+  return taskView(started ?? moved, await dependenciesOf(tx.db, id));
 }
 
 export async function cancelTask(app: App, id: number, by = 'user'): Promise<TaskView> {

@@ -168,12 +168,14 @@ export function remoteBoard(baseUrl: string, token: string): BoardAccess {
       call<ApprovalView>('POST', `/api/v1/runs/${encodeURIComponent(runId)}/approvals`, {
         body: req,
       }),
-    waitApproval: async (id, timeoutMs) => {
+    // `signal` ends the wait (a cancelled MCP tool call): the held request is dropped at once.
+    waitApproval: async (id: number, timeoutMs: number, signal?: AbortSignal) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const step = Math.max(0, Math.min(WAIT_STEP_MS, deadline - Date.now()));
         const v = await call<ApprovalView>('GET', `${approvalPath(id)}/wait`, {
           query: { timeoutMs: Math.round(step) },
+          ...(signal ? { signal } : {}),
         });
         if (v.state !== 'pending' || Date.now() >= deadline) return v;
       }

@@ -16,12 +16,6 @@
  */
 import path from 'node:path';
 
-/** What the request shows a person (the contract's approvalSubject). */
-export type ApprovalSubjectOf =
-  | { kind: 'command'; command: string; description: string | null }
-  | { kind: 'edit'; file: string; diff: string }
-  | { kind: 'other' };
-
 export type RulePattern =
   | { kind: 'any' }
   | { kind: 'prefix'; prefix: string }
@@ -50,6 +44,8 @@ export function parseRule(text: string): ParsedRule | string {
     return `"${text}" is not a rule: write a tool name, optionally with a pattern, e.g. Bash(npm test:*) or Edit(src/**)`;
   const inner = m[2];
   if (inner === undefined) return { tool, pattern: { kind: 'any' } };
+  if (!balanced(inner))
+    return `${text}: the parentheses in the pattern do not pair up; write one pattern in one pair, e.g. Bash(make build) or Edit(src/**)`;
   if (tool === 'Bash') {
     if (inner.endsWith(':*')) {
       const prefix = inner.slice(0, -2).trim();
@@ -66,6 +62,16 @@ export function parseRule(text: string): ParsedRule | string {
     return { tool, pattern: { kind: 'glob', glob, absolute: glob.startsWith('/') } };
   }
   return `${text}: only Bash and the file tools (${[...PATH_TOOLS].join(', ')}) take a pattern; allow ${tool} by its bare name`;
+}
+
+/** Every `)` closes an earlier `(`: `Bash(a)(b)` is two patterns glued, not the command `a)(b`. */
+function balanced(pattern: string): boolean {
+  let depth = 0;
+  for (const c of pattern) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 /** A tool use as the agent asked it. */
@@ -119,7 +125,7 @@ function pathMatches(p: { glob: string; absolute: boolean }, file: string, cwd: 
   if (p.absolute) return globRegex(p.glob).test(abs);
   const rel = path.posix.relative(cwd, abs);
   // A path that leaves the run's directory is never under a relative pattern.
-  if (rel === '' || rel.startsWith('..') || path.posix.isAbsolute(rel)) return false;
+  if (!insideOf(rel)) return false;
   return globRegex(p.glob).test(rel);
 }
 
@@ -141,7 +147,7 @@ function globRegex(glob: string): RegExp {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-function commandOf(input: Record<string, unknown>): string | null {
+export function commandOf(input: Record<string, unknown>): string | null {
   return str(input.command);
 }
 
@@ -151,165 +157,140 @@ export function fileOf(tool: string, input: Record<string, unknown>): string | n
   return str(input.file_path) ?? str(input.notebook_path) ?? str(input.path);
 }
 
-/** The rule "always allow" adds unless the person writes another. */
-export function suggestedRule(use: ToolUse, cwd: string): string {
-  if (use.tool === 'Bash') {
-    const words = (commandOf(use.input) ?? '').trim().split(/\s+/).filter(Boolean);
-    // Stop at the first operator: `cd x && make` suggests Bash(cd x:*).
-    const plain: string[] = [];
-    for (const w of words.slice(0, 2)) {
-      const cut = w.split(SHELL_CONTROL)[0] ?? '';
-      if (cut) plain.push(cut);
-      if (cut !== w) break;
-    }
-    return plain.length > 0 ? `Bash(${plain.join(' ')}:*)` : 'Bash';
-  }
-  const file = fileOf(use.tool, use.input);
-  if (file !== null && (EDIT_TOOLS as readonly string[]).includes(use.tool)) {
-    const abs = path.posix.resolve(cwd, file);
-    const rel = path.posix.relative(cwd, abs);
-    const inside = rel !== '' && !rel.startsWith('..');
-    return `Edit(${inside ? rel : abs})`;
-  }
-  return use.tool;
-}
+/**
+ * Programs that run whatever their arguments say (shells, interpreters, and
+ * wrappers that run another command): a prefix rule on them would allow
+ * anything, so the suggestion is the exact command.
+ */
+const RUNS_ANYTHING = new Set([
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'fish',
+  'ksh',
+  'mksh',
+  'csh',
+  'tcsh',
+  'ash',
+  'busybox',
+  'python',
+  'python2',
+  'python3',
+  'pypy',
+  'pypy3',
+  'node',
+  'nodejs',
+  'deno',
+  'bun',
+  'perl',
+  'ruby',
+  'php',
+  'lua',
+  'luajit',
+  'tclsh',
+  'osascript',
+  'pwsh',
+  'powershell',
+  'awk',
+  'gawk',
+  'env',
+  'xargs',
+  'sudo',
+  'doas',
+  'su',
+  'eval',
+  'exec',
+  'command',
+  'builtin',
+  'source',
+  '.',
+  'nohup',
+  'timeout',
+  'nice',
+  'ionice',
+  'time',
+  'watch',
+  'setsid',
+  'stdbuf',
+  'chroot',
+  'flock',
+  'parallel',
+  'strace',
+  'ltrace',
+  'unbuffer',
+  'script',
+]);
+/** A word a prefix rule can name: no quoting, expansion, assignment or glob. */
+const PLAIN_WORD = /^[A-Za-z0-9_./][A-Za-z0-9_./+@%,:-]*$/;
 
-/** What the request shows: the command, or the file and the change as a unified diff. */
-export function subjectOf(use: ToolUse): ApprovalSubjectOf {
-  const input = use.input;
-  if (use.tool === 'Bash') {
-    const command = commandOf(input);
-    if (command !== null) return { kind: 'command', command, description: str(input.description) };
-    return { kind: 'other' };
-  }
-  const file = fileOf(use.tool, input);
-  if (file === null || use.tool === 'Read') return { kind: 'other' };
-  const pairs = editPairs(use.tool, input);
-  if (pairs === null) return { kind: 'other' };
-  const hunks = pairs.map(([a, b]) => hunk(a, b)).join('');
-  return { kind: 'edit', file, diff: `--- ${file}\n+++ ${file}\n${hunks}` };
-}
-
-/** The (old, new) text pairs an edit tool's input describes. */
-function editPairs(tool: string, input: Record<string, unknown>): [string, string][] | null {
-  switch (tool) {
-    case 'Edit': {
-      const a = str(input.old_string);
-      const b = str(input.new_string);
-      return a === null || b === null ? null : [[a, b]];
-    }
-    case 'MultiEdit': {
-      if (!Array.isArray(input.edits)) return null;
-      const out: [string, string][] = [];
-      for (const e of input.edits) {
-        const o = typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : {};
-        const a = str(o.old_string);
-        const b = str(o.new_string);
-        if (a === null || b === null) return null;
-        out.push([a, b]);
-      }
-      return out;
-    }
-    case 'Write': {
-      const b = str(input.content);
-      return b === null ? null : [['', b]];
-    }
-    case 'NotebookEdit': {
-      const b = input.edit_mode === 'delete' ? '' : str(input.new_source);
-      return b === null ? null : [['', b]];
-    }
-    default:
-      return null;
-  }
-}
-
-const CONTEXT = 3;
-/** Past this many line pairs the diff is one block of removals and additions. */
-const MAX_DIFF_CELLS = 1_000_000;
-
-function lines(text: string): string[] {
-  if (text === '') return [];
-  const out = text.split('\n');
-  if (out.at(-1) === '') out.pop();
-  return out;
+/** The program a first word names: its base name, a version suffix dropped (`python3.12`). */
+function programOf(word: string): string[] {
+  const base = path.posix.basename(word);
+  return [base, base.replace(/[0-9.]+$/, '')];
 }
 
 /**
- * One old/new pair as unified-diff hunks. Where the snippet sits in the file
- * is not known, so line numbers count from the snippet's start.
+ * The rule "always allow" adds unless the person writes another; null when no
+ * rule narrower than the whole tool covers this use (allow it once, or write
+ * one). Never a bare `Bash` or bare file tool: those allow every command or file.
+ *
+ * - Bash: `Bash(<first> <second>:*)` for a plain command (`npm test -- --watch`
+ *   gives `Bash(npm test:*)`, `ls *.ts` gives `Bash(ls:*)`); the exact command
+ *   when the first word is not a plain program name, is a shell, interpreter or
+ *   wrapper (`python -c …`), the second word is a flag (`rm -rf build`), or the
+ *   command holds a shell operator (`$(which npm) test`, `make && rm -rf /`).
+ * - File tools: `Read(<file>)`, or `Edit(<file>)` for every editing tool.
+ * - Any other tool: its name.
  */
-function hunk(before: string, after: string): string {
-  const a = lines(before);
-  const b = lines(after);
-  const ops = diffLines(a, b);
-  const changed = ops.map((o, i) => (o.op === ' ' ? -1 : i)).filter((i) => i >= 0);
-  if (changed.length === 0) return '';
-  let out = '';
-  let start = 0;
-  while (start < changed.length) {
-    let end = start;
-    while (
-      end + 1 < changed.length &&
-      (changed[end + 1] as number) - (changed[end] as number) <= CONTEXT * 2
-    )
-      end++;
-    const from = Math.max(0, (changed[start] as number) - CONTEXT);
-    const to = Math.min(ops.length - 1, (changed[end] as number) + CONTEXT);
-    const slice = ops.slice(from, to + 1);
-    const oldStart = ops.slice(0, from).filter((o) => o.op !== '+').length;
-    const newStart = ops.slice(0, from).filter((o) => o.op !== '-').length;
-    const oldLen = slice.filter((o) => o.op !== '+').length;
-    const newLen = slice.filter((o) => o.op !== '-').length;
-    out += `@@ -${oldLen === 0 ? oldStart : oldStart + 1},${oldLen} +${newLen === 0 ? newStart : newStart + 1},${newLen} @@\n`;
-    for (const o of slice) out += `${o.op}${o.line}\n`;
-    start = end + 1;
+export function suggestedRule(use: ToolUse, cwd: string): string | null {
+  if (use.tool === 'Bash') {
+    const command = (commandOf(use.input) ?? '').trim();
+    if (!command) return null;
+    return prefixSuggestion(command) ?? exactRule(command);
   }
-  return out;
+  if (PATH_TOOLS.has(use.tool)) {
+    const file = fileOf(use.tool, use.input);
+    if (file === null || !file.trim() || /[*?]/.test(file)) return null;
+    const abs = path.posix.resolve(cwd, file);
+    const rel = path.posix.relative(cwd, abs);
+    const tool = use.tool === 'Read' ? 'Read' : 'Edit';
+    const rule = `${tool}(${insideOf(rel) ? rel : abs})`;
+    const parsed = parseRule(rule);
+    return typeof parsed !== 'string' && parsed.pattern.kind === 'glob' ? rule : null;
+  }
+  return typeof parseRule(use.tool) === 'string' ? null : use.tool;
 }
 
-interface Op {
-  op: ' ' | '-' | '+';
-  line: string;
+/** `Bash(<one or two words>:*)` when the command is a plain program with plain arguments. */
+function prefixSuggestion(command: string): string | null {
+  if (SHELL_CONTROL.test(command)) return null;
+  const [first, second] = command.split(/\s+/);
+  if (!first || !PLAIN_WORD.test(first) || first.endsWith(':')) return null;
+  if (programOf(first).some((p) => RUNS_ANYTHING.has(p))) return null;
+  if (second?.startsWith('-')) return null;
+  const words =
+    second && PLAIN_WORD.test(second) && !second.endsWith(':') ? [first, second] : [first];
+  return `Bash(${words.join(' ')}:*)`;
 }
 
-/** A longest-common-subsequence line diff (plain blocks when the input is huge). */
-function diffLines(a: string[], b: string[]): Op[] {
-  if (a.length * b.length > MAX_DIFF_CELLS) {
-    return [
-      ...a.map((line) => ({ op: '-' as const, line })),
-      ...b.map((line) => ({ op: '+' as const, line })),
-    ];
-  }
-  const n = a.length;
-  const m = b.length;
-  const lcs = new Uint32Array((n + 1) * (m + 1));
-  for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--)
-      lcs[i * (m + 1) + j] =
-        a[i] === b[j]
-          ? (lcs[(i + 1) * (m + 1) + j + 1] as number) + 1
-          : Math.max(lcs[(i + 1) * (m + 1) + j] as number, lcs[i * (m + 1) + j + 1] as number);
-  const out: Op[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n && j < m) {
-    if (a[i] === b[j]) {
-      out.push({ op: ' ', line: a[i] as string });
-      i++;
-      j++;
-    } else if ((lcs[(i + 1) * (m + 1) + j] as number) >= (lcs[i * (m + 1) + j + 1] as number)) {
-      out.push({ op: '-', line: a[i++] as string });
-    } else out.push({ op: '+', line: b[j++] as string });
-  }
-  while (i < n) out.push({ op: '-', line: a[i++] as string });
-  while (j < m) out.push({ op: '+', line: b[j++] as string });
-  return out;
+/** `Bash(<command>)`, if it reads back as exactly that command (no `*`, balanced parentheses). */
+function exactRule(command: string): string | null {
+  const rule = `Bash(${command})`;
+  const parsed = parseRule(rule);
+  return typeof parsed !== 'string' &&
+    parsed.pattern.kind === 'exact' &&
+    parsed.pattern.command === command
+    ? rule
+    : null;
 }
 
-/** One line for feeds: the command, the file, or the tool. */
-export function approvalPreview(use: ToolUse, max = 200): string {
-  const s = subjectOf(use);
-  const text = s.kind === 'command' ? s.command : s.kind === 'edit' ? s.file : use.tool;
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+/** A rule that allows every command or every file: only ever added when a person writes it. */
+export function allowsEveryUse(rule: ParsedRule): boolean {
+  return rule.pattern.kind === 'any' && (rule.tool === 'Bash' || PATH_TOOLS.has(rule.tool));
+}
+
+/** A path relative to the run's directory that stays inside it (`..foo` is a name, not a step up). */
+function insideOf(rel: string): boolean {
+  return rel !== '' && rel !== '..' && !rel.startsWith('../') && !path.posix.isAbsolute(rel);
 }

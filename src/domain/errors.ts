@@ -40,6 +40,7 @@ export const API_ERROR_CODES = [
   'repo_locked',
   'branch_missing',
   'review_comment_sent',
+  'diff_changed',
   'remote_not_configured',
   'pr_command_not_configured',
   'push_failed',

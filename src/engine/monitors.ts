@@ -1,4 +1,4 @@
-import { expireApprovals } from '../app/approvals.js';
+import { expireApprovals } from '../app/approval-expiry.js';
 import type { App } from '../app/context.js';
 import type { StopAction } from '../app/finish-run.js';
 import { maybeAutostart } from '../app/queue.js';

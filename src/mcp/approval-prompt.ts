@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { APPROVAL_PROMPT_TOOL } from '../agents/claude-approvals.js';
 import type { BoardAccess } from '../app/board-access.js';
 import type { ApprovalView } from '../contract/approvals.js';
+import { systemClock } from '../domain/clock.js';
 import { AgentboardError } from '../domain/errors.js';
 import type { Redactor } from '../domain/redact.js';
 
@@ -59,17 +60,9 @@ function isRetryable(e: unknown): boolean {
   return !(e instanceof AgentboardError) || RETRY_CODES.has(e.code);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Waits `ms`, or less when `signal` aborts (the loop then sees it and gives up). */
+async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  await systemClock.sleep(ms, signal).catch(() => {});
 }
 
 /** The answer a decided request gives Claude. */
@@ -89,7 +82,7 @@ export function answerFor(view: ApprovalView, input: Record<string, unknown>): P
 
 /** Asks the board about one tool use and waits for the decision. */
 export async function decideApproval(
-  board: BoardAccess,
+  board: Pick<BoardAccess, 'requestApproval' | 'waitApproval'>,
   runId: string,
   req: PromptRequest,
   o: DecideOptions = {},
@@ -107,6 +100,7 @@ export async function decideApproval(
         delay = minMs;
         return v;
       } catch (e) {
+        if (o.signal?.aborted) continue;
         if (!isRetryable(e)) {
           const err = e as AgentboardError;
           return {
@@ -115,7 +109,7 @@ export async function decideApproval(
           };
         }
         o.onRetry?.(e);
-        await sleep(delay, o.signal);
+        await pause(delay, o.signal);
         delay = Math.min(maxMs, delay * 2);
       }
     }
@@ -130,7 +124,7 @@ export async function decideApproval(
     if (isAnswer(view)) return view;
     if (view.state !== 'pending') return answerFor(view, req.input);
     const id = view.id;
-    view = await attempt(() => board.waitApproval(id, step));
+    view = await attempt(() => board.waitApproval(id, step, o.signal));
   }
 }
 

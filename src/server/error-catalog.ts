@@ -75,6 +75,10 @@ export const ERROR_CATALOG = {
     status: 409,
     summary: 'the review comment was sent with a review; only a draft can be deleted',
   },
+  diff_changed: {
+    status: 409,
+    summary: 'the diff changed since it was loaded: the line commented on now reads otherwise',
+  },
   remote_not_configured: {
     status: 400,
     summary: 'board.remote is not set: there is nowhere to push',

@@ -70,16 +70,17 @@ export function createMetrics(o: {
       this.set((await approvalCounts(app)).get('pending') ?? 0);
     },
   });
-  new Counter({
-    name: 'agentboard_approvals_decided_total',
-    help: 'Approval requests decided, by outcome: allowed, denied, expired (approval_timeout), cancelled (the run ended)',
+  // A gauge: rows go when tasks are deleted or runs pruned, so this can fall.
+  new Gauge({
+    name: 'agentboard_approvals_decided',
+    help: 'Decided approval requests still on record, by state: allowed, denied, expired (approval_timeout), cancelled (the run ended)',
     labelNames: ['state'],
     registers,
     async collect() {
       const counts = await approvalCounts(app);
       this.reset();
       for (const s of APPROVAL_STATES)
-        if (s !== 'pending') this.inc({ state: s }, counts.get(s) ?? 0);
+        if (s !== 'pending') this.set({ state: s }, counts.get(s) ?? 0);
     },
   });
   new Gauge({

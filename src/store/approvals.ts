@@ -66,6 +66,17 @@ async function approvalOfToolUse(
   return r && normalize(r);
 }
 
+/**
+ * Holds the run's row until commit (PostgreSQL; SQLite's writers take turns
+ * already): a run that ends meanwhile waits for this request's insert, and its
+ * end then cancels it, instead of missing a request it could not see yet.
+ */
+export async function lockRunRow(tx: Tx, runId: string): Promise<void> {
+  await tx.dialect
+    .lockForUpdate(tx.db.selectFrom('runs').select('id').where('id', '=', runId))
+    .execute();
+}
+
 export async function getApproval(db: Kysely<DB>, id: number): Promise<ApprovalRow | undefined> {
   const r = await db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
   return r && normalize(r);

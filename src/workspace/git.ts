@@ -117,3 +117,13 @@ function execGit(
 function firstLines(s: string): string {
   return s.trim().split('\n').slice(0, 4).join(' / ') || '(no output)';
 }
+
+/** The first non-empty line of `text` (a failed command's reason), or a note that there was none. */
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '(nothing on stderr)'
+  );
+}

@@ -5,7 +5,7 @@
  * nothing behind (no MERGE_HEAD, no conflict markers, no moved ref).
  */
 import { AgentboardError, ConflictError } from '../domain/errors.js';
-import { git, gitOut } from './git.js';
+import { firstLine, git, gitOut } from './git.js';
 import { branchCommit, checkedOutBranches, hasTrackedChanges } from './repo.js';
 
 export interface MergeRequest {
@@ -104,8 +104,4 @@ function baseMoved(m: MergeRequest): ConflictError {
     'base_moved',
     `${m.base} moved while ${m.label} was being merged: nothing was changed; merge again`,
   );
-}
-
-function firstLine(s: string): string {
-  return s.trim().split('\n')[0] ?? '';
 }

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { AgentboardError } from '../domain/errors.js';
 import { GitError, git } from './git.js';
 
+// publish.ts quotes a failed pr_command with it (one copy, in git.ts).
+
 /** Pushes `branch` to the branch of the same name on `remote`. */
 export async function pushBranch(root: string, remote: string, branch: string): Promise<void> {
   try {
@@ -130,14 +132,4 @@ export function lastUrl(text: string): string | null {
   const urls = text.match(/https?:\/\/[^\s<>"'`]+/g);
   const last = urls?.[urls.length - 1];
   return last ? last.replace(/[.,;:!?)\]}]+$/, '') : null;
-}
-
-/** The first non-empty line of `text`, or a note that there was none. */
-export function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '') ?? '(nothing on stderr)'
-  );
 }

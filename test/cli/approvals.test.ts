@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { listRules } from '../../src/app/approval-rules.js';
 import { getApprovalView, requestApproval } from '../../src/app/approvals.js';
 import { type App, openApp } from '../../src/app/context.js';
 import { newRunToken } from '../../src/app/run-token.js';
@@ -149,5 +150,39 @@ describe('approval commands', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('approve --always prints the rule it added, and never adds a rule for every command', async () => {
+    const task = await addTask(app, { title: 'Odd commands', agent: 'bot' });
+    const run = await startRun(app, Number(task.id.slice(2)));
+    await app.store.db
+      .updateTable('runs')
+      .set({ state: 'running' })
+      .where('id', '=', run.id)
+      .execute();
+    const ask = async (command: string) =>
+      (await requestApproval(app, run.id, { tool: 'Bash', input: { command } })).id;
+    const plain = await ask('ls src');
+    const r = await cli(['approve', String(plain), '--always']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`added the rule Bash\\(ls src:\\*\\) to ${task.id}`));
+    // A command that starts with a substitution: the exact command, never bare Bash.
+    const sub = await ask('$(which npm) test');
+    const r2 = await cli(['approve', String(sub), '--always']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.ok(
+      r2.stdout.includes(`added the rule Bash($(which npm) test) to ${task.id}`),
+      r2.stdout,
+    );
+    const rules = (await listRules(app, Number(task.id.slice(2)))).map((x) => x.rule);
+    assert.deepEqual(rules, ['Bash(ls src:*)', 'Bash($(which npm) test)']);
+    // Nothing to suggest (a glob in a command with an operator): refused, still pending.
+    const star = await ask('rm -rf * && ls');
+    const r3 = await cli(['approve', String(star), '--always']);
+    assert.equal(r3.code, 2, r3.stdout);
+    assert.match(r3.stderr, /no rule to suggest .* allow it once, or write the rule/);
+    assert.equal((await getApprovalView(app, star)).state, 'pending');
+    const once = await cli(['approve', String(star)]);
+    assert.equal(once.code, 0, once.stderr);
   });
 });

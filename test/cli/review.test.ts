@@ -103,6 +103,30 @@ test('agentboard review / review comment / review submit / push / pr', async (t)
     /^T-\d+: 1 draft comment\(s\)\n {2}#\d+ shared\.txt:11 tester: Name the author\n {6}> by the agent 0\nno reviews yet\n$/,
   );
 
+  // A draft can be taken back before it is sent.
+  const extra = await json(
+    'review',
+    'comment',
+    view.id,
+    '--file',
+    'shared.txt',
+    '--line',
+    '10',
+    '--body',
+    'Never mind this one',
+  );
+  const removed = await cli('review', 'uncomment', view.id, String(extra.id));
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(removed.stdout, `draft comment ${extra.id} deleted\n`);
+  const gone = await cli('review', 'uncomment', view.id, String(extra.id));
+  assert.equal(gone.code, 1, gone.stderr);
+  assert.match(gone.stderr, new RegExp(`^error: review comment ${extra.id} not found`));
+  usage(await cli('review', 'uncomment', view.id, 'x1'), /comment must be a whole number >= 1/);
+  assert.deepEqual(
+    (await json('review', view.id)).draft.map((d: { id: number }) => d.id),
+    [c.id],
+  );
+
   usage(await cli('review', 'submit', view.id), /give one of --request-changes or --approve/);
   const sent = await cli(
     'review',
@@ -128,6 +152,15 @@ test('agentboard review / review comment / review submit / push / pr', async (t)
   );
   assert.match(prompt, /shared\.txt, line 11\n\n```\nby the agent 0\n```\n\nName the author/);
   assert.match(prompt, /One more thing\./);
+  assert.ok(!prompt.includes('Never mind this one'), 'a deleted draft is not sent');
+  // A comment sent with a review is part of it: exit 1, and it stays.
+  const sentDelete = await cli('review', 'uncomment', view.id, String(c.id));
+  assert.equal(sentDelete.code, 1, sentDelete.stderr);
+  assert.equal(sentDelete.stdout, '');
+  assert.match(
+    sentDelete.stderr,
+    new RegExp(`^error: review comment ${c.id} was sent with review \\d+ and is part of it now`),
+  );
   await waitForStatus(board.app, id, 'review', 30_000);
 
   const approved = await json('review', 'submit', view.id, '--approve');

@@ -145,6 +145,36 @@ describe('config.yaml validation: each error names the file, the key path and wh
     assert.deepEqual(Object.keys(ok.agents.proto?.env ?? {}), ['CONSTRUCTOR_X', 'my_prototype']);
   });
 
+  test('approvals: board refuses args by which Claude Code would ask nobody, or not us, naming the arg', () => {
+    const board = (args: string[]) =>
+      `agents:\n  c:\n    kind: claude\n    approvals: board\n    args: ${JSON.stringify(args)}\n`;
+    for (const [args, named] of [
+      [['--permission-mode=bypassPermissions'], '--permission-mode=bypassPermissions'],
+      [['--permission-mode', 'bypassPermissions'], '--permission-mode bypassPermissions'],
+      [
+        ['--verbose', '--permission-mode', 'bypassPermissions'],
+        '--permission-mode bypassPermissions',
+      ],
+      [['--dangerously-skip-permissions'], '--dangerously-skip-permissions'],
+      [['--allow-dangerously-skip-permissions'], '--allow-dangerously-skip-permissions'],
+      [['--permission-prompt-tool', 'mcp__x__y'], '--permission-prompt-tool'],
+      [['--permission-prompt-tool=mcp__x__y'], '--permission-prompt-tool=mcp__x__y'],
+    ] as const) {
+      const message = invalid(board([...args]));
+      assert.ok(message.includes(`agents.c.approvals: board`), message);
+      assert.ok(message.includes(named), `${args.join(' ')}: ${message}`);
+      assert.match(message, /remove it from agents\.c\.args|remove it from args/);
+    }
+    // Other modes in args, and the same args without board approvals, load.
+    for (const args of [['--permission-mode', 'acceptEdits'], ['--permission-mode=plan']])
+      assert.equal(parseConfigText(board(args), FILE).agents.c?.approvals, 'board');
+    const agent = parseConfigText(
+      'agents:\n  c:\n    kind: claude\n    args: ["--permission-prompt-tool=mcp__x__y"]\n',
+      FILE,
+    );
+    assert.equal(agent.agents.c?.approvals, 'agent');
+  });
+
   test('a top level that is not a mapping', () => {
     assert.equal(
       invalid('- agents\n- board\n'),

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  approvalPreview,
-  parseRule,
-  ruleMatches,
-  subjectOf,
-  suggestedRule,
-} from '../../src/domain/approvals.js';
+import { approvalPreview, subjectOf } from '../../src/domain/approval-subject.js';
+import { parseRule, ruleMatches, suggestedRule } from '../../src/domain/approvals.js';
 
 const CWD = '/work/repo';
 const bash = (command: string) => ({ tool: 'Bash', input: { command } });
@@ -78,6 +73,11 @@ describe('approval rules', () => {
     assert.ok(!ruleMatches('Write(docs/*.md)', edit('Write', 'docs/sub/a.md'), CWD));
     assert.ok(!ruleMatches('Write(docs/*.md)', edit('Write', 'docs/a.mdx'), CWD));
     assert.ok(ruleMatches('Edit(/tmp/**)', edit('Edit', '/tmp/x/y'), CWD), 'absolute pattern');
+    // `..foo` is a file in the run's directory; `..` and `../x` leave it.
+    assert.ok(ruleMatches('Edit(..foo)', edit('Edit', '/work/repo/..foo'), CWD));
+    assert.ok(ruleMatches('Edit(**)', edit('Edit', '..foo/x'), CWD));
+    assert.ok(!ruleMatches('Edit(**)', edit('Edit', '../x'), CWD));
+    assert.ok(!ruleMatches('Edit(**)', edit('Edit', '/work'), CWD));
     // Regex characters in a pattern are literal.
     assert.ok(!ruleMatches('Edit(a.b)', edit('Edit', 'axb'), CWD));
   });
@@ -90,23 +90,96 @@ describe('approval rules', () => {
     assert.deepEqual(parseRule('Edit'), { tool: 'Edit', pattern: { kind: 'any' } });
     for (const bad of ['', 'Bash(', 'Bash(:*)', 'Bash(npm * test)', 'WebFetch(domain:x)', 'a b'])
       assert.equal(typeof parseRule(bad), 'string', bad);
+    // Unpaired parentheses are two patterns glued, not one command.
+    for (const bad of ['Bash(a)(b)', 'Bash(a))', 'Bash(a()', 'Edit(src/)(x)'])
+      assert.match(String(parseRule(bad)), /parentheses in the pattern do not pair up/, bad);
+    assert.deepEqual(parseRule('Bash(echo $(date))'), {
+      tool: 'Bash',
+      pattern: { kind: 'exact', command: 'echo $(date)' },
+    });
     // A malformed rule matches nothing.
     assert.ok(!ruleMatches('Bash(', bash('ls'), CWD));
   });
 });
 
 describe('suggested rules and subjects', () => {
-  it('Bash: the first two words, before any operator; edits: the file', () => {
+  it('Bash: the first two plain words; edits: the file', () => {
     assert.equal(suggestedRule(bash('npm test -- --watch'), CWD), 'Bash(npm test:*)');
     assert.equal(suggestedRule(bash('ls'), CWD), 'Bash(ls:*)');
-    assert.equal(suggestedRule(bash('make&& rm -rf /'), CWD), 'Bash(make:*)');
-    assert.equal(suggestedRule(bash(''), CWD), 'Bash');
+    assert.equal(suggestedRule(bash('ls *.ts'), CWD), 'Bash(ls:*)');
+    assert.equal(suggestedRule(bash('rm build'), CWD), 'Bash(rm build:*)');
     assert.equal(suggestedRule(edit('Edit', '/work/repo/src/a.ts'), CWD), 'Edit(src/a.ts)');
     assert.equal(suggestedRule(edit('Write', '/etc/hosts'), CWD), 'Edit(/etc/hosts)');
     assert.equal(suggestedRule({ tool: 'mcp__x__y', input: {} }, CWD), 'mcp__x__y');
+    assert.equal(suggestedRule({ tool: 'WebFetch', input: { url: 'https://x' } }, CWD), 'WebFetch');
     // What it suggests is a rule that parses and covers the request.
     const use = bash('npm test -- --watch');
-    assert.ok(ruleMatches(suggestedRule(use, CWD), use, CWD));
+    assert.ok(ruleMatches(suggestedRule(use, CWD) ?? '', use, CWD));
+  });
+
+  it('never a bare Bash: the exact command when a prefix would allow more than its program', () => {
+    const exact = [
+      // No plain first word.
+      '$(which npm) test',
+      '`which npm` test',
+      '> f cmd',
+      '|| true',
+      'FOO=1 npm test',
+      '"npm" test',
+      // An operator anywhere.
+      'make&& rm -rf /',
+      'cd x && make',
+      'npm test | tee log',
+      // A flag for a second word.
+      'rm -rf build',
+      'curl -fsSL https://example.com/x.sh',
+      'git -c core.pager=cat log',
+      // Shells, interpreters and wrappers run whatever follows.
+      'python -c print(1)',
+      'python3.12 script.py',
+      '/usr/bin/python3 x.py',
+      'bash -c ls',
+      'sh script.sh',
+      'node -e 1',
+      'deno run x.ts',
+      'perl x.pl',
+      'env X=1 ls',
+      'xargs rm',
+      'sudo ls',
+      'eval ls',
+      'exec ls',
+      'nohup ls',
+      'timeout 5 ls',
+    ];
+    for (const command of exact) {
+      const use = bash(command);
+      assert.equal(suggestedRule(use, CWD), `Bash(${command})`, command);
+      assert.ok(ruleMatches(suggestedRule(use, CWD) ?? '', use, CWD), command);
+      // The exact rule covers only that command.
+      assert.ok(!ruleMatches(suggestedRule(use, CWD) ?? '', bash(`${command} x`), CWD), command);
+    }
+    // No exact rule can say it (a glob, unpaired parentheses, `:*` at the end): nothing to suggest.
+    for (const command of ['', '   ', 'rm -rf * && ls', 'echo ")" | cat', 'sudo rm -rf x:*'])
+      assert.equal(suggestedRule(bash(command), CWD), null, command);
+    assert.equal(suggestedRule({ tool: 'Bash', input: {} }, CWD), null);
+  });
+
+  it('file tools: Read(<file>) or Edit(<file>), never the bare tool', () => {
+    assert.equal(
+      suggestedRule({ tool: 'Read', input: { file_path: 'src/a.ts' } }, CWD),
+      'Read(src/a.ts)',
+    );
+    assert.equal(
+      suggestedRule({ tool: 'Read', input: { file_path: '/etc/passwd' } }, CWD),
+      'Read(/etc/passwd)',
+    );
+    assert.equal(suggestedRule(edit('MultiEdit', 'b.ts'), CWD), 'Edit(b.ts)');
+    assert.equal(suggestedRule(edit('NotebookEdit', '..x/n.ipynb'), CWD), 'Edit(..x/n.ipynb)');
+    assert.equal(suggestedRule(edit('Edit', '../up.ts'), CWD), 'Edit(/work/up.ts)');
+    for (const tool of ['Read', 'Edit', 'Write', 'MultiEdit', 'NotebookEdit'])
+      assert.equal(suggestedRule({ tool, input: {} }, CWD), null, tool);
+    // A file whose name is a glob would cover other files.
+    assert.equal(suggestedRule(edit('Write', 'a*.ts'), CWD), null);
   });
 
   it('the command, or the file and a unified diff of the edit', () => {

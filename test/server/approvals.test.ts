@@ -8,17 +8,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { expireApprovals } from '../../src/app/approvals.js';
+import { expireApprovals } from '../../src/app/approval-expiry.js';
+import { listRules } from '../../src/app/approval-rules.js';
+import { requestApproval } from '../../src/app/approvals.js';
 import type { App } from '../../src/app/context.js';
-import { finishRun } from '../../src/app/finish-run.js';
+import { finishRun, finishRunInTx } from '../../src/app/finish-run.js';
 import { newRunToken } from '../../src/app/run-token.js';
 import { startRun } from '../../src/app/runs.js';
 import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
+import { remoteBoard } from '../../src/client/remote-board.js';
 import type { ApprovalView } from '../../src/contract/approvals.js';
+import { AgentboardError } from '../../src/domain/errors.js';
+import { decideApproval } from '../../src/mcp/approval-prompt.js';
 import { buildServer } from '../../src/server/server.js';
-import { type BoardLocation, sqliteBoard, testConfig } from '../support/board.js';
+import { getRun } from '../../src/store/runs.js';
+import { type BoardLocation, postgresBoard, sqliteBoard, testConfig } from '../support/board.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 const OWNER = 'owner-token-for-tests';
 
@@ -203,6 +210,82 @@ describe('approvals over the API', () => {
     assert.equal(after.state, 'pending');
   });
 
+  it('always without a rule adds the suggestion, never a rule for every command or file', async () => {
+    const r = await runningRun(s.app);
+    const alwaysOn = async (tool: string, input: Record<string, unknown>) => {
+      const a = view(await ask(r.runId, r.token, { tool, input }));
+      return call('POST', `/api/v1/approvals/${a.id}/allow`, { body: { always: true } });
+    };
+    // Once `Bash` (every command) was suggested for these.
+    for (const command of ['$(which npm) test', '`which npm` test', '> f cmd', '|| true']) {
+      const res = await alwaysOn('Bash', { command });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      assert.equal(view(res).rule, `Bash(${command})`);
+    }
+    const interp = await alwaysOn('Bash', { command: 'python -c print(1)' });
+    assert.equal(view(interp).rule, 'Bash(python -c print(1))');
+    const read = await alwaysOn('Read', { file_path: '/work/repo/src/x.ts' });
+    assert.equal(view(read).rule, 'Read(src/x.ts)');
+    // Nothing narrower to suggest: refused, the request stays pending.
+    for (const [tool, input] of [
+      ['Bash', { command: '' }],
+      ['Read', {}],
+      ['Edit', { old_string: 'a' }],
+    ] as const) {
+      const res = await alwaysOn(tool, input);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.match(
+        String((res.json.error as { message?: string }).message),
+        /allow it once, or write the rule/,
+      );
+    }
+    const task = Number(view(read).task.slice(2));
+    const rules = (await listRules(s.app, task)).map((x) => x.rule);
+    assert.ok(!rules.some((x) => /^(Bash|Read|Edit)$/.test(x)), rules.join(', '));
+    // A person may still write the whole tool, explicitly.
+    const a = view(await ask(r.runId, r.token, { tool: 'Bash', input: { command: '' } }));
+    const explicit = await call('POST', `/api/v1/approvals/${a.id}/allow`, {
+      body: { rule: 'Bash' },
+    });
+    assert.equal(explicit.status, 200, JSON.stringify(explicit.json));
+    assert.equal(view(explicit).rule, 'Bash');
+    // Glued patterns are refused with what to do.
+    const b = view(await ask(r.runId, r.token, { tool: 'Glob', input: { pattern: '*' } }));
+    assert.equal(b.state, 'pending');
+    const c = view(await ask(r.runId, r.token, { tool: 'Grep', input: { pattern: 'x' } }));
+    const glued = await call('POST', `/api/v1/approvals/${c.id}/allow`, {
+      body: { rule: 'Bash(a)(b)' },
+    });
+    assert.equal(glued.status, 400, JSON.stringify(glued.json));
+    assert.match(JSON.stringify(glued.json), /parentheses in the pattern do not pair up/);
+  });
+
+  it('a request its run outlived is cancelled when someone decides it: 409, nothing allowed', async () => {
+    for (const decision of ['allow', 'deny'] as const) {
+      const r = await runningRun(s.app);
+      const a = view(await ask(r.runId, r.token, { tool: 'Bash', input: { command: 'ls -la' } }));
+      assert.equal(a.state, 'pending');
+      // The run ended without cancelling it (as a finish that missed an uncommitted insert).
+      await s.app.store.db
+        .updateTable('runs')
+        .set({ state: 'failed', ended_at: Date.now() })
+        .where('id', '=', r.runId)
+        .execute();
+      const body = decision === 'allow' ? { always: true } : { message: 'no' };
+      const res = await call('POST', `/api/v1/approvals/${a.id}/${decision}`, { body });
+      assert.equal(res.status, 409, JSON.stringify(res.json));
+      assert.equal(res.json.error?.code, 'approval_decided');
+      assert.match(JSON.stringify(res.json), new RegExp(`run ${r.runId} ended \\(failed\\)`));
+      const after = view(await call('GET', `/api/v1/approvals/${a.id}`));
+      assert.equal(after.state, 'cancelled', decision);
+      assert.equal(after.decidedBy, 'run-ended');
+      assert.deepEqual(await listRules(s.app, Number(a.task.slice(2))), []);
+      const again = await call('POST', `/api/v1/approvals/${a.id}/allow`, { body: {} });
+      assert.equal(again.status, 409);
+      assert.match(JSON.stringify(again.json), /already cancelled \(by run-ended/);
+    }
+  });
+
   it('deny with a message; a second decision is 409 approval_decided and changes nothing', async () => {
     const r = await runningRun(s.app);
     const a = view(
@@ -273,6 +356,41 @@ describe('approvals over the API', () => {
     assert.equal(view(await call('GET', `/api/v1/approvals/${b.id}`)).state, 'pending');
   });
 
+  it('a cancelled MCP call ends its wait: the remote board passes the abort signal to the request', async () => {
+    const r = await runningRun(s.app);
+    const board = remoteBoard(s.url, OWNER);
+    const a = view(await ask(r.runId, r.token, { tool: 'Bash', input: { command: 'make' } }));
+    // Bounded well below the wait's own 60 s, so a wait that ignores the signal fails here.
+    const within = <T>(p: Promise<T>, what: string) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, no) =>
+          setTimeout(() => no(new Error(`${what}: still waiting`)), 20_000).unref(),
+        ),
+      ]);
+    const gone = new AbortController();
+    const waiting = board.waitApproval(a.id, 60_000, gone.signal).then(
+      () => 'answered',
+      (e: unknown) => (gone.signal.aborted && e === gone.signal.reason ? 'aborted' : String(e)),
+    );
+    setTimeout(() => gone.abort(), 200);
+    assert.equal(await within(waiting, 'waitApproval'), 'aborted');
+    // The tool's loop: the same signal ends the wait, and the answer is a denial.
+    const cancelled = new AbortController();
+    const answer = decideApproval(
+      board,
+      r.runId,
+      { tool_name: 'Bash', input: { command: 'make' }, tool_use_id: 'toolu_abort' },
+      { signal: cancelled.signal },
+    );
+    setTimeout(() => cancelled.abort(), 200);
+    assert.deepEqual(await within(answer, 'decideApproval'), {
+      behavior: 'deny',
+      message: 'the request was abandoned',
+    });
+    assert.equal(view(await call('GET', `/api/v1/approvals/${a.id}`)).state, 'pending');
+  });
+
   it('approval_timeout expires a request with a message; other agents’ wait', async () => {
     const hasty = await runningRun(s.app, 'hasty');
     const patient = await runningRun(s.app, 'bot');
@@ -294,7 +412,15 @@ describe('approvals over the API', () => {
     });
     const text = await metrics.text();
     assert.match(text, /agentboard_approvals_pending \d+/);
-    assert.match(text, /agentboard_approvals_decided_total\{state="expired"\} 1/);
+    assert.match(text, /# TYPE agentboard_approvals_decided gauge/);
+    assert.match(text, /agentboard_approvals_decided\{state="expired"\} 1/);
+    assert.doesNotMatch(text, /agentboard_approvals_decided_total/);
+    // Rows go (a task deleted, runs pruned): the gauge falls with them.
+    await s.app.store.db.deleteFrom('approvals').where('id', '=', h.id).execute();
+    const again = await fetch(`${s.url}/metrics`, {
+      headers: { authorization: `Bearer ${OWNER}` },
+    });
+    assert.match(await again.text(), /agentboard_approvals_decided\{state="expired"\} 0/);
   });
 
   it('the run ending cancels its pending requests; then it cannot ask', async () => {
@@ -355,5 +481,70 @@ describe('approvals over the API', () => {
     const task = await call('GET', `/api/v1/tasks/${a.task}`);
     const approvals = (task.json as unknown as { approvals: ApprovalView[] }).approvals;
     assert.equal(approvals[0]?.id, a.id);
+  });
+});
+
+describe('approvals on PostgreSQL', () => {
+  let pgs: TestPostgres;
+  let app: App;
+  before(async () => {
+    pgs = await startPostgres();
+    app = await postgresBoard(await pgs.createDatabase()).open({
+      config: testConfig({
+        board: { autostart: false },
+        agents: { bot: { kind: 'command', command: 'true' } },
+      }),
+    });
+  });
+  after(async () => {
+    await app?.store.close();
+    await pgs?.close();
+  });
+
+  it('a request asked while its run ends is refused or cancelled, never left pending', async () => {
+    const r = await runningRun(app);
+    let release = () => {};
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    let ended = () => {};
+    const inTx = new Promise<void>((res) => {
+      ended = res;
+    });
+    // The run's end, written but not committed yet: its cancel has seen no request.
+    const finish = app.store.tx(async (tx) => {
+      const run = await getRun(tx.db, r.runId);
+      assert.ok(run);
+      await finishRunInTx(app, tx, run, {
+        state: 'failed',
+        exitCode: 1,
+        exitSignal: null,
+        reason: 'exited with 1',
+        retryable: false,
+        stderrTail: '',
+        complete: false,
+        verified: false,
+      });
+      ended();
+      await gate;
+    });
+    await inTx;
+    const asked = requestApproval(app, r.runId, { tool: 'Bash', input: { command: 'ls' } }).then(
+      (v) => v,
+      (e: unknown) => e,
+    );
+    // Unlocked, the request is stored before the end commits; give it that chance.
+    await Promise.race([asked, new Promise((res) => setTimeout(res, 2_000))]);
+    release();
+    await finish;
+    const out = await asked;
+    assert.ok(out instanceof AgentboardError, `expected a refusal, got ${JSON.stringify(out)}`);
+    assert.equal(out.code, 'run_not_active');
+    const rows = await app.store.db
+      .selectFrom('approvals')
+      .select('state')
+      .where('run_id', '=', r.runId)
+      .execute();
+    assert.deepEqual(rows, []);
   });
 });

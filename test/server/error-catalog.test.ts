@@ -481,7 +481,7 @@ describe('the error catalog: the worktree codes through a real repository', () =
     }
   });
 
-  it('remote_not_configured, pr_command_not_configured, push_failed, pr_command_failed, review_comment_sent', async () => {
+  it('remote_not_configured, pr_command_not_configured, push_failed, pr_command_failed, review_comment_sent, diff_changed', async () => {
     const t = await taskWithWorktree('publish');
     t.commit('p.txt', 'p\n');
     expectCode(
@@ -510,6 +510,16 @@ describe('the error catalog: the worktree codes through a real repository', () =
       cfg.pr_command = undefined;
     }
     const url = `/api/v1/tasks/${t.id}/review`;
+    expectCode(
+      await call('POST', `${url}/comments`, {
+        file: 'p.txt',
+        line: 1,
+        quote: 'what the tab showed before the branch moved',
+        body: 'why?',
+      }),
+      'diff_changed',
+      'line 1 of p.txt now reads "p"',
+    );
     const c = await call('POST', `${url}/comments`, { file: 'p.txt', line: 1, body: 'why?' });
     assert.equal(c.statusCode, 201, c.body);
     assert.equal((await call('POST', url, { verdict: 'request_changes' })).statusCode, 200);

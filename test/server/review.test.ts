@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { after } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { addTask } from '../../src/app/tasks.js';
 import {
   deleteReviewRows,
@@ -18,12 +19,14 @@ import {
   savePullRequest,
 } from '../../src/store/reviews.js';
 import { listRuns } from '../../src/store/runs.js';
+import { getTask } from '../../src/store/tasks.js';
+import { getWorkspace } from '../../src/store/workspaces.js';
 import { eventsOf, runsOf, taskNo, waitFor, waitForRun, waitForStatus } from '../engine/harness.js';
 import { apiBoard, BOARD_WRITE_HEADERS, testServer } from '../support/api.js';
 import { postgresBoard, sqliteBoard, testConfig } from '../support/board.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { tempDir } from '../support/tmp.js';
-import { createRepo, openBoard, wsConfig } from '../workspace/helpers.js';
+import { createRepo, git, openBoard, wsConfig } from '../workspace/helpers.js';
 
 /**
  * Run n writes its prompt (stdin) to prompt-n (whole, by a rename), waits for the test to create
@@ -59,7 +62,7 @@ test('line comments on the diff, request changes resumes the agent with them, ap
       file: 'shared.txt',
       line: 11,
       body: 'Say `who` wrote it',
-      quote: 'ignored: the diff’s own line is quoted',
+      quote: 'by the agent 0',
     }),
     201,
   );
@@ -169,6 +172,11 @@ test('line comments on the diff, request changes resumes the agent with them, ap
   assert.equal(during.reviews.length, 1);
   assert.equal((await runsOf(board.app, id)).length, 2);
   assert.equal((await eventsOf(board.app, 'review.submitted')).length, eventsBefore);
+  assert.equal(
+    ok(await call('GET', `/api/v1/tasks/${view.id}`)).status,
+    'in_progress',
+    'a refused approve does not move the card',
+  );
   // A comment sent with a review is part of it.
   const sentDelete = await call('DELETE', `${url}/comments/${c1.id}`);
   assert.equal(sentDelete.statusCode, 409, sentDelete.body);
@@ -201,6 +209,112 @@ test('line comments on the diff, request changes resumes the agent with them, ap
     (await listRuns(board.app.store.db, { taskId: id })).length,
     2,
     'approve queues no run',
+  );
+});
+
+test('a comment on a line the branch has moved since the diff was loaded is a 409 diff_changed', async (t) => {
+  const repo = createRepo();
+  const board = await openBoard(repo, wsConfig('echo "by the agent" >> shared.txt'));
+  t.after(() => board.close());
+  const server = testServer(board.app);
+  t.after(() => server.close());
+  const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+    server.inject({ method, url, headers: BOARD_WRITE_HEADERS, ...(payload ? { payload } : {}) });
+  const view = await addTask(board.app, { title: 'Append a line', agent: 'bot' });
+  const id = taskNo(view);
+  await waitForStatus(board.app, id, 'review', 30_000);
+  const url = `/api/v1/tasks/${view.id}/review`;
+
+  // What the Review tab loaded: line 11 is the agent's.
+  const loaded = await call('GET', `/api/v1/tasks/${view.id}/diff`);
+  assert.equal(loaded.statusCode, 200, loaded.body);
+  assert.match(loaded.json().patch, /\+by the agent\n/);
+
+  // The branch moves: a line inserted above 11 shifts the agent's to 12.
+  const ws = await getWorkspace(board.app.store.db, id);
+  assert.ok(ws);
+  const file = path.join(ws.path, 'shared.txt');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('line 10\n', 'line 10\ninserted\n'));
+  git(ws.path, 'commit', '--quiet', '-am', 'insert a line above');
+
+  const stale = await call('POST', `${url}/comments`, {
+    file: 'shared.txt',
+    line: 11,
+    quote: 'by the agent',
+    body: 'meant for the agent’s line',
+  });
+  assert.equal(stale.statusCode, 409, stale.body);
+  assert.equal(stale.json().error.code, 'diff_changed');
+  assert.match(
+    stale.json().error.message,
+    /the diff changed since you loaded it: line 11 of shared\.txt now reads "inserted"; reload the Review tab/,
+  );
+  assert.deepEqual((await call('GET', url)).json().draft, [], 'nothing stored');
+
+  // Without a quote the comment is on the line as it is now.
+  const now = await call('POST', `${url}/comments`, {
+    file: 'shared.txt',
+    line: 11,
+    body: 'on the current line',
+  });
+  assert.equal(now.statusCode, 201, now.body);
+  assert.equal(now.json().quote, 'inserted');
+  // With the quote of the line as it is now, it is accepted too.
+  const fresh = await call('POST', `${url}/comments`, {
+    file: 'shared.txt',
+    line: 12,
+    quote: 'by the agent',
+    body: 'the agent’s line, where it is now',
+  });
+  assert.equal(fresh.statusCode, 201, fresh.body);
+});
+
+test('approve is one transaction: a failure recording the review leaves the card where it was', async (t) => {
+  const repo = createRepo();
+  const board = await openBoard(repo, wsConfig('echo "by the agent" >> shared.txt'));
+  t.after(() => board.close());
+  const server = testServer(board.app);
+  t.after(() => server.close());
+  const view = await addTask(board.app, { title: 'Append a line', agent: 'bot' });
+  const id = taskNo(view);
+  await waitForStatus(board.app, id, 'review', 30_000);
+  const approve = () =>
+    server.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${view.id}/review`,
+      headers: BOARD_WRITE_HEADERS,
+      payload: { verdict: 'approve', body: 'ok' },
+    });
+  const moves = async () =>
+    (await eventsOf(board.app, 'task.moved')).filter((e) => e.taskId === id).length;
+
+  // The write after the move fails, as a crash between the two steps would.
+  await sql`CREATE TRIGGER no_reviews BEFORE INSERT ON reviews BEGIN SELECT RAISE(ABORT, 'disk gone'); END`.execute(
+    board.app.store.db,
+  );
+  const movesBefore = await moves();
+  const failed = await approve();
+  assert.equal(failed.statusCode, 500, failed.body);
+  assert.equal(
+    (await getTask(board.app.store.db, id))?.status,
+    'review',
+    'not Done without its review',
+  );
+  assert.equal(await moves(), movesBefore, 'no task.moved event');
+  assert.equal((await eventsOf(board.app, 'review.submitted')).length, 0);
+
+  await sql`DROP TRIGGER no_reviews`.execute(board.app.store.db);
+  const done = await approve();
+  assert.equal(done.statusCode, 200, done.body);
+  assert.equal((await getTask(board.app.store.db, id))?.status, 'done');
+  assert.equal(await moves(), movesBefore + 1);
+  const submitted = await eventsOf(board.app, 'review.submitted');
+  assert.equal(submitted.length, 1);
+  assert.equal(submitted[0]?.data.reviewId, done.json().review.id);
+  assert.equal(
+    (await server.inject({ method: 'GET', url: `/api/v1/tasks/${view.id}/review` })).json().reviews
+      .length,
+    1,
   );
 });
 

@@ -31,7 +31,7 @@ const call = async (method, p, body) => {
 };
 console.log('asking to run npm test');
 let a = await call('POST', '/runs/' + run + '/approvals', {
-  tool: 'Bash', input: { command: 'npm test -- --grep approvals', description: 'Run the approval tests' }, toolUseId: 'tool-1',
+  tool: 'Bash', input: { command: 'npm test -- --grep approvals', description: 'Run the approval tests', run_in_background: true, timeout: 600000 }, toolUseId: 'tool-1',
 });
 while (a.state === 'pending') a = await call('GET', '/approvals/' + a.id + '/wait?timeoutMs=20000');
 if (a.state === 'allowed') {
@@ -130,6 +130,11 @@ describe('approvals on the web board', { timeout: 300_000 }, () => {
       await req.locator('[data-testid="approval-command"]').textContent(),
       'npm test -- --grep approvals',
     );
+    // Input that changes what the tool does is shown too, not only the command.
+    assert.deepEqual(await req.locator('[data-testid="approval-input"] > div').allTextContents(), [
+      'run_in_background: true',
+      'timeout: 600000',
+    ]);
     assert.match((await req.textContent()) ?? '', /waiting \d+/);
     // "Always allow" offers the suggested rule, editable, before it is sent.
     await req.getByRole('button', { name: /Always allow for this task/ }).click();
@@ -161,6 +166,11 @@ describe('approvals on the web board', { timeout: 300_000 }, () => {
     // Off the filter once decided.
     const pending = await board.api<{ items: unknown[] }>('/approvals?state=pending');
     assert.equal(pending.items.length, 0);
+    // The run's transcript shows the request and the decision, with who decided.
+    const lines = page.locator('[data-testid="transcript-approval"]');
+    await until('the approval lines in the transcript', async () => (await lines.count()) >= 2);
+    assert.match((await lines.first().textContent()) ?? '', /Bash waits for a person/);
+    assert.match((await lines.nth(1).textContent()) ?? '', /Bash allowed by user/);
   });
 
   it('denies with a message, which the agent receives', async () => {

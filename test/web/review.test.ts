@@ -179,8 +179,25 @@ describe('review on the web board', { timeout: 300_000 }, () => {
     await draft.waitFor();
     assert.match((await draft.textContent()) ?? '', /salutation/);
 
-    // The keyboard: a focused line opens its comment form with Enter.
-    await file.locator('tr[data-line="new:6"]').focus();
+    // The keyboard: one line per file is a tab stop (not every line); arrows move, Enter comments.
+    const stops = file.locator('tr.rv-line[tabindex="0"]');
+    assert.equal(await stops.count(), 1);
+    assert.equal(
+      await page.locator('[data-testid="review-tab"] .rv-line[tabindex="0"]').count(),
+      await page.locator('[data-testid="review-file"] table').count(),
+      'one tab stop per shown file',
+    );
+    await stops.focus();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-line')),
+      'new:6',
+    );
+    assert.equal(await file.locator('tr[data-line="new:6"]').getAttribute('tabindex'), '0');
+    assert.equal(await stops.count(), 1, 'the tab stop moved with the focus');
     await page.keyboard.press('Enter');
     await page.getByRole('textbox', { name: /Comment on line 6/ }).fill('Why 42?');
     await page.getByRole('button', { name: 'Add comment' }).click();

@@ -42,7 +42,7 @@ function formatList(items: ApprovalView[], color: boolean): string {
 
 function formatDecision(a: ApprovalView): string {
   if (a.state === 'allowed')
-    return `A-${a.id} allowed (${what(a).replace(/\s+/g, ' ')})${a.rule ? `; ${a.task} now always allows ${a.rule}` : ''}`;
+    return `A-${a.id} allowed (${what(a).replace(/\s+/g, ' ')})${a.rule ? `\nadded the rule ${a.rule} to ${a.task}: its matching tool uses no longer ask (agentboard approve --rule writes another)` : ''}`;
   return `A-${a.id} ${a.state}: the agent is told "${a.message ?? ''}"`;
 }
 

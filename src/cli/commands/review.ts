@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { openPullRequest, pushTask } from '../../app/publish.js';
-import { addReviewComment, submitReview, taskReview } from '../../app/review.js';
+import {
+  addReviewComment,
+  deleteReviewComment,
+  submitReview,
+  taskReview,
+} from '../../app/review.js';
 import type { ReviewCommentView, TaskReview } from '../../contract/review.js';
 import { UsageError } from '../../domain/errors.js';
 import { parseTaskId } from '../../domain/ids.js';
@@ -15,7 +20,7 @@ export function registerReviews(program: Command): void {
     .command('review')
     .argument('<task>', 'the task, e.g. T-3')
     .description(
-      "a task's draft review comments and past reviews; `review comment` adds one, `review submit` sends them",
+      "a task's draft review comments and past reviews; `review comment` adds one, `review uncomment` deletes a draft, `review submit` sends them",
     )
     .option('--json', 'print JSON')
     .action(async (task: string, f) => {
@@ -52,6 +57,18 @@ export function registerReviews(program: Command): void {
         println(
           `draft comment ${c.id} on ${c.file}:${c.line}; send it with \`agentboard review submit ${c.task} --request-changes\``,
         );
+    });
+
+  review
+    .command('uncomment <task> <comment>')
+    .description('delete a draft review comment (its number, as `agentboard review T-n` lists it)')
+    .option('--json', 'print JSON')
+    .action(async (task: string, comment: string, _f, cmd: Command) => {
+      const f = cmd.optsWithGlobals();
+      const commentId = positiveInt('comment')(comment.replace(/^#/, ''));
+      const r = await withApp((app) => deleteReviewComment(app, parseTaskId(task), commentId));
+      if (f.json) printJson(r);
+      else println(`draft comment ${r.id} deleted`);
     });
 
   review

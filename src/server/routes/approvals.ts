@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { listRules, removeRule } from '../../app/approval-rules.js';
 import { waitApproval } from '../../app/approval-wait.js';
 import {
   allowApproval,
   denyApproval,
   getApprovalView,
   listApprovals,
-  listRules,
-  removeRule,
   requestApproval,
 } from '../../app/approvals.js';
 import { taskOfRun } from '../../app/read-runs.js';

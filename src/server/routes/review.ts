@@ -41,7 +41,7 @@ export function reviewRoutes(f: FastifyInstance, { app, routes }: ServerContext)
     url: '/api/v1/tasks/:id/review/comments',
     tag: 'review',
     summary:
-      'Add a draft comment on a line of the task’s diff (a line the diff does not show on that side is a 400)',
+      'Add a draft comment on a line of the task’s diff (a line the diff does not show on that side is a 400; a `quote` that is no longer the diff’s text of that line is a 409 diff_changed)',
     params: taskParams,
     body: reviewCommentBody,
     status: 201,
@@ -51,6 +51,7 @@ export function reviewRoutes(f: FastifyInstance, { app, routes }: ServerContext)
         file: body.file,
         line: body.line,
         side: body.side,
+        quote: body.quote,
         body: body.body,
         author: body.author ?? 'user',
       }),

@@ -2,6 +2,8 @@ import { useState } from 'react';
 import { api } from '../api';
 import { ago, duration } from '../format';
 import { useNow } from '../hooks';
+import { extraInputFields } from '../lib/tool-input';
+import { visibleSegments, visibleText } from '../lib/visible';
 import type { Approval, ApprovalRule, TaskDetail as Detail } from '../types';
 import type { Act } from './TaskActions';
 
@@ -61,8 +63,49 @@ function stateWord(a: Approval): string {
 
 function oneLine(a: Approval): string {
   const s = a.subject;
-  const text = s.kind === 'command' ? s.command : s.kind === 'edit' ? s.file : '';
+  const text = visibleText(s.kind === 'command' ? s.command : s.kind === 'edit' ? s.file : '');
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** Text a person must judge, with its invisible characters (bidi overrides, zero-width…) marked. */
+function Visible({ text }: { text: string }) {
+  return (
+    <>
+      {visibleSegments(text).map((seg, i) =>
+        seg.hidden ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the segments of one fixed text
+          <mark key={i} className="hidden-char" title={`invisible character ${seg.hidden}`}>
+            ⟨{seg.hidden}⟩
+          </mark>
+        ) : (
+          seg.text
+        ),
+      )}
+    </>
+  );
+}
+
+/** The input fields the subject does not show (Bash's timeout, Edit's replace_all…). */
+function OtherInput({ a }: { a: Approval }) {
+  const fields = extraInputFields(a.subject.kind, a.input);
+  if (fields.length === 0) return null;
+  return (
+    <dl className="approval-input" data-testid="approval-input">
+      {fields.map((f) => (
+        <div key={f.key} className={f.warning ? 'approval-input-warn' : undefined}>
+          <dt>
+            <code>{f.key}</code>:
+          </dt>{' '}
+          <dd>
+            <code>
+              <Visible text={f.value} />
+            </code>
+            {f.warning ? <strong className="approval-warning"> ⚠ {f.warning}</strong> : null}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
 }
 
 function Subject({ a }: { a: Approval }) {
@@ -70,10 +113,17 @@ function Subject({ a }: { a: Approval }) {
   if (s.kind === 'command') {
     return (
       <>
-        {s.description ? <p className="muted">{s.description}</p> : null}
+        {s.description ? (
+          <p className="muted">
+            <Visible text={s.description} />
+          </p>
+        ) : null}
         <pre className="approval-code" data-testid="approval-command">
-          <code>{s.command}</code>
+          <code>
+            <Visible text={s.command} />
+          </code>
         </pre>
+        <OtherInput a={a} />
       </>
     );
   }
@@ -81,7 +131,10 @@ function Subject({ a }: { a: Approval }) {
     return (
       <>
         <p>
-          File <code>{s.file}</code>
+          File{' '}
+          <code data-testid="approval-file">
+            <Visible text={s.file} />
+          </code>
         </p>
         <pre className="approval-code approval-diff">
           {s.diff.split('\n').map((line, i) => (
@@ -90,10 +143,11 @@ function Subject({ a }: { a: Approval }) {
               key={i}
               className={line.startsWith('+') ? 'd-add' : line.startsWith('-') ? 'd-del' : ''}
             >
-              {line || ' '}
+              {line ? <Visible text={line} /> : ' '}
             </div>
           ))}
         </pre>
+        <OtherInput a={a} />
       </>
     );
   }
@@ -175,6 +229,7 @@ function PendingRequest({ a, act }: { a: Approval; act: Act }) {
             <input
               value={rule}
               onChange={(e) => setRule(e.target.value)}
+              placeholder={a.suggestedRule ? undefined : 'no narrower rule fits: write one'}
               required
               // biome-ignore lint/a11y/noAutofocus: the form opened on this button's press
               autoFocus

@@ -1,4 +1,12 @@
-import { Fragment, type KeyboardEvent, type ReactNode, useMemo, useState } from 'react';
+import {
+  type FocusEvent,
+  Fragment,
+  type KeyboardEvent,
+  type ReactNode,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { changedLines, type DiffFile, type DiffLine, splitRows } from '../lib/diff-parse';
 import { highlightLines, languageFor, type Token } from '../lib/highlight';
 import type { ReviewComment } from '../types';
@@ -87,6 +95,12 @@ export function ReviewFile(p: Props) {
   const big = changedLines(file) > COLLAPSE_OVER;
   const [open, setOpen] = useState(!big);
   const tokens = useTokens(file);
+  const table = useRef<HTMLTableElement>(null);
+  // Roving tabindex: one line of the file is a tab stop, arrows move between lines.
+  const stops = useMemo(() => focusKeys(file, mode), [file, mode]);
+  const [current, setCurrent] = useState<string | null>(null);
+  const tabStop =
+    current !== null && stops.has(current) ? current : (stops.values().next().value ?? null);
   const byLine = useMemo(() => {
     const m = new Map<string, ReviewComment[]>();
     for (const c of p.drafts) {
@@ -143,19 +157,46 @@ export function ReviewFile(p: Props) {
     </td>
   );
 
-  const keys = (l: DiffLine) => (e: KeyboardEvent) => {
-    if (e.key === 'Enter' && e.target === e.currentTarget) {
+  const keys = (l: DiffLine) => (e: KeyboardEvent<HTMLElement>) => {
+    if (e.target !== e.currentTarget) return;
+    if (e.key === 'Enter') {
       e.preventDefault();
       p.onCompose(file, l);
+      return;
     }
+    const all = [...(table.current?.querySelectorAll<HTMLElement>('[data-stop]') ?? [])];
+    const at = all.indexOf(e.currentTarget);
+    const to =
+      e.key === 'ArrowDown' || e.key === 'ArrowRight'
+        ? at + 1
+        : e.key === 'ArrowUp' || e.key === 'ArrowLeft'
+          ? at - 1
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? all.length - 1
+              : null;
+    const next = to === null ? undefined : all[Math.max(0, Math.min(all.length - 1, to))];
+    if (!next) return;
+    e.preventDefault();
+    next.focus();
   };
+  const focused = (e: FocusEvent<HTMLElement>) => {
+    const key = e.currentTarget.dataset.stop;
+    if (key) setCurrent(key);
+  };
+  const stop = (key: string, l: DiffLine) => ({
+    'data-stop': key,
+    tabIndex: key === tabStop ? 0 : -1,
+    onKeyDown: keys(l),
+    onFocus: focused,
+  });
 
   const unified = (l: DiffLine, i: number) => (
     <Fragment key={i}>
       <tr
         className={`rv-line rv-${l.kind}`}
-        tabIndex={0}
-        onKeyDown={keys(l)}
+        {...stop(refKey(lineRef(l)), l)}
         data-line={refKey(lineRef(l))}
       >
         {gutter(l, l.oldNo)}
@@ -171,13 +212,12 @@ export function ReviewFile(p: Props) {
     </Fragment>
   );
 
-  const cell = (l: DiffLine | null, no: number | null) => (
+  const cell = (l: DiffLine | null, no: number | null, column: 'left' | 'right') => (
     <>
       {gutter(l, no)}
       <td
         className={`rv-text rv-${l ? l.kind : 'empty'}`}
-        tabIndex={l ? 0 : undefined}
-        onKeyDown={l ? keys(l) : undefined}
+        {...(l ? stop(splitKey(column, l), l) : {})}
       >
         {l ? (
           <>
@@ -234,7 +274,7 @@ export function ReviewFile(p: Props) {
       ) : file.binary ? (
         <p className="rv-collapsed muted">A binary file: no lines to show.</p>
       ) : (
-        <table className={`rv-table rv-${mode}`}>
+        <table ref={table} className={`rv-table rv-${mode}`}>
           {mode === 'unified' ? (
             <colgroup>
               <col className="rv-col-no" />
@@ -263,8 +303,8 @@ export function ReviewFile(p: Props) {
                     // biome-ignore lint/suspicious/noArrayIndexKey: the rows of one fixed hunk
                     <Fragment key={i}>
                       <tr className="rv-line">
-                        {cell(r.left, r.left?.oldNo ?? null)}
-                        {cell(r.right, r.right?.newNo ?? null)}
+                        {cell(r.left, r.left?.oldNo ?? null, 'left')}
+                        {cell(r.right, r.right?.newNo ?? null, 'right')}
                       </tr>
                       {under(r.left && r.left.kind === 'del' ? r.left : null, 4)}
                       {under(r.right, 4)}
@@ -280,4 +320,25 @@ export function ReviewFile(p: Props) {
 
 export function fileAnchor(path: string): string {
   return `file-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** A split view's cell: a context line is on both sides, each its own stop. */
+function splitKey(column: 'left' | 'right', l: DiffLine): string {
+  return `${column}:${refKey(lineRef(l))}`;
+}
+
+/** The keys of the file's focusable lines (or split cells), in the order they are drawn. */
+function focusKeys(file: DiffFile, mode: DiffMode): Set<string> {
+  const keys = new Set<string>();
+  for (const h of file.hunks) {
+    if (mode === 'unified') {
+      for (const l of h.lines) keys.add(refKey(lineRef(l)));
+      continue;
+    }
+    for (const r of splitRows(h)) {
+      if (r.left) keys.add(splitKey('left', r.left));
+      if (r.right) keys.add(splitKey('right', r.right));
+    }
+  }
+  return keys;
 }

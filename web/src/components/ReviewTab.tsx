@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
-import { api, errorText } from '../api';
+import { ApiError, api, errorText } from '../api';
 import { useFeedRefresh } from '../feed';
 import { ago } from '../format';
 import { useAsync } from '../hooks';
@@ -76,6 +76,11 @@ export function ReviewTab({ task, reloadTask }: { task: TaskDetail; reloadTask: 
       review.reload();
     } catch (e) {
       setError(errorText(e));
+      // The branch moved under the person: show its diff as it is now, without the stale form.
+      if (e instanceof ApiError && e.code === 'diff_changed') {
+        setComposing(null);
+        diff.reload();
+      }
     }
   };
 
