@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { waitFor } from '../engine/harness.js';
-import { ServeProcess } from '../support/server.js';
+import { type ServeProcess, startServe } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -101,8 +101,8 @@ export class WebBoard {
   /** Starts `agentboard serve` (on `port` when restarting, so the page's URL holds). */
   async start(o: { port?: number; args?: string[] } = {}): Promise<ServeProcess> {
     const args = [...(o.port ? ['--port', String(o.port)] : []), ...(o.args ?? [])];
-    const s = new ServeProcess(this.home, { args });
-    await s.waitReady();
+    // startServe kills a server that never got ready: a leftover would keep the test file alive.
+    const s = await startServe(this.home, { args, timeoutMs: 60_000 });
     this.server = s;
     return s;
   }
