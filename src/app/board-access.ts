@@ -7,6 +7,7 @@
  */
 
 import type { ApprovalView } from '../contract/approvals.js';
+import type { TaskDetail } from '../contract/views.js';
 import type { ApprovalState } from '../contract/vocabulary.js';
 import { formatTaskId } from '../domain/ids.js';
 import type { RunState } from '../domain/run.js';
@@ -24,6 +25,7 @@ import {
   readMessages,
   tailMessages,
 } from './messages.js';
+import { showTask } from './read-task.js';
 import { assertOutputKept } from './run-output.js';
 import { resolveRun } from './runs.js';
 import {
@@ -32,7 +34,6 @@ import {
   editTask,
   listTaskViews,
   moveTask,
-  showTask,
   type TaskInput,
   type TaskPatch,
 } from './tasks.js';
@@ -40,7 +41,7 @@ import { type TaskTree, taskTree } from './tree.js';
 import type { TaskView } from './views.js';
 import { type WaitOptions, type WaitResult, waitForTasks } from './wait.js';
 
-export type TaskDetail = Awaited<ReturnType<typeof showTask>>;
+export type { TaskDetail };
 export type CommentResult = Awaited<ReturnType<typeof commentOnTask>>;
 
 export interface TaskList {

@@ -2,11 +2,10 @@ import { ConflictError, UsageError } from '../domain/errors.js';
 import { findCycle } from '../domain/graph.js';
 import { formatTaskId } from '../domain/ids.js';
 import { type Priority, priorityRank, stepTask, type TaskStatus } from '../domain/task.js';
-import { commentsOf, insertComment } from '../store/comments.js';
+import { insertComment } from '../store/comments.js';
 import { nextValue } from '../store/counters.js';
 import { appendEvent } from '../store/events.js';
-import { pullRequestUrlsOf } from '../store/reviews.js';
-import { activeRunOfTask, listRuns } from '../store/runs.js';
+import { activeRunOfTask } from '../store/runs.js';
 import type { Tx } from '../store/store.js';
 import {
   addDependencies,
@@ -14,7 +13,6 @@ import {
   columnPositions,
   dependenciesOf,
   getTask,
-  getTasks,
   insertTask,
   lastPosition,
   listTasks,
@@ -24,15 +22,12 @@ import {
   type TaskRow,
   updateTask,
 } from '../store/tasks.js';
-import { listRules } from './approval-rules.js';
-import { taskApprovals } from './approvals.js';
 import type { App } from './context.js';
 import { queueMentionRun } from './mentions.js';
 import { finishWaitingParent, maybeAutostart, onTaskFinished, openSubtasks } from './queue.js';
 import { cancelActiveRun } from './runs.js';
-import { requireTask, taskNotFound } from './task-lookup.js';
+import { requireTask } from './task-lookup.js';
 import { commentView, type RunView, runView, type TaskView, taskView } from './views.js';
-import { runViews } from './workers.js';
 
 export interface TaskInput {
   title: string;
@@ -279,42 +274,6 @@ export async function commentOnTask(
 export async function listTaskViews(app: App, filter: TaskFilter): Promise<TaskView[]> {
   const rows = await listTasks(app.store.db, filter);
   return rows.map((r) => taskView(r));
-}
-
-export async function showTask(app: App, id: number) {
-  const db = app.store.db;
-  const task = await getTask(db, id);
-  if (!task) throw taskNotFound(id);
-  const [deps, comments, runs, children, approvals, approvalRules, pullRequests] =
-    await Promise.all([
-      dependenciesOf(db, id),
-      commentsOf(db, id),
-      listRuns(db, { taskId: id, order: 'asc' }),
-      listTasks(db, { parentId: id, sort: 'created' }),
-      taskApprovals(app, id),
-      listRules(app, id),
-      pullRequestUrlsOf(db, [id]),
-    ]);
-  const depRows = await getTasks(db, deps);
-  const usage = runs.reduce(
-    (a, r) => ({
-      tokensIn: a.tokensIn + r.tokens_in,
-      tokensOut: a.tokensOut + r.tokens_out,
-      costUsd: a.costUsd + r.cost_usd,
-    }),
-    { tokensIn: 0, tokensOut: 0, costUsd: 0 },
-  );
-  return {
-    ...taskView(task, deps),
-    waitingOn: depRows.filter((d) => d.status !== 'done').map((d) => formatTaskId(d.id)),
-    children: children.map((c) => ({ id: formatTaskId(c.id), title: c.title, status: c.status })),
-    comments: comments.map(commentView),
-    runs: await runViews(app, runs),
-    usage,
-    approvals,
-    approvalRules,
-    pullRequestUrl: pullRequests.get(id) ?? null,
-  };
 }
 
 async function requireTasks(tx: Tx, ids: number[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { showTask } from '../app/tasks.js';
+import type { showTask } from '../app/read-task.js';
 import type { TaskTree, TaskTreeNode } from '../app/tree.js';
 import { formatDuration } from '../domain/exit.js';
 import { columnTitle } from './board-format.js';

@@ -99,7 +99,15 @@ function applyFilter<Q extends TaskQuery>(q: Q, f: TaskFilter): Q {
   if (f.label) out = out.where(contains('labels', JSON.stringify(f.label))) as Q;
   if (f.search) {
     const search = f.search;
-    out = out.where((eb) => eb.or([contains('title', search), contains('body', search)])) as Q;
+    // "T-3" (or "t3") also finds the task itself, as people write ids in chats and commits.
+    const id = /^\s*t-?(\d{1,15})\s*$/i.exec(search)?.[1];
+    out = out.where((eb) =>
+      eb.or([
+        contains('title', search),
+        contains('body', search),
+        ...(id ? [eb('id', '=', Number(id))] : []),
+      ]),
+    ) as Q;
   }
   return out;
 }

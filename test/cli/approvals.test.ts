@@ -12,10 +12,9 @@ import { getApprovalView, requestApproval } from '../../src/app/approvals.js';
 import { type App, openApp } from '../../src/app/context.js';
 import { newRunToken } from '../../src/app/run-token.js';
 import { startRun } from '../../src/app/runs.js';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
 import type { ApprovalView } from '../../src/contract/approvals.js';
-import { buildServer } from '../../src/server/server.js';
+import { listenApi } from '../support/api.js';
 import { execCli } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -110,22 +109,8 @@ describe('approval commands', () => {
   });
 
   it('through the API: a run token may not decide; the owner token does', async () => {
-    const server = buildServer({
-      app,
-      redact: boardRedactor(app),
-      security: {
-        bindHost: '127.0.0.1',
-        port: 0,
-        allowedHosts: [],
-        allowedOrigins: [],
-        verifyToken: (t) => t === OWNER,
-      },
-      logError: () => {},
-    });
-    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { server, url } = await listenApi(app, (t) => t === OWNER);
     try {
-      const addr = server.server.address();
-      const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
       const asRun = await cli(['approve', String(ids[3])], {
         AGENTBOARD_URL: url,
         AGENTBOARD_TOKEN: runToken,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addTask, commentOnTask, showTask } from '../../src/app/tasks.js';
+import { showTask } from '../../src/app/read-task.js';
+import { addTask, commentOnTask } from '../../src/app/tasks.js';
 import { ConflictError, UsageError } from '../../src/domain/errors.js';
 import { mentionedAgents } from '../../src/domain/mentions.js';
 import { commentsOf } from '../../src/store/comments.js';

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { finishRun } from '../../src/app/finish-run.js';
+import { showTask } from '../../src/app/read-task.js';
 import { startRun } from '../../src/app/runs.js';
-import { addTask, cancelTask, moveTask, showTask } from '../../src/app/tasks.js';
+import { addTask, cancelTask, moveTask } from '../../src/app/tasks.js';
 import { stepRun } from '../../src/domain/run.js';
 import { updateRun } from '../../src/store/runs.js';
 import { sqliteBoard, testConfig } from '../support/board.js';

@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { type App, openApp } from '../../src/app/context.js';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseTaskId } from '../../src/domain/ids.js';
 import type { EngineLogger } from '../../src/engine/context.js';
@@ -17,11 +15,11 @@ import { type Engine, startEngine } from '../../src/engine/engine.js';
 import { isSameProcess, listProcessGroup } from '../../src/runner/proc.js';
 import { RUN_MARKER_ENV } from '../../src/runner/run-tree.js';
 import { killGroupMembers, signalGroup } from '../../src/runner/signals.js';
-import { buildServer } from '../../src/server/server.js';
 import { type EventRecord, readEvents } from '../../src/store/events.js';
 import { listRuns, type RunRow } from '../../src/store/runs.js';
 import type { Clock } from '../../src/store/store.js';
 import { getTask, listTasks, type TaskRow } from '../../src/store/tasks.js';
+import { listenApi } from '../support/api.js';
 import type { ManualClock } from '../support/manual-clock.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -80,7 +78,7 @@ export async function startBoard(
     info: (m) => log.push(m),
     warn: (m) => log.push(`warning: ${m}`),
   };
-  const api = o.api ? await serveApi(app) : null;
+  const api = o.api ? await listenApi(app, () => false) : null;
   const engine = await startEngine(app, {
     monitorIntervalMs: 100,
     reconcileIntervalMs: 200,
@@ -102,25 +100,6 @@ export async function startBoard(
       await app.store.close();
     },
   };
-}
-
-/** The board's API as `serve` builds it (its run-token checks included), on a free loopback port. */
-async function serveApi(app: App): Promise<{ server: FastifyInstance; url: string }> {
-  const server = buildServer({
-    app,
-    redact: boardRedactor(app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: 0,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: () => false,
-    },
-    logError: () => {},
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const addr = server.server.address();
-  return { server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
 }
 
 /** engine.stop() leaves agents running for the next start to adopt: tests must not. */

@@ -15,14 +15,13 @@ import type { App } from '../../src/app/context.js';
 import { finishRun, finishRunInTx } from '../../src/app/finish-run.js';
 import { newRunToken } from '../../src/app/run-token.js';
 import { startRun } from '../../src/app/runs.js';
-import { boardRedactor } from '../../src/app/secrets.js';
 import { addTask } from '../../src/app/tasks.js';
 import { remoteBoard } from '../../src/client/remote-board.js';
 import type { ApprovalView } from '../../src/contract/approvals.js';
 import { AgentboardError } from '../../src/domain/errors.js';
 import { decideApproval } from '../../src/mcp/approval-prompt.js';
-import { buildServer } from '../../src/server/server.js';
 import { getRun } from '../../src/store/runs.js';
+import { listenApi } from '../support/api.js';
 import { type BoardLocation, postgresBoard, sqliteBoard, testConfig } from '../support/board.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -47,24 +46,10 @@ async function serve(board: BoardLocation, clock: ManualClock): Promise<Served> 
       },
     }),
   });
-  const server = buildServer({
-    app,
-    redact: boardRedactor(app),
-    security: {
-      bindHost: '127.0.0.1',
-      port: 0,
-      allowedHosts: [],
-      allowedOrigins: [],
-      verifyToken: (t) => t === OWNER,
-    },
-    logError: () => {},
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const addr = server.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { server, url } = await listenApi(app, (t) => t === OWNER);
   return {
     app,
-    url: `http://127.0.0.1:${port}`,
+    url,
     async close() {
       await server.close();
       await app.store.close();

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import type { App } from '../../src/app/context.js';
 import { deleteTask } from '../../src/app/delete-task.js';
 import { finishRun, type RunEnd } from '../../src/app/finish-run.js';
+import { showTask } from '../../src/app/read-task.js';
 import { startRun, stopRun } from '../../src/app/runs.js';
 import {
   addTask,
@@ -15,7 +16,6 @@ import {
   editTask,
   listTaskViews,
   moveTask,
-  showTask,
 } from '../../src/app/tasks.js';
 import {
   AgentboardError,
@@ -464,6 +464,9 @@ export function storeContract(dialect: string, newBoard: NewBoard): void {
         assert.deepEqual(await ids(app, { search: '50%' }), ['T-3'], '% is literal');
         assert.deepEqual(await ids(app, { search: 'snake_case' }), ['T-5'], '_ is literal');
         assert.deepEqual(await ids(app, { search: 'nothing like this' }), []);
+        assert.deepEqual(await ids(app, { search: 'T-4' }), ['T-4'], 'an id finds its task');
+        assert.deepEqual(await ids(app, { search: ' t4 ' }), ['T-4']);
+        assert.deepEqual(await ids(app, { search: 'T-99' }), [], 'an id no task has');
 
         const all = Array.from({ length: 7 }, (_, i) => formatTaskId(i + 1));
         assert.deepEqual(await ids(app, { sort: 'created' }), all);

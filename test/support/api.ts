@@ -73,3 +73,14 @@ export function testServer(
     logError: () => {},
   });
 }
+
+/** The board's API over `app` on a free loopback port, taking the tokens `verifyToken` accepts (and run tokens). */
+export async function listenApi(
+  app: App,
+  verifyToken: (token: string) => boolean,
+): Promise<{ server: FastifyInstance; url: string }> {
+  const server = testServer(app, { security: { port: 0, verifyToken } });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const addr = server.server.address();
+  return { server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
+}

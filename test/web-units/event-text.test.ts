@@ -71,6 +71,19 @@ describe('the board feed and the contract’s event types', () => {
       describeEvent('run.finished', { state: 'failed', exitCode: 2 }),
       'run finished: failed (exit 2)',
     );
+    // The message itself, not only who sent it.
+    assert.equal(
+      describeEvent('message.posted', {
+        author: 'parent',
+        type: 'DECISION',
+        preview: 'use the v2 API',
+      }),
+      'message from parent (DECISION): use the v2 API',
+    );
+    assert.equal(
+      describeEvent('approval.decided', { tool: 'Bash', state: 'denied', by: 'ana' }),
+      'Bash denied by ana',
+    );
   });
 
   it('shows a type from a newer server as its name', () => {

@@ -1,14 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { deleteTask } from '../../app/delete-task.js';
 import { taskComments, taskListPage } from '../../app/read-board.js';
-import {
-  addTask,
-  cancelTask,
-  commentOnTask,
-  editTask,
-  moveTask,
-  showTask,
-} from '../../app/tasks.js';
+import { showTask } from '../../app/read-task.js';
+import { addTask, cancelTask, commentOnTask, editTask, moveTask } from '../../app/tasks.js';
 import {
   commentBody,
   createTaskBody,

@@ -34,7 +34,7 @@ export const EVENT_TEXT: Record<EventType, (d: Data) => string> = {
   'run.released': (d) => `run released${s(d, 'reason') ? `: ${s(d, 'reason')}` : ''}`,
   'run.queue_timeout': () => 'run waited too long in the queue',
   'message.posted': (d) =>
-    `message${s(d, 'author') ? ` from ${s(d, 'author')}` : ''}${s(d, 'type') ? ` (${s(d, 'type')})` : ''}`,
+    `message${s(d, 'author') ? ` from ${s(d, 'author')}` : ''}${s(d, 'type') ? ` (${s(d, 'type')})` : ''}${s(d, 'preview') ? `: ${s(d, 'preview')}` : ''}`,
   'approval.requested': (d) =>
     `asks to use ${s(d, 'tool') || 'a tool'}${s(d, 'preview') ? `: ${s(d, 'preview')}` : ''}`,
   'approval.decided': (d) =>
