@@ -8,8 +8,6 @@ import { spawn } from 'node:child_process';
 import { AgentboardError } from '../domain/errors.js';
 import { GitError, git } from './git.js';
 
-// publish.ts quotes a failed pr_command with it (one copy, in git.ts).
-
 /** Pushes `branch` to the branch of the same name on `remote`. */
 export async function pushBranch(root: string, remote: string, branch: string): Promise<void> {
   try {
