@@ -111,17 +111,28 @@ test('a launch takes a spare run directory made while the helper was idle', asyn
     const run = async (id: string) => ending(spawner, await launch(spawner, dir, id, 'echo ran'));
     assert.deepEqual(await run('first'), { code: 0, signal: null });
     const spareDir = join(runs, SPARES_DIR);
-    await waitFor('spares', () => {
+    // Every spare complete, and the same ones a moment later: the pool is full
+    // and making no more, so the launch below can only take one of these.
+    const completeSpares = (): string | false => {
       try {
-        return readdirSync(spareDir).some((n) => readdirSync(join(spareDir, n)).length === 5);
+        const names = readdirSync(spareDir).sort();
+        const done = names.every((n) => readdirSync(join(spareDir, n)).length === 5);
+        return names.length > 0 && done && names.join(',');
       } catch {
         return false;
       }
-    });
-    const complete = readdirSync(spareDir).filter(
-      (n) => readdirSync(join(spareDir, n)).length === 5,
+    };
+    let seen: { names: string | false; since: number } = { names: false, since: 0 };
+    await waitFor(
+      'a full pool of spares',
+      () => {
+        const names = completeSpares();
+        if (names !== seen.names) seen = { names, since: Date.now() };
+        return names !== false && Date.now() - seen.since >= 200;
+      },
+      10_000,
     );
-    const inodes = new Set(complete.map((n) => statSync(join(spareDir, n)).ino));
+    const inodes = new Set(readdirSync(spareDir).map((n) => statSync(join(spareDir, n)).ino));
     assert.deepEqual(await run('second'), { code: 0, signal: null });
     assert.ok(inodes.has(statSync(join(runs, 'second')).ino), 'second run used a spare');
     assert.equal(readFileSync(join(runs, 'second', 'stdout.log'), 'utf8'), 'ran\n');
